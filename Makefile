@@ -1,0 +1,39 @@
+# pgkeep build, test and lint targets. pg_query_go compiles libpg_query with
+# cgo, so every target that builds needs gcc.
+
+GO        ?= go
+BIN       := bin/pgkeep
+DATA_DIR  ?= ./pgkeep-data
+# Generous: the race detector slows every test down, and CI machines have
+# two cores.
+TEST_TIMEOUT ?= 30m
+
+export CGO_ENABLED := 1
+
+.DEFAULT_GOAL := build
+
+.PHONY: build run test lint bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pgkeep
+
+run: build
+	./$(BIN) serve --data-dir $(DATA_DIR)
+
+test:
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+lint:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt found unformatted files (run gofmt -w on them):"; \
+		echo "$$unformatted"; \
+		exit 1; \
+	fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,496 @@
+package catalog
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgkeep/pgkeep/kv"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+// Key prefixes of the catalog. Every catalog key starts with "/meta/".
+const (
+	keyDatabase     = "/meta/db"
+	keySchemaPrefix = "/meta/schema/"
+	keyTableName    = "/meta/tname/"
+	keyDescPrefix   = "/meta/desc/"
+	keyUserPrefix   = "/meta/user/"
+	keyIDCounter    = "/meta/counter/desc"
+	keyUserCounter  = "/meta/counter/user"
+	keySecret       = "/meta/secret"
+	keySeqPrefix    = "/meta/seq/"
+)
+
+// Catalog reads and writes descriptors through kv transactions that the
+// caller owns, so DDL commits or rolls back with the statement's
+// transaction.
+type Catalog struct {
+	engine kv.Engine
+	// version counts schema changes. Cached plans compare it to decide
+	// whether they are still valid.
+	version atomic.Uint64
+	seqs    sequences
+}
+
+// New returns a catalog over engine.
+func New(engine kv.Engine) *Catalog {
+	c := &Catalog{engine: engine}
+	c.seqs.engine = engine
+	c.seqs.mu.blocks = map[seqKey]*seqBlock{}
+	return c
+}
+
+// Version returns the schema version. It changes whenever a schema change
+// is executed, committed or not.
+func (c *Catalog) Version() uint64 { return c.version.Load() }
+
+// BumpVersion marks a schema change.
+func (c *Catalog) BumpVersion() { c.version.Add(1) }
+
+// Engine returns the kv engine the catalog is stored in.
+func (c *Catalog) Engine() kv.Engine { return c.engine }
+
+func putJSON(txn kv.Txn, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return pgerror.Internal("encoding descriptor %s: %v", key, err)
+	}
+	return txn.Put([]byte(key), b)
+}
+
+func getJSON(txn kv.Txn, key string, v any) (bool, error) {
+	b, found, err := txn.Get([]byte(key))
+	if err != nil || !found {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, pgerror.Internal("decoding descriptor %s: %v", key, err)
+	}
+	return true, nil
+}
+
+func idKey(prefix string, id uint32) string {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], id)
+	return prefix + string(b[:])
+}
+
+// nextCounter increments the uint32 counter at key, starting at first.
+func nextCounter(txn kv.Txn, key string, first uint32) (uint32, error) {
+	b, found, err := txn.Get([]byte(key))
+	if err != nil {
+		return 0, err
+	}
+	next := first
+	if found && len(b) == 4 {
+		next = binary.BigEndian.Uint32(b)
+	}
+	var out [4]byte
+	binary.BigEndian.PutUint32(out[:], next+1)
+	return next, txn.Put([]byte(key), out[:])
+}
+
+// Database returns the database descriptor.
+func (c *Catalog) Database(txn kv.Txn) (*DatabaseDescriptor, error) {
+	var d DatabaseDescriptor
+	found, err := getJSON(txn, keyDatabase, &d)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, pgerror.Internal("catalog is not bootstrapped")
+	}
+	return &d, nil
+}
+
+// Schema returns the schema with the given name, or nil.
+func (c *Catalog) Schema(txn kv.Txn, name string) (*SchemaDescriptor, error) {
+	var s SchemaDescriptor
+	found, err := getJSON(txn, keySchemaPrefix+name, &s)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Schemas returns all schemas ordered by name.
+func (c *Catalog) Schemas(txn kv.Txn) ([]*SchemaDescriptor, error) {
+	it, err := txn.NewIterator([]byte(keySchemaPrefix), kv.PrefixEnd([]byte(keySchemaPrefix)))
+	if err != nil {
+		return nil, err
+	}
+	var out []*SchemaDescriptor
+	for ok := it.First(); ok; ok = it.Next() {
+		var s SchemaDescriptor
+		if err := json.Unmarshal(it.Value(), &s); err != nil {
+			_ = it.Close()
+			return nil, pgerror.Internal("decoding schema descriptor: %v", err)
+		}
+		out = append(out, &s)
+	}
+	return out, it.Close()
+}
+
+// CreateSchema creates a schema. It fails with 42P06 when the name is taken.
+func (c *Catalog) CreateSchema(txn kv.Txn, name string) (*SchemaDescriptor, error) {
+	existing, err := c.Schema(txn, name)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		return nil, pgerror.Newf(pgcode.DuplicateSchema, "schema %q already exists", name)
+	}
+	id, err := nextCounter(txn, keyIDCounter, firstAllocatedTable)
+	if err != nil {
+		return nil, err
+	}
+	s := &SchemaDescriptor{ID: id, Name: name}
+	c.BumpVersion()
+	return s, putJSON(txn, keySchemaPrefix+name, s)
+}
+
+// DropSchema removes an empty schema. cascade drops its tables first.
+func (c *Catalog) DropSchema(txn kv.Txn, s *SchemaDescriptor, cascade bool) ([]*TableDescriptor, error) {
+	if s.Virtual || s.ID == PublicSchemaID {
+		return nil, pgerror.Newf(pgcode.DependentObjectsStillExist, "cannot drop schema %s because it is required by the database system", s.Name)
+	}
+	tables, err := c.Tables(txn, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(tables) > 0 && !cascade {
+		return nil, pgerror.Newf(pgcode.DependentObjectsStillExist, "cannot drop schema %s because other objects depend on it", s.Name).
+			WithDetailf("table %s.%s depends on schema %s", s.Name, tables[0].Name, s.Name).
+			WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+	}
+	for _, t := range tables {
+		if err := c.DropTable(txn, t); err != nil {
+			return nil, err
+		}
+	}
+	c.BumpVersion()
+	return tables, txn.Delete([]byte(keySchemaPrefix + s.Name))
+}
+
+func tableNameKey(schemaID uint32, name string) string {
+	return idKey(keyTableName, schemaID) + "/" + name
+}
+
+// Table returns the table schemaID.name, or nil when there is none.
+func (c *Catalog) Table(txn kv.Txn, schemaID uint32, name string) (*TableDescriptor, error) {
+	b, found, err := txn.Get([]byte(tableNameKey(schemaID, name)))
+	if err != nil || !found {
+		return nil, err
+	}
+	if len(b) != 4 {
+		return nil, pgerror.Internal("corrupt table name entry for %q", name)
+	}
+	return c.TableByID(txn, binary.BigEndian.Uint32(b))
+}
+
+// TableByID returns the table with the given ID, or nil.
+func (c *Catalog) TableByID(txn kv.Txn, id uint32) (*TableDescriptor, error) {
+	var t TableDescriptor
+	found, err := getJSON(txn, idKey(keyDescPrefix, id), &t)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// Tables returns the tables of a schema ordered by name.
+func (c *Catalog) Tables(txn kv.Txn, schemaID uint32) ([]*TableDescriptor, error) {
+	prefix := []byte(idKey(keyTableName, schemaID) + "/")
+	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint32
+	for ok := it.First(); ok; ok = it.Next() {
+		if v := it.Value(); len(v) == 4 {
+			ids = append(ids, binary.BigEndian.Uint32(v))
+		}
+	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+	out := make([]*TableDescriptor, 0, len(ids))
+	for _, id := range ids {
+		t, err := c.TableByID(txn, id)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// CreateTable allocates an ID for t and stores it. The caller has checked
+// that the name is free.
+func (c *Catalog) CreateTable(txn kv.Txn, t *TableDescriptor) error {
+	id, err := nextCounter(txn, keyIDCounter, firstAllocatedTable)
+	if err != nil {
+		return err
+	}
+	t.ID = id
+	if t.Kind == "" {
+		t.Kind = TableKindShared
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now().UTC()
+	}
+	var idBytes [4]byte
+	binary.BigEndian.PutUint32(idBytes[:], id)
+	if err := txn.Put([]byte(tableNameKey(t.SchemaID, t.Name)), idBytes[:]); err != nil {
+		return err
+	}
+	c.BumpVersion()
+	return putJSON(txn, idKey(keyDescPrefix, id), t)
+}
+
+// DropTable removes the descriptor, its name and its rows.
+func (c *Catalog) DropTable(txn kv.Txn, t *TableDescriptor) error {
+	if err := txn.Delete([]byte(tableNameKey(t.SchemaID, t.Name))); err != nil {
+		return err
+	}
+	if err := txn.Delete([]byte(idKey(keyDescPrefix, t.ID))); err != nil {
+		return err
+	}
+	for _, col := range t.Columns {
+		if col.Identity != IdentityNone {
+			if err := txn.Delete(seqKey{t.ID, col.ID}.key()); err != nil {
+				return err
+			}
+		}
+	}
+	c.BumpVersion()
+	return deleteRange(txn, TablePrefix(t.ID))
+}
+
+func deleteRange(txn kv.Txn, prefix []byte) error {
+	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	for ok := it.First(); ok; ok = it.Next() {
+		keys = append(keys, append([]byte(nil), it.Key()...))
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TablePrefix returns the key prefix of all rows and index entries of a
+// table: "/t/" followed by the big-endian table ID.
+func TablePrefix(tableID uint32) []byte {
+	b := make([]byte, 0, 16)
+	b = append(b, "/t/"...)
+	return binary.BigEndian.AppendUint32(b, tableID)
+}
+
+// IndexPrefix returns the key prefix of one index of a table.
+func IndexPrefix(tableID, indexID uint32) []byte {
+	return binary.BigEndian.AppendUint32(TablePrefix(tableID), indexID)
+}
+
+// User returns the user with the given name, deleted or not, or nil.
+func (c *Catalog) User(txn kv.Txn, name string) (*UserDescriptor, error) {
+	var u UserDescriptor
+	found, err := getJSON(txn, keyUserPrefix+name, &u)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// Users returns every user, deleted ones included, ordered by name.
+func (c *Catalog) Users(txn kv.Txn) ([]*UserDescriptor, error) {
+	prefix := []byte(keyUserPrefix)
+	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
+	if err != nil {
+		return nil, err
+	}
+	var out []*UserDescriptor
+	for ok := it.First(); ok; ok = it.Next() {
+		var u UserDescriptor
+		if err := json.Unmarshal(it.Value(), &u); err != nil {
+			_ = it.Close()
+			return nil, pgerror.Internal("decoding user descriptor: %v", err)
+		}
+		out = append(out, &u)
+	}
+	return out, it.Close()
+}
+
+// CreateUser allocates an ID for u and stores it. A name held by an active
+// user fails with 42710; the name of a dropped user is reused.
+func (c *Catalog) CreateUser(txn kv.Txn, u *UserDescriptor) error {
+	existing, err := c.User(txn, u.Name)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.Active() {
+		return pgerror.Newf(pgcode.DuplicateObject, "role %q already exists", u.Name)
+	}
+	id, err := nextCounter(txn, keyUserCounter, firstAllocatedUser)
+	if err != nil {
+		return err
+	}
+	u.ID = id
+	now := time.Now().UTC()
+	u.CreatedAt, u.UpdatedAt = now, now
+	return putJSON(txn, keyUserPrefix+u.Name, u)
+}
+
+// PutUser stores a changed user.
+func (c *Catalog) PutUser(txn kv.Txn, u *UserDescriptor) error {
+	u.UpdatedAt = time.Now().UTC()
+	return putJSON(txn, keyUserPrefix+u.Name, u)
+}
+
+// ServerSecret returns the random secret created at bootstrap.
+func (c *Catalog) ServerSecret(txn kv.Txn) ([]byte, error) {
+	b, found, err := txn.Get([]byte(keySecret))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, pgerror.Internal("catalog has no server secret")
+	}
+	return append([]byte(nil), b...), nil
+}
+
+// QualifiedName joins a schema and an object name for messages.
+func QualifiedName(schema, name string) string {
+	if schema == "" || schema == "public" {
+		return name
+	}
+	return fmt.Sprintf("%s.%s", schema, name)
+}
+
+// sequences hands out sequence values in blocks so that most nextval calls
+// need no kv write.
+type sequences struct {
+	engine kv.Engine
+	mu     struct {
+		sync.Mutex
+		blocks map[seqKey]*seqBlock
+	}
+}
+
+type seqKey struct{ table, column uint32 }
+
+func (k seqKey) key() []byte {
+	b := []byte(keySeqPrefix)
+	b = binary.BigEndian.AppendUint32(b, k.table)
+	return binary.BigEndian.AppendUint32(b, k.column)
+}
+
+type seqBlock struct{ next, limit int64 }
+
+// seqBlockSize is how many values one kv write reserves. Values reserved but
+// not used before a crash are skipped, as PostgreSQL skips the values it
+// logged ahead.
+const seqBlockSize = 32
+
+// NextSequenceValue returns the next value of the sequence of a column.
+// Like PostgreSQL's nextval, it is not transactional: a rolled-back
+// transaction leaves a gap.
+func (c *Catalog) NextSequenceValue(tableID, columnID uint32) (int64, error) {
+	s := &c.seqs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := seqKey{tableID, columnID}
+	blk := s.mu.blocks[k]
+	if blk == nil || blk.next >= blk.limit {
+		next, err := s.reserveLocked(k)
+		if err != nil {
+			return 0, err
+		}
+		blk = &seqBlock{next: next, limit: next + seqBlockSize}
+		s.mu.blocks[k] = blk
+	}
+	v := blk.next
+	blk.next++
+	return v, nil
+}
+
+// reserveLocked moves the stored high-water mark of k one block ahead and
+// returns the first value of the reserved block.
+func (s *sequences) reserveLocked(k seqKey) (int64, error) {
+	for attempt := 0; ; attempt++ {
+		txn, err := s.engine.Begin()
+		if err != nil {
+			return 0, err
+		}
+		b, found, err := txn.Get(k.key())
+		if err != nil {
+			txn.Rollback()
+			return 0, err
+		}
+		next := int64(1)
+		if found && len(b) == 8 {
+			next = int64(binary.BigEndian.Uint64(b))
+		}
+		var out [8]byte
+		binary.BigEndian.PutUint64(out[:], uint64(next+seqBlockSize))
+		if err := txn.Put(k.key(), out[:]); err != nil {
+			txn.Rollback()
+			return 0, err
+		}
+		err = txn.Commit()
+		if err == nil {
+			return next, nil
+		}
+		if !pgerror.HasCode(err, pgcode.SerializationFailure) || attempt > 100 {
+			return 0, err
+		}
+	}
+}
+
+// Close writes back the unused part of every sequence block, so a clean
+// restart continues without a gap.
+func (c *Catalog) Close() error {
+	s := &c.seqs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	txn, err := s.engine.Begin()
+	if err != nil {
+		return err
+	}
+	for k, blk := range s.mu.blocks {
+		b, found, err := txn.Get(k.key())
+		if err != nil {
+			txn.Rollback()
+			return err
+		}
+		// The table may have been dropped since the block was reserved.
+		if !found || int64(binary.BigEndian.Uint64(b)) != blk.limit {
+			continue
+		}
+		var out [8]byte
+		binary.BigEndian.PutUint64(out[:], uint64(blk.next))
+		if err := txn.Put(k.key(), out[:]); err != nil {
+			txn.Rollback()
+			return err
+		}
+	}
+	s.mu.blocks = map[seqKey]*seqBlock{}
+	return txn.Commit()
+}

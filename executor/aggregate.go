@@ -1,0 +1,449 @@
+package executor
+
+import (
+	"math"
+
+	"github.com/cockroachdb/apd/v3"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+// aggSpec is one aggregate call of a query.
+type aggSpec struct {
+	name     string
+	arg      expr // nil for count(*)
+	distinct bool
+	filter   expr
+	typ      catalog.ColumnType
+}
+
+// aggCollector gathers the aggregate calls of the clauses that allow them.
+type aggCollector struct {
+	specs []*aggSpec
+}
+
+var aggregateNames = map[string]bool{
+	"count": true, "sum": true, "avg": true, "min": true, "max": true,
+	"bool_and": true, "bool_or": true, "every": true,
+}
+
+func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, error) {
+	if b.aggs == nil {
+		if b.clause == "" {
+			b.clause = "this context"
+		}
+		return nil, pgerror.Newf(pgcode.GroupingError, "aggregate functions are not allowed in %s", b.clause).WithPosition(fc.Location + 1)
+	}
+	if fc.Over != nil {
+		return nil, pgerror.NotSupported("window functions")
+	}
+	if len(fc.AggOrder) > 0 {
+		return nil, pgerror.NotSupported("ORDER BY inside aggregate calls")
+	}
+	inner := &builder{sess: b.sess, scope: b.scope, params: b.params, clause: "aggregate function calls"}
+	spec := &aggSpec{name: name, distinct: fc.AggDistinct}
+	if fc.AggFilter != nil {
+		f, err := inner.build(fc.AggFilter)
+		if err != nil {
+			return nil, err
+		}
+		if spec.filter, err = inner.requireBool(f, "FILTER"); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case fc.AggStar:
+		if name != "count" {
+			return nil, pgerror.Newf(pgcode.WrongObjectType, "%s(*) specified, but %s is not an aggregate function", name, name).WithPosition(fc.Location + 1)
+		}
+		spec.typ = plainType(oidInt8)
+		b.aggs.specs = append(b.aggs.specs, spec)
+		return &aggRefExpr{idx: len(b.aggs.specs) - 1, typ: spec.typ}, nil
+	case len(fc.Args) != 1:
+		return nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(fc.Args)).WithPosition(fc.Location + 1)
+	}
+	arg, err := inner.build(fc.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	argType := arg.resultType().OID
+	if argType == oidUnknown {
+		if arg, err = inner.castTo(arg, plainType(oidText), false); err != nil {
+			return nil, err
+		}
+		argType = oidText
+	}
+	spec.arg = arg
+	switch name {
+	case "count":
+		spec.typ = plainType(oidInt8)
+	case "sum":
+		switch {
+		case argType == oidInt2 || argType == oidInt4:
+			spec.typ = plainType(oidInt8)
+		case argType == oidInt8 || argType == oidNumeric:
+			spec.typ = plainType(oidNumeric)
+		case isFloatType(argType):
+			spec.typ = plainType(argType)
+		default:
+			return nil, aggregateTypeError(name, argType, fc.Location)
+		}
+	case "avg":
+		switch {
+		case isIntType(argType) || argType == oidNumeric:
+			spec.typ = plainType(oidNumeric)
+		case isFloatType(argType):
+			spec.typ = plainType(oidFloat8)
+		default:
+			return nil, aggregateTypeError(name, argType, fc.Location)
+		}
+	case "min", "max":
+		if argType == oidJSON || argType == oidJSONB || argType == oidBool {
+			return nil, aggregateTypeError(name, argType, fc.Location)
+		}
+		spec.typ = arg.resultType()
+	case "bool_and", "bool_or", "every":
+		if argType != oidBool {
+			return nil, aggregateTypeError(name, argType, fc.Location)
+		}
+		spec.typ = plainType(oidBool)
+	}
+	b.aggs.specs = append(b.aggs.specs, spec)
+	return &aggRefExpr{idx: len(b.aggs.specs) - 1, typ: spec.typ}, nil
+}
+
+func aggregateTypeError(name string, oid uint32, location int32) error {
+	return pgerror.Newf(pgcode.UndefinedFunction, "function %s(%s) does not exist", name, typeName(oid)).
+		WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").
+		WithPosition(location + 1)
+}
+
+// checkGrouping rejects targets that read ungrouped columns, as PostgreSQL
+// does. Only plain column references in GROUP BY are tracked, so a query
+// grouping by an expression is not checked.
+func checkGrouping(sp *selectPlan) error {
+	grouped := map[int]bool{}
+	for _, g := range sp.groupBy {
+		c, ok := g.(*columnExpr)
+		if !ok {
+			return nil
+		}
+		grouped[c.idx] = true
+	}
+	check := func(e expr) error {
+		var bad *columnExpr
+		walkExpr(e, func(x expr) {
+			if c, ok := x.(*columnExpr); ok && !grouped[c.idx] && bad == nil {
+				bad = c
+			}
+		})
+		if bad != nil {
+			table := ""
+			if sp.table != nil {
+				table = sp.table.Name + "."
+			}
+			return pgerror.Newf(pgcode.GroupingError, "column \"%s%s\" must appear in the GROUP BY clause or be used in an aggregate function", table, bad.name)
+		}
+		return nil
+	}
+	for _, e := range sp.targets {
+		if err := check(e); err != nil {
+			return err
+		}
+	}
+	for _, e := range sp.extraSort {
+		if err := check(e); err != nil {
+			return err
+		}
+	}
+	if sp.having != nil {
+		return check(sp.having)
+	}
+	return nil
+}
+
+// walkExpr calls f on e and every expression below it. Aggregate
+// arguments are not visited because they are evaluated per input row.
+func walkExpr(e expr, f func(expr)) {
+	if e == nil {
+		return
+	}
+	f(e)
+	var children []expr
+	switch x := e.(type) {
+	case *castExpr:
+		children = []expr{x.arg}
+	case *isNullExpr:
+		children = []expr{x.arg}
+	case *boolTestExpr:
+		children = []expr{x.arg}
+	case *andExpr:
+		children = x.args
+	case *orExpr:
+		children = x.args
+	case *notExpr:
+		children = []expr{x.arg}
+	case *compareExpr:
+		children = []expr{x.left, x.right}
+	case *distinctExpr:
+		children = []expr{x.cmp}
+	case *nullIfExpr:
+		children = []expr{x.cmp}
+	case *inExpr:
+		children = append([]expr{x.left}, x.items...)
+	case *likeExpr:
+		children = []expr{x.left, x.right, x.escape}
+	case *negExpr:
+		children = []expr{x.arg}
+	case *arithExpr:
+		children = []expr{x.left, x.right}
+	case *concatExpr:
+		children = []expr{x.left, x.right}
+	case *caseExpr:
+		children = append(append(append([]expr{}, x.conds...), x.results...), x.def)
+	case *coalesceExpr:
+		children = x.args
+	case *minMaxExpr:
+		children = x.args
+	case *funcExpr:
+		children = x.args
+	}
+	for _, c := range children {
+		walkExpr(c, f)
+	}
+}
+
+// aggState accumulates one aggregate of one group.
+type aggState struct {
+	count    int64
+	intSum   int64
+	intOver  bool
+	decSum   *apd.Decimal
+	floatSum float64
+	best     any
+	boolAcc  any
+	seen     map[string]struct{}
+}
+
+type group struct {
+	rep    []any
+	states []aggState
+}
+
+// aggregateIter groups its input and returns one row per group: the
+// group's first input row, with the aggregate values in ec.aggValues.
+type aggregateIter struct {
+	src    rowIter
+	plan   *selectPlan
+	groups []*group
+	pos    int
+	done   bool
+}
+
+func (it *aggregateIter) next(ec *evalContext) ([]any, error) {
+	if !it.done {
+		if err := it.consume(ec); err != nil {
+			return nil, err
+		}
+		it.done = true
+	}
+	for it.pos < len(it.groups) {
+		g := it.groups[it.pos]
+		it.pos++
+		vals := make([]any, len(it.plan.aggs))
+		for i, spec := range it.plan.aggs {
+			v, err := finalAggregate(spec, &g.states[i])
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		ec.aggValues = vals
+		if it.plan.having != nil {
+			ok, err := it.plan.having.eval(ec, g.rep)
+			if err != nil {
+				return nil, err
+			}
+			if ok != true {
+				continue
+			}
+		}
+		return g.rep, nil
+	}
+	return nil, nil
+}
+
+func (it *aggregateIter) consume(ec *evalContext) error {
+	byKey := map[string]*group{}
+	keyVals := make([]any, len(it.plan.groupBy))
+	for n := 0; ; n++ {
+		row, err := it.src.next(ec)
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			break
+		}
+		if n%1024 == 1023 {
+			if err := ec.checkCancel(); err != nil {
+				return err
+			}
+		}
+		for i, g := range it.plan.groupBy {
+			if keyVals[i], err = g.eval(ec, row); err != nil {
+				return err
+			}
+		}
+		key, err := groupKey(keyVals)
+		if err != nil {
+			return err
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &group{rep: append([]any(nil), row...), states: make([]aggState, len(it.plan.aggs))}
+			byKey[key] = g
+			it.groups = append(it.groups, g)
+		}
+		for i, spec := range it.plan.aggs {
+			if err := accumulate(ec, spec, &g.states[i], row); err != nil {
+				return err
+			}
+		}
+	}
+	// Without GROUP BY, an aggregate query returns one row even for no
+	// input.
+	if len(it.groups) == 0 && len(it.plan.groupBy) == 0 {
+		width := 0
+		if it.plan.table != nil {
+			width = len(it.plan.table.Columns)
+		}
+		it.groups = append(it.groups, &group{rep: make([]any, width), states: make([]aggState, len(it.plan.aggs))})
+	}
+	return nil
+}
+
+func accumulate(ec *evalContext, spec *aggSpec, st *aggState, row []any) error {
+	if spec.filter != nil {
+		ok, err := spec.filter.eval(ec, row)
+		if err != nil || ok != true {
+			return err
+		}
+	}
+	if spec.arg == nil {
+		st.count++
+		return nil
+	}
+	v, err := spec.arg.eval(ec, row)
+	if err != nil || v == nil {
+		return err
+	}
+	if spec.distinct {
+		key, err := groupKey([]any{v})
+		if err != nil {
+			return err
+		}
+		if st.seen == nil {
+			st.seen = map[string]struct{}{}
+		}
+		if _, dup := st.seen[key]; dup {
+			return nil
+		}
+		st.seen[key] = struct{}{}
+	}
+	st.count++
+	switch spec.name {
+	case "sum", "avg":
+		return addToSum(st, v)
+	case "min", "max":
+		if st.best == nil {
+			st.best = v
+			return nil
+		}
+		c := compareDatums(v, st.best)
+		if (spec.name == "min" && c < 0) || (spec.name == "max" && c > 0) {
+			st.best = v
+		}
+	case "bool_and", "every":
+		st.boolAcc = (st.boolAcc == nil || st.boolAcc == true) && v == true
+	case "bool_or":
+		st.boolAcc = st.boolAcc == true || v == true
+	}
+	return nil
+}
+
+func addToSum(st *aggState, v any) error {
+	switch x := v.(type) {
+	case int64:
+		if !st.intOver {
+			s := st.intSum + x
+			if (s > st.intSum) == (x > 0) || x == 0 {
+				st.intSum = s
+				return nil
+			}
+			st.intOver = true
+			st.decSum = apd.New(st.intSum, 0)
+		}
+		_, err := decimalCtx.Add(st.decSum, st.decSum, apd.New(x, 0))
+		return err
+	case float64:
+		st.floatSum += x
+	case *apd.Decimal:
+		if st.decSum == nil {
+			st.decSum = new(apd.Decimal)
+		}
+		_, err := decimalCtx.Add(st.decSum, st.decSum, x)
+		return err
+	}
+	return nil
+}
+
+func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
+	switch spec.name {
+	case "count":
+		return st.count, nil
+	case "min", "max":
+		return st.best, nil
+	case "bool_and", "bool_or", "every":
+		return st.boolAcc, nil
+	}
+	if st.count == 0 {
+		return nil, nil
+	}
+	argType := spec.arg.resultType().OID
+	var sum *apd.Decimal
+	switch {
+	case isFloatType(argType):
+		if spec.name == "sum" {
+			return st.floatSum, nil
+		}
+		return st.floatSum / float64(st.count), nil
+	case isIntType(argType):
+		if !st.intOver {
+			if spec.name == "sum" && spec.typ.OID == oidInt8 {
+				return st.intSum, nil
+			}
+			sum = apd.New(st.intSum, 0)
+		} else {
+			if spec.name == "sum" && spec.typ.OID == oidInt8 {
+				return nil, outOfRange(oidInt8)
+			}
+			sum = st.decSum
+		}
+	default:
+		sum = st.decSum
+	}
+	if spec.name == "sum" {
+		return sum, nil
+	}
+	return decimalArith("/", sum, apd.New(st.count, 0))
+}
+
+// floatIsIntegral is used by round-trip checks of float results.
+func floatIsIntegral(f float64) bool { return f == math.Trunc(f) }
+
+var _ = floatIsIntegral
+
+func (it *aggregateIter) close() { it.src.close() }

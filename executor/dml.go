@@ -1,0 +1,604 @@
+package executor
+
+import (
+	"strconv"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+// returning is a compiled RETURNING list.
+type returning struct {
+	exprs []expr
+	names []string
+}
+
+func (a *analyser) analyseReturning(list []*pg_query.Node, t *catalog.TableDescriptor, sc *scope) (*returning, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	sp := &selectPlan{}
+	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "RETURNING"}
+	for _, n := range list {
+		rt := n.GetResTarget()
+		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
+			if err := expandStar(sc, cr, sp); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e, err := b.build(rt.Val)
+		if err != nil {
+			return nil, err
+		}
+		sp.targets = append(sp.targets, e)
+		sp.names = append(sp.names, targetName(rt))
+	}
+	return &returning{exprs: sp.targets, names: sp.names}, nil
+}
+
+func (r *returning) project(ec *evalContext, row []any) ([]any, error) {
+	out := make([]any, len(r.exprs))
+	for i, e := range r.exprs {
+		v, err := e.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// dmlPlan wraps a DML executor into a plan with optional RETURNING rows.
+func dmlPlan(t *catalog.TableDescriptor, ret *returning, verb string, exec func(ec *evalContext, emit func(row []any) error) (int64, error)) *plan {
+	p := &plan{}
+	if ret != nil {
+		p.cols = columnsOf(t, ret.exprs, ret.names)
+	}
+	p.run = func(ec *evalContext) (*result, error) {
+		var rows [][]any
+		emit := func(row []any) error {
+			if ret == nil {
+				return nil
+			}
+			out, err := ret.project(ec, row)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, out)
+			return nil
+		}
+		n, err := exec(ec, emit)
+		if err != nil {
+			return nil, err
+		}
+		tag := verb + " " + strconv.FormatInt(n, 10)
+		if verb == "INSERT" {
+			tag = "INSERT 0 " + strconv.FormatInt(n, 10)
+		}
+		res := &result{tag: tag}
+		if ret != nil {
+			res.rows = &sliceIter{rows: rows}
+		}
+		return res, nil
+	}
+	return p
+}
+
+func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
+	if ins.WithClause != nil {
+		return nil, pgerror.NotSupported("WITH")
+	}
+	if ins.OnConflictClause != nil {
+		return nil, pgerror.NotSupported("INSERT ... ON CONFLICT")
+	}
+	t, _, err := a.resolveTable(ins.Relation)
+	if err != nil {
+		return nil, err
+	}
+	codec := newRowCodec(t)
+
+	// Target columns: the list given, or every visible column.
+	var targets []int
+	if len(ins.Cols) > 0 {
+		seen := map[int]bool{}
+		for _, c := range ins.Cols {
+			rt := c.GetResTarget()
+			col := t.ColumnByName(rt.Name)
+			if col == nil || col.Hidden {
+				return nil, pgerror.Newf(pgcode.UndefinedColumn, "column %q of relation %q does not exist", rt.Name, t.Name).WithPosition(rt.Location + 1)
+			}
+			idx := codec.colIndex[col.ID]
+			if seen[idx] {
+				return nil, pgerror.Newf(pgcode.DuplicateColumn, "column %q specified more than once", rt.Name).WithPosition(rt.Location + 1)
+			}
+			seen[idx] = true
+			targets = append(targets, idx)
+		}
+	} else {
+		for i, c := range t.Columns {
+			if !c.Hidden {
+				targets = append(targets, i)
+			}
+		}
+	}
+
+	defaults, err := a.columnDefaults(t)
+	if err != nil {
+		return nil, err
+	}
+
+	// Source rows: VALUES lists compiled per column, or a SELECT.
+	var valueRows [][]expr
+	var source *selectPlan
+	sel := ins.SelectStmt.GetSelectStmt()
+	b := &builder{sess: a.sess, params: a.params, clause: "VALUES"}
+	switch {
+	case ins.SelectStmt == nil:
+		// INSERT ... DEFAULT VALUES
+		valueRows = [][]expr{make([]expr, len(targets))}
+	case sel != nil && len(sel.ValuesLists) > 0:
+		// Without a column list, VALUES may cover only the leading columns.
+		if len(ins.Cols) == 0 {
+			width := len(sel.ValuesLists[0].GetList().Items)
+			if width < len(targets) {
+				targets = targets[:width]
+			}
+		}
+		for _, l := range sel.ValuesLists {
+			items := l.GetList().Items
+			if len(items) > len(targets) {
+				return nil, pgerror.New(pgcode.SyntaxError, "INSERT has more expressions than target columns")
+			}
+			if len(items) < len(targets) {
+				return nil, pgerror.New(pgcode.SyntaxError, "INSERT has more target columns than expressions")
+			}
+			row := make([]expr, len(targets))
+			for i, it := range items {
+				if it.GetSetToDefault() != nil {
+					continue
+				}
+				e, err := b.build(it)
+				if err != nil {
+					return nil, err
+				}
+				col := t.Columns[targets[i]]
+				if col.Identity == catalog.IdentityAlways && ins.Override != pg_query.OverridingKind_OVERRIDING_SYSTEM_VALUE {
+					return nil, pgerror.Newf(pgcode.GeneratedAlways, "cannot insert a non-DEFAULT value into column %q", col.Name).
+						WithDetailf("Column %q is an identity column defined as GENERATED ALWAYS.", col.Name).
+						WithHint("Use OVERRIDING SYSTEM VALUE to override.")
+				}
+				if row[i], err = b.coerceForAssignment(e, col.Type, col.Name); err != nil {
+					return nil, err
+				}
+			}
+			valueRows = append(valueRows, row)
+		}
+	case sel != nil:
+		if source, err = a.analyseSelect(sel); err != nil {
+			return nil, err
+		}
+		if len(ins.Cols) == 0 && len(source.targets) < len(targets) {
+			targets = targets[:len(source.targets)]
+		}
+		if len(source.targets) != len(targets) {
+			if len(source.targets) > len(targets) {
+				return nil, pgerror.New(pgcode.SyntaxError, "INSERT has more expressions than target columns")
+			}
+			return nil, pgerror.New(pgcode.SyntaxError, "INSERT has more target columns than expressions")
+		}
+		for i, e := range source.targets {
+			col := t.Columns[targets[i]]
+			if from := e.resultType().OID; from != col.Type.OID && from != oidUnknown && !assignmentCastAllowed(from, col.Type.OID) {
+				return nil, pgerror.Newf(pgcode.DatatypeMismatch, "column %q is of type %s but expression is of type %s", col.Name, formatType(col.Type), typeName(from))
+			}
+		}
+	default:
+		return nil, pgerror.NotSupported("this form of INSERT")
+	}
+
+	ret, err := a.analyseReturning(ins.ReturningList, t, tableScope(t, t.Name))
+	if err != nil {
+		return nil, err
+	}
+	return dmlPlan(t, ret, "INSERT", func(ec *evalContext, emit func([]any) error) (int64, error) {
+		ins := &inserter{table: t, codec: codec, defaults: defaults, targets: targets}
+		var n int64
+		if source != nil {
+			it, err := source.open(ec)
+			if err != nil {
+				return 0, err
+			}
+			defer it.close()
+			for {
+				vals, err := it.next(ec)
+				if err != nil {
+					return n, err
+				}
+				if vals == nil {
+					return n, nil
+				}
+				row, err := ins.row(ec, nil, vals)
+				if err != nil {
+					return n, err
+				}
+				if err := ins.insert(ec, row); err != nil {
+					return n, err
+				}
+				if err := emit(row); err != nil {
+					return n, err
+				}
+				n++
+			}
+		}
+		for _, exprs := range valueRows {
+			row, err := ins.row(ec, exprs, nil)
+			if err != nil {
+				return n, err
+			}
+			if err := ins.insert(ec, row); err != nil {
+				return n, err
+			}
+			if err := emit(row); err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	}), nil
+}
+
+// inserter builds and writes the rows of one INSERT.
+type inserter struct {
+	table    *catalog.TableDescriptor
+	codec    *rowCodec
+	defaults []expr
+	targets  []int
+}
+
+// row builds a full table row from compiled value expressions or from
+// already evaluated values, filling the other columns with defaults.
+func (ins *inserter) row(ec *evalContext, exprs []expr, vals []any) ([]any, error) {
+	t := ins.table
+	row := make([]any, len(t.Columns))
+	given := make([]bool, len(t.Columns))
+	for i, idx := range ins.targets {
+		switch {
+		case vals != nil:
+			col := t.Columns[idx]
+			v, err := castDatum(vals[i], inferOID(vals[i], col.Type.OID), col.Type, true)
+			if err != nil {
+				return nil, err
+			}
+			row[idx], given[idx] = v, true
+		case exprs[i] != nil:
+			v, err := exprs[i].eval(ec, nil)
+			if err != nil {
+				return nil, err
+			}
+			row[idx], given[idx] = v, true
+		}
+	}
+	for i := range row {
+		if given[i] {
+			continue
+		}
+		v, err := ins.defaultValue(ec, i)
+		if err != nil {
+			return nil, err
+		}
+		row[i] = v
+	}
+	for i, c := range t.Columns {
+		if row[i] == nil && c.NotNull {
+			return nil, notNullViolation(t, c.Name)
+		}
+	}
+	return row, nil
+}
+
+// inferOID returns the type a value from a SELECT source has, for the
+// assignment cast. Values of the column type pass through unchanged.
+func inferOID(v any, colOID uint32) uint32 {
+	switch v.(type) {
+	case string:
+		if isStringType(colOID) || colOID == oidJSON || colOID == oidJSONB {
+			return colOID
+		}
+		return oidText
+	}
+	return colOID
+}
+
+func (ins *inserter) defaultValue(ec *evalContext, i int) (any, error) {
+	col := ins.table.Columns[i]
+	if col.Identity != catalog.IdentityNone {
+		v, err := ec.sess.srv.cat.NextSequenceValue(ins.table.ID, col.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkIntRange(v, col.Type.OID); err != nil {
+			return nil, pgerror.Newf(pgcode.SequenceGeneratorLimitExceeded, "nextval: reached maximum value of sequence \"%s_%s_seq\"", ins.table.Name, col.Name)
+		}
+		return v, nil
+	}
+	if ins.defaults[i] == nil {
+		return nil, nil
+	}
+	return ins.defaults[i].eval(ec, nil)
+}
+
+func (ins *inserter) insert(ec *evalContext, row []any) error {
+	key, err := ins.codec.encodeKey(row)
+	if err != nil {
+		return err
+	}
+	txn := ec.sess.txn.kv
+	_, exists, err := txn.Get(key)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return ins.uniqueViolation(row)
+	}
+	val, err := ins.codec.encodeValue(nil, row)
+	if err != nil {
+		return err
+	}
+	return txn.Put(key, val)
+}
+
+func (ins *inserter) uniqueViolation(row []any) error {
+	t := ins.table
+	var names, vals []string
+	for _, i := range ins.codec.keyCols {
+		names = append(names, t.Columns[i].Name)
+		vals = append(vals, formatDatum(row[i], t.Columns[i].Type.OID))
+	}
+	return pgerror.Newf(pgcode.UniqueViolation, "duplicate key value violates unique constraint \"%s_pkey\"", t.Name).
+		WithDetailf("Key (%s)=(%s) already exists.", joinComma(names), joinComma(vals))
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+func notNullViolation(t *catalog.TableDescriptor, column string) error {
+	return pgerror.Newf(pgcode.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", column, t.Name)
+}
+
+// columnDefaults compiles the DEFAULT expressions of a table.
+func (a *analyser) columnDefaults(t *catalog.TableDescriptor) ([]expr, error) {
+	out := make([]expr, len(t.Columns))
+	for i, c := range t.Columns {
+		if c.Default == "" {
+			continue
+		}
+		e, err := a.compileDefault(c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+func (a *analyser) compileDefault(c catalog.ColumnDescriptor) (expr, error) {
+	tree, err := pg_query.Parse("SELECT " + c.Default)
+	if err != nil {
+		return nil, pgerror.Internal("stored default of column %q does not parse: %v", c.Name, err)
+	}
+	node := tree.Stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val
+	b := &builder{sess: a.sess, params: &paramTypes{}, clause: "DEFAULT expressions"}
+	e, err := b.build(node)
+	if err != nil {
+		return nil, err
+	}
+	return b.coerceForAssignment(e, c.Type, c.Name)
+}
+
+func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
+	if up.WithClause != nil {
+		return nil, pgerror.NotSupported("WITH")
+	}
+	if len(up.FromClause) > 0 {
+		return nil, pgerror.NotSupported("UPDATE ... FROM")
+	}
+	t, _, err := a.resolveTable(up.Relation)
+	if err != nil {
+		return nil, err
+	}
+	codec := newRowCodec(t)
+	alias := t.Name
+	if up.Relation.Alias != nil {
+		alias = up.Relation.Alias.Aliasname
+	}
+	sc := tableScope(t, alias)
+	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "UPDATE"}
+
+	type assignment struct {
+		idx  int
+		expr expr
+	}
+	var sets []assignment
+	defaults, err := a.columnDefaults(t)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range up.TargetList {
+		rt := n.GetResTarget()
+		col := t.ColumnByName(rt.Name)
+		if col == nil || col.Hidden {
+			return nil, pgerror.Newf(pgcode.UndefinedColumn, "column %q of relation %q does not exist", rt.Name, t.Name).WithPosition(rt.Location + 1)
+		}
+		if len(rt.Indirection) > 0 {
+			return nil, pgerror.NotSupported("assignment to a field or array element")
+		}
+		idx := codec.colIndex[col.ID]
+		var e expr
+		if rt.Val.GetSetToDefault() != nil {
+			e = defaults[idx]
+			if e == nil {
+				e = &constExpr{typ: col.Type}
+			}
+		} else {
+			if col.Identity == catalog.IdentityAlways {
+				return nil, pgerror.Newf(pgcode.GeneratedAlways, "column %q can only be updated to DEFAULT", col.Name).
+					WithDetailf("Column %q is an identity column defined as GENERATED ALWAYS.", col.Name)
+			}
+			if e, err = b.build(rt.Val); err != nil {
+				return nil, err
+			}
+			if e, err = b.coerceForAssignment(e, col.Type, col.Name); err != nil {
+				return nil, err
+			}
+		}
+		sets = append(sets, assignment{idx: idx, expr: e})
+	}
+	var filter expr
+	if up.WhereClause != nil {
+		if filter, err = b.build(up.WhereClause); err != nil {
+			return nil, err
+		}
+		if filter, err = b.requireBool(filter, "WHERE"); err != nil {
+			return nil, err
+		}
+	}
+	spec := deriveScanSpec(t, codec, filter)
+	ret, err := a.analyseReturning(up.ReturningList, t, sc)
+	if err != nil {
+		return nil, err
+	}
+	return dmlPlan(t, ret, "UPDATE", func(ec *evalContext, emit func([]any) error) (int64, error) {
+		rows, err := collectRows(ec, codec, spec, filter)
+		if err != nil {
+			return 0, err
+		}
+		txn := ec.sess.txn.kv
+		for _, old := range rows {
+			updated := append([]any(nil), old...)
+			for _, s := range sets {
+				v, err := s.expr.eval(ec, old)
+				if err != nil {
+					return 0, err
+				}
+				updated[s.idx] = v
+			}
+			for i, c := range t.Columns {
+				if updated[i] == nil && c.NotNull {
+					return 0, notNullViolation(t, c.Name)
+				}
+			}
+			oldKey, err := codec.encodeKey(old)
+			if err != nil {
+				return 0, err
+			}
+			newKey, err := codec.encodeKey(updated)
+			if err != nil {
+				return 0, err
+			}
+			if string(oldKey) != string(newKey) {
+				if _, exists, err := txn.Get(newKey); err != nil {
+					return 0, err
+				} else if exists {
+					return 0, (&inserter{table: t, codec: codec}).uniqueViolation(updated)
+				}
+				if err := txn.Delete(oldKey); err != nil {
+					return 0, err
+				}
+			}
+			val, err := codec.encodeValue(nil, updated)
+			if err != nil {
+				return 0, err
+			}
+			if err := txn.Put(newKey, val); err != nil {
+				return 0, err
+			}
+			if err := emit(updated); err != nil {
+				return 0, err
+			}
+		}
+		return int64(len(rows)), nil
+	}), nil
+}
+
+// collectRows reads every row matching filter before any is changed, so an
+// UPDATE never sees its own writes.
+func collectRows(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr) ([][]any, error) {
+	it := newScanIter(codec, ec.sess.txn.kv, spec, filter)
+	defer it.close()
+	var rows [][]any
+	for {
+		row, err := it.next(ec)
+		if err != nil {
+			return nil, err
+		}
+		if row == nil {
+			return rows, nil
+		}
+		rows = append(rows, append([]any(nil), row...))
+	}
+}
+
+func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
+	if del.WithClause != nil {
+		return nil, pgerror.NotSupported("WITH")
+	}
+	if len(del.UsingClause) > 0 {
+		return nil, pgerror.NotSupported("DELETE ... USING")
+	}
+	t, _, err := a.resolveTable(del.Relation)
+	if err != nil {
+		return nil, err
+	}
+	codec := newRowCodec(t)
+	alias := t.Name
+	if del.Relation.Alias != nil {
+		alias = del.Relation.Alias.Aliasname
+	}
+	sc := tableScope(t, alias)
+	var filter expr
+	if del.WhereClause != nil {
+		b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "WHERE"}
+		if filter, err = b.build(del.WhereClause); err != nil {
+			return nil, err
+		}
+		if filter, err = b.requireBool(filter, "WHERE"); err != nil {
+			return nil, err
+		}
+	}
+	spec := deriveScanSpec(t, codec, filter)
+	ret, err := a.analyseReturning(del.ReturningList, t, sc)
+	if err != nil {
+		return nil, err
+	}
+	return dmlPlan(t, ret, "DELETE", func(ec *evalContext, emit func([]any) error) (int64, error) {
+		rows, err := collectRows(ec, codec, spec, filter)
+		if err != nil {
+			return 0, err
+		}
+		for _, row := range rows {
+			key, err := codec.encodeKey(row)
+			if err != nil {
+				return 0, err
+			}
+			if err := ec.sess.txn.kv.Delete(key); err != nil {
+				return 0, err
+			}
+			if err := emit(row); err != nil {
+				return 0, err
+			}
+		}
+		return int64(len(rows)), nil
+	}), nil
+}

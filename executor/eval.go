@@ -1,0 +1,693 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/apd/v3"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+// evalContext carries what expressions read besides the row: parameters,
+// the session and the statement's start time.
+type evalContext struct {
+	ctx    context.Context
+	sess   *Session
+	params []any
+	// txnTime is now() and CURRENT_TIMESTAMP: the start of the transaction.
+	txnTime time.Time
+	// aggValues holds the aggregate results of the current group.
+	aggValues []any
+}
+
+func typeString(v any) string { return fmt.Sprintf("%T", v) }
+
+type constExpr struct {
+	val any
+	typ catalog.ColumnType
+}
+
+func (e *constExpr) eval(*evalContext, []any) (any, error) { return e.val, nil }
+func (e *constExpr) resultType() catalog.ColumnType        { return e.typ }
+
+type columnExpr struct {
+	idx  int
+	typ  catalog.ColumnType
+	name string
+}
+
+func (e *columnExpr) eval(_ *evalContext, row []any) (any, error) { return row[e.idx], nil }
+func (e *columnExpr) resultType() catalog.ColumnType              { return e.typ }
+
+type paramExpr struct {
+	n      int
+	params *paramTypes
+}
+
+func (e *paramExpr) eval(ec *evalContext, _ []any) (any, error) {
+	if e.n > len(ec.params) {
+		return nil, pgerror.Newf(pgcode.UndefinedParameter, "there is no parameter $%d", e.n)
+	}
+	return ec.params[e.n-1], nil
+}
+
+// resultType is unknown until the statement determines the type, and text
+// for parameters still undetermined when analysis ends.
+func (e *paramExpr) resultType() catalog.ColumnType { return plainType(e.params.get(e.n)) }
+
+type castExpr struct {
+	arg        expr
+	typ        catalog.ColumnType
+	assignment bool
+}
+
+func (e *castExpr) eval(ec *evalContext, row []any) (any, error) {
+	v, err := e.arg.eval(ec, row)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return castDatum(v, e.arg.resultType().OID, e.typ, e.assignment)
+}
+
+func (e *castExpr) resultType() catalog.ColumnType { return e.typ }
+
+type isNullExpr struct {
+	arg expr
+	not bool
+}
+
+func (e *isNullExpr) eval(ec *evalContext, row []any) (any, error) {
+	v, err := e.arg.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	return (v == nil) != e.not, nil
+}
+
+func (e *isNullExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+type boolTestExpr struct {
+	arg  expr
+	kind pg_query.BoolTestType
+}
+
+func (e *boolTestExpr) eval(ec *evalContext, row []any) (any, error) {
+	v, err := e.arg.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	switch e.kind {
+	case pg_query.BoolTestType_IS_TRUE:
+		return v == true, nil
+	case pg_query.BoolTestType_IS_NOT_TRUE:
+		return v != true, nil
+	case pg_query.BoolTestType_IS_FALSE:
+		return v == false, nil
+	case pg_query.BoolTestType_IS_NOT_FALSE:
+		return v != false, nil
+	case pg_query.BoolTestType_IS_UNKNOWN:
+		return v == nil, nil
+	}
+	return v != nil, nil
+}
+
+func (e *boolTestExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+type andExpr struct{ args []expr }
+
+func (e *andExpr) eval(ec *evalContext, row []any) (any, error) {
+	sawNull := false
+	for _, a := range e.args {
+		v, err := a.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			sawNull = true
+			continue
+		}
+		if !v.(bool) {
+			return false, nil
+		}
+	}
+	if sawNull {
+		return nil, nil
+	}
+	return true, nil
+}
+
+func (e *andExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+type orExpr struct{ args []expr }
+
+func (e *orExpr) eval(ec *evalContext, row []any) (any, error) {
+	sawNull := false
+	for _, a := range e.args {
+		v, err := a.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			sawNull = true
+			continue
+		}
+		if v.(bool) {
+			return true, nil
+		}
+	}
+	if sawNull {
+		return nil, nil
+	}
+	return false, nil
+}
+
+func (e *orExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+type notExpr struct{ arg expr }
+
+func (e *notExpr) eval(ec *evalContext, row []any) (any, error) {
+	v, err := e.arg.eval(ec, row)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return !v.(bool), nil
+}
+
+func (e *notExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+type compareExpr struct {
+	op          string
+	left, right expr
+}
+
+func (e *compareExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.left.eval(ec, row)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	r, err := e.right.eval(ec, row)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	return compareResult(e.op, compareDatums(l, r)), nil
+}
+
+func compareResult(op string, c int) bool {
+	switch op {
+	case "=":
+		return c == 0
+	case "<>":
+		return c != 0
+	case "<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case ">":
+		return c > 0
+	}
+	return c >= 0
+}
+
+func (e *compareExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+// distinctExpr is IS [NOT] DISTINCT FROM: a comparison where NULL is a value.
+type distinctExpr struct {
+	cmp *compareExpr
+	not bool
+}
+
+func (e *distinctExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.cmp.left.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.cmp.right.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	var distinct bool
+	switch {
+	case l == nil && r == nil:
+		distinct = false
+	case l == nil || r == nil:
+		distinct = true
+	default:
+		distinct = compareDatums(l, r) != 0
+	}
+	return distinct != e.not, nil
+}
+
+func (e *distinctExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+type nullIfExpr struct{ cmp *compareExpr }
+
+func (e *nullIfExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.cmp.left.eval(ec, row)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	r, err := e.cmp.right.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	if r != nil && compareDatums(l, r) == 0 {
+		return nil, nil
+	}
+	return l, nil
+}
+
+func (e *nullIfExpr) resultType() catalog.ColumnType { return e.cmp.left.resultType() }
+
+type inExpr struct {
+	left  expr
+	items []expr
+	not   bool
+}
+
+// eval follows SQL's rules: no match and a NULL item give NULL.
+func (e *inExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.left.eval(ec, row)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	sawNull := false
+	for _, it := range e.items {
+		v, err := it.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			sawNull = true
+			continue
+		}
+		if compareDatums(l, v) == 0 {
+			return !e.not, nil
+		}
+	}
+	if sawNull {
+		return nil, nil
+	}
+	return e.not, nil
+}
+
+func (e *inExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+type likeExpr struct {
+	left, right, escape  expr
+	not, caseInsensitive bool
+	// cached holds the compiled pattern of a constant right side.
+	cachedPattern string
+	cached        *regexp.Regexp
+}
+
+func (e *likeExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.left.eval(ec, row)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	r, err := e.right.eval(ec, row)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	escape := `\`
+	if e.escape != nil {
+		ev, err := e.escape.eval(ec, row)
+		if err != nil || ev == nil {
+			return nil, err
+		}
+		escape = ev.(string)
+	}
+	pattern := r.(string)
+	re := e.cached
+	if re == nil || e.cachedPattern != pattern+"\x00"+escape {
+		re, err = likeToRegexp(pattern, escape, e.caseInsensitive)
+		if err != nil {
+			return nil, err
+		}
+		e.cached, e.cachedPattern = re, pattern+"\x00"+escape
+	}
+	return re.MatchString(l.(string)) != e.not, nil
+}
+
+func (e *likeExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+// likeToRegexp translates a LIKE pattern (% any string, _ one character,
+// escape character quoting the next one) into an anchored regexp.
+func likeToRegexp(pattern, escape string, caseInsensitive bool) (*regexp.Regexp, error) {
+	if len([]rune(escape)) > 1 {
+		return nil, pgerror.Newf(pgcode.InvalidEscapeSequence, "invalid escape string").WithHint("Escape string must be empty or one character.")
+	}
+	esc := rune(-1)
+	if escape != "" {
+		esc = []rune(escape)[0]
+	}
+	var b strings.Builder
+	b.WriteString("(?s)")
+	if caseInsensitive {
+		b.WriteString("(?i)")
+	}
+	b.WriteByte('^')
+	runes := []rune(pattern)
+	for i := 0; i < len(runes); i++ {
+		c := runes[i]
+		switch {
+		case c == esc:
+			if i+1 >= len(runes) {
+				return nil, pgerror.Newf(pgcode.InvalidEscapeSequence, "LIKE pattern must not end with escape character")
+			}
+			i++
+			b.WriteString(regexp.QuoteMeta(string(runes[i])))
+		case c == '%':
+			b.WriteString(".*")
+		case c == '_':
+			b.WriteByte('.')
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteByte('$')
+	return regexp.Compile(b.String())
+}
+
+type negExpr struct{ arg expr }
+
+func (e *negExpr) eval(ec *evalContext, row []any) (any, error) {
+	v, err := e.arg.eval(ec, row)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	switch x := v.(type) {
+	case int64:
+		if x == math.MinInt64 {
+			return nil, outOfRange(e.arg.resultType().OID)
+		}
+		return -x, checkIntRange(-x, e.arg.resultType().OID)
+	case float64:
+		return -x, nil
+	case *apd.Decimal:
+		return new(apd.Decimal).Neg(x), nil
+	}
+	return nil, pgerror.Internal("negation of %T", v)
+}
+
+func (e *negExpr) resultType() catalog.ColumnType { return e.arg.resultType() }
+
+type arithExpr struct {
+	op          string
+	left, right expr
+	typ         catalog.ColumnType
+}
+
+func (e *arithExpr) resultType() catalog.ColumnType { return e.typ }
+
+func (e *arithExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.left.eval(ec, row)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	r, err := e.right.eval(ec, row)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	switch x := l.(type) {
+	case int64:
+		return intArith(e.op, x, r.(int64), e.typ.OID)
+	case float64:
+		return floatArith(e.op, x, r.(float64), e.typ.OID)
+	case *apd.Decimal:
+		return decimalArith(e.op, x, r.(*apd.Decimal))
+	}
+	return nil, pgerror.Internal("arithmetic on %T", l)
+}
+
+func intArith(op string, a, b int64, oid uint32) (any, error) {
+	var r int64
+	switch op {
+	case "+":
+		r = a + b
+		if (r > a) != (b > 0) {
+			return nil, outOfRange(oid)
+		}
+	case "-":
+		r = a - b
+		if (r < a) != (b > 0) {
+			return nil, outOfRange(oid)
+		}
+	case "*":
+		if a != 0 && b != 0 {
+			r = a * b
+			if r/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+				return nil, outOfRange(oid)
+			}
+		}
+	case "/":
+		if b == 0 {
+			return nil, pgerror.New(pgcode.DivisionByZero, "division by zero")
+		}
+		if a == math.MinInt64 && b == -1 {
+			return nil, outOfRange(oid)
+		}
+		r = a / b
+	case "%":
+		if b == 0 {
+			return nil, pgerror.New(pgcode.DivisionByZero, "division by zero")
+		}
+		if b == -1 {
+			return int64(0), nil
+		}
+		r = a % b
+	}
+	if err := checkIntRange(r, oid); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func floatArith(op string, a, b float64, oid uint32) (any, error) {
+	var r float64
+	switch op {
+	case "+":
+		r = a + b
+	case "-":
+		r = a - b
+	case "*":
+		r = a * b
+	case "/":
+		if b == 0 {
+			return nil, pgerror.New(pgcode.DivisionByZero, "division by zero")
+		}
+		r = a / b
+	case "%":
+		return nil, undefinedOperator("%", typeName(oid), oid, -1)
+	}
+	if math.IsInf(r, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
+		return nil, pgerror.Newf(pgcode.NumericValueOutOfRange, "value out of range: overflow")
+	}
+	if oid == oidFloat4 {
+		r = float64(float32(r))
+	}
+	return r, nil
+}
+
+// divisionScale is the minimum number of fraction digits of a numeric
+// quotient, like PostgreSQL's NUMERIC_MIN_SIG_DIGITS.
+// TODO: PostgreSQL also widens the scale by the operands' magnitudes.
+const divisionScale = 16
+
+func decimalArith(op string, a, b *apd.Decimal) (any, error) {
+	r := new(apd.Decimal)
+	var err error
+	switch op {
+	case "+":
+		_, err = decimalCtx.Add(r, a, b)
+	case "-":
+		_, err = decimalCtx.Sub(r, a, b)
+	case "*":
+		_, err = decimalCtx.Mul(r, a, b)
+	case "/", "%":
+		if b.IsZero() {
+			return nil, pgerror.New(pgcode.DivisionByZero, "division by zero")
+		}
+		if op == "%" {
+			_, err = decimalCtx.Rem(r, a, b)
+			break
+		}
+		if _, err = decimalCtx.Quo(r, a, b); err == nil {
+			scale := int32(divisionScale)
+			if -a.Exponent > scale {
+				scale = -a.Exponent
+			}
+			if -b.Exponent > scale {
+				scale = -b.Exponent
+			}
+			_, err = decimalCtx.Quantize(r, r, -scale)
+		}
+	}
+	if err != nil {
+		return nil, pgerror.Newf(pgcode.NumericValueOutOfRange, "value overflows numeric format")
+	}
+	return r, nil
+}
+
+type concatExpr struct {
+	left, right expr
+	bytea       bool
+}
+
+func (e *concatExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.left.eval(ec, row)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	r, err := e.right.eval(ec, row)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	if e.bytea {
+		return append(append([]byte{}, l.([]byte)...), r.([]byte)...), nil
+	}
+	return textOf(l, e.left.resultType().OID) + textOf(r, e.right.resultType().OID), nil
+}
+
+func (e *concatExpr) resultType() catalog.ColumnType {
+	if e.bytea {
+		return plainType(oidBytea)
+	}
+	return plainType(oidText)
+}
+
+// textOf renders a datum as text the way a cast to text does.
+func textOf(v any, oid uint32) string {
+	s := formatDatum(v, oid)
+	if oid == oidBpchar {
+		s = strings.TrimRight(s, " ")
+	}
+	return s
+}
+
+type caseExpr struct {
+	conds   []expr
+	results []expr
+	def     expr
+	typ     catalog.ColumnType
+}
+
+func (e *caseExpr) eval(ec *evalContext, row []any) (any, error) {
+	for i, c := range e.conds {
+		v, err := c.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		if v == true {
+			return e.results[i].eval(ec, row)
+		}
+	}
+	if e.def != nil {
+		return e.def.eval(ec, row)
+	}
+	return nil, nil
+}
+
+func (e *caseExpr) resultType() catalog.ColumnType { return e.typ }
+
+type coalesceExpr struct {
+	args []expr
+	typ  catalog.ColumnType
+}
+
+func (e *coalesceExpr) eval(ec *evalContext, row []any) (any, error) {
+	for _, a := range e.args {
+		v, err := a.eval(ec, row)
+		if err != nil || v != nil {
+			return v, err
+		}
+	}
+	return nil, nil
+}
+
+func (e *coalesceExpr) resultType() catalog.ColumnType { return e.typ }
+
+type minMaxExpr struct {
+	args  []expr
+	typ   catalog.ColumnType
+	least bool
+}
+
+// eval ignores NULL arguments, as PostgreSQL's GREATEST and LEAST do.
+func (e *minMaxExpr) eval(ec *evalContext, row []any) (any, error) {
+	var best any
+	for _, a := range e.args {
+		v, err := a.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		if best == nil {
+			best = v
+			continue
+		}
+		c := compareDatums(v, best)
+		if (e.least && c < 0) || (!e.least && c > 0) {
+			best = v
+		}
+	}
+	return best, nil
+}
+
+func (e *minMaxExpr) resultType() catalog.ColumnType { return e.typ }
+
+type sessionValueExpr struct {
+	kind string
+	typ  catalog.ColumnType
+}
+
+func (e *sessionValueExpr) eval(ec *evalContext, _ []any) (any, error) {
+	switch e.kind {
+	case "user":
+		return ec.sess.user.Name, nil
+	case "database":
+		return ec.sess.database, nil
+	case "schema":
+		return ec.sess.currentSchema(), nil
+	case "now":
+		return ec.txnTime, nil
+	case "today":
+		t := ec.txnTime
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+	}
+	return nil, pgerror.Internal("unknown session value %s", e.kind)
+}
+
+func (e *sessionValueExpr) resultType() catalog.ColumnType { return e.typ }
+
+// aggRefExpr reads the value of the i-th aggregate of the current group.
+type aggRefExpr struct {
+	idx int
+	typ catalog.ColumnType
+}
+
+func (e *aggRefExpr) eval(ec *evalContext, _ []any) (any, error) { return ec.aggValues[e.idx], nil }
+func (e *aggRefExpr) resultType() catalog.ColumnType             { return e.typ }
+
+// equalDatums reports whether two datums of one type are equal, NULLs
+// included, for grouping.
+func equalDatums(a, b any) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if x, ok := a.([]byte); ok {
+		return bytes.Equal(x, b.([]byte))
+	}
+	return compareDatums(a, b) == 0
+}

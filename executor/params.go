@@ -1,0 +1,65 @@
+package executor
+
+import (
+	"encoding/json"
+	"math/big"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+// normalizeParam converts a parameter value as pgtype decoded it into the
+// executor's datum form for the parameter type oid.
+func normalizeParam(v any, oid uint32) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if oid == oidText || oid == oidUnknown || oid == oidVarchar || oid == oidBpchar || oid == oidName {
+			return x, nil
+		}
+		return parseDatum(x, plainType(oid))
+	case int16:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case uint32:
+		return int64(x), nil
+	case float32:
+		return float64(x), nil
+	case float64:
+		return x, nil
+	case bool:
+		return x, nil
+	case pgtype.Numeric:
+		if !x.Valid {
+			return nil, nil
+		}
+		return numericFromPgtype(x), nil
+	case *big.Int:
+		return numericFromPgtype(pgtype.Numeric{Int: x, Valid: true}), nil
+	case time.Time:
+		return x.UTC().Truncate(time.Microsecond), nil
+	case [16]byte:
+		return x, nil
+	case []byte:
+		if oid == oidJSON || oid == oidJSONB {
+			return parseDatum(string(x), plainType(oid))
+		}
+		return append([]byte(nil), x...), nil
+	case map[string]any, []any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "invalid JSON parameter")
+		}
+		return parseDatum(string(b), plainType(oid))
+	case pgtype.InfinityModifier:
+		return nil, pgerror.NotSupported("infinite dates and timestamps")
+	}
+	return nil, pgerror.Newf(pgcode.InvalidParameterValue, "unsupported parameter value of type %s for type %s", typeString(v), typeName(oid))
+}

@@ -1,0 +1,375 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/apd/v3"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/kv"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol"
+)
+
+// plan is an analysed statement, reusable across executions until the
+// catalog changes.
+type plan struct {
+	version  uint64
+	userRole string
+	// cols are the result columns, nil for statements without rows.
+	cols      []protocol.Column
+	paramOIDs []uint32
+	// allowedInFailedTxn marks COMMIT and ROLLBACK.
+	allowedInFailedTxn bool
+	run                func(ec *evalContext) (*result, error)
+}
+
+// result is what one execution produced.
+type result struct {
+	// rows streams the result rows; nil for statements without rows.
+	rows rowIter
+	// tag is the command tag. An empty tag with rows means "SELECT <count>".
+	tag string
+}
+
+// rowIter produces rows one at a time. next returns a nil row at the end.
+// The returned slice may be reused by the next call.
+type rowIter interface {
+	next(ec *evalContext) ([]any, error)
+	close()
+}
+
+// sliceIter returns materialized rows.
+type sliceIter struct {
+	rows [][]any
+	pos  int
+}
+
+func (it *sliceIter) next(*evalContext) ([]any, error) {
+	if it.pos >= len(it.rows) {
+		return nil, nil
+	}
+	it.pos++
+	return it.rows[it.pos-1], nil
+}
+
+func (it *sliceIter) close() {}
+
+// preparedStatement implements protocol.PreparedStatement.
+type preparedStatement struct {
+	sess      *Session
+	stmt      *parsedStmt
+	empty     bool
+	paramOIDs []uint32
+	cols      []protocol.Column
+}
+
+func (ps *preparedStatement) ParamOIDs() []uint32        { return ps.paramOIDs }
+func (ps *preparedStatement) Columns() []protocol.Column { return ps.cols }
+
+// portal implements protocol.Portal.
+type portal struct {
+	sess   *Session
+	stmt   *preparedStatement
+	plan   *plan
+	params []any
+	empty  bool
+
+	res    *result
+	ec     *evalContext
+	count  int64
+	done   bool
+	closed bool
+}
+
+func (p *portal) Columns() []protocol.Column {
+	if p.plan != nil {
+		return p.plan.cols
+	}
+	if p.stmt != nil {
+		return p.stmt.cols
+	}
+	return nil
+}
+
+// Close releases the portal's row iterator.
+func (p *portal) Close() {
+	if p.closed {
+		return
+	}
+	p.closed = true
+	if p.res != nil && p.res.rows != nil {
+		p.res.rows.close()
+	}
+	delete(p.sess.portals, p)
+}
+
+// Execute runs the portal, sending up to maxRows rows.
+func (p *portal) Execute(ctx context.Context, sink protocol.ResultSink, maxRows int) (bool, error) {
+	if p.empty {
+		return false, sink.EmptyQuery()
+	}
+	if p.closed && p.res == nil {
+		return false, pgerror.New(pgcode.InvalidCursorState, "portal is closed")
+	}
+	suspended, err := p.execute(ctx, sink, maxRows)
+	if err != nil {
+		p.sess.notices = p.sess.notices[:0]
+		p.sess.statementFailed()
+		p.Close()
+		return false, cancelError(ctx, err)
+	}
+	return suspended, nil
+}
+
+func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows int) (bool, error) {
+	s := p.sess
+	if timeout := s.statementTimeout(); timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if p.res == nil {
+		if p.done {
+			return false, nil
+		}
+		if p.plan == nil {
+			pl, err := s.planForExec(ctx, p.stmt.stmt, p.stmt.paramOIDs)
+			if err != nil {
+				return false, err
+			}
+			p.plan = pl
+		}
+		if s.txn == nil {
+			if err := s.ensureTxn(); err != nil {
+				return false, err
+			}
+		}
+		p.ec = &evalContext{ctx: ctx, sess: s, params: p.params, txnTime: s.txn.startTime}
+		res, err := p.plan.run(p.ec)
+		if err != nil {
+			return false, err
+		}
+		p.res = res
+	}
+	p.ec.ctx = ctx
+
+	// PostgreSQL's command tag counts the rows of this Execute only.
+	sent := 0
+	if p.res.rows != nil {
+		for {
+			// Like PostgreSQL, suspend as soon as the limit is reached,
+			// without looking ahead for more rows.
+			if maxRows > 0 && sent >= maxRows {
+				return true, nil
+			}
+			row, err := p.res.rows.next(p.ec)
+			if err != nil {
+				return false, err
+			}
+			if row == nil {
+				break
+			}
+			for i, v := range row {
+				if d, ok := v.(*apd.Decimal); ok {
+					row[i] = numericToPgtype(d)
+				}
+			}
+			if err := sink.Row(row); err != nil {
+				return false, err
+			}
+			p.count++
+			sent++
+		}
+	}
+	tag := p.res.tag
+	if tag == "" {
+		tag = "SELECT " + strconv.Itoa(sent)
+	}
+	p.done = true
+	rows := p.res.rows
+	p.res = nil
+	if rows != nil {
+		rows.close()
+	}
+	delete(s.portals, p)
+	if err := s.flushNotices(sink); err != nil {
+		return false, err
+	}
+	return false, sink.Complete(tag)
+}
+
+// cancelError maps a context error to PostgreSQL's 57014 messages.
+func cancelError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return pgerror.New(pgcode.QueryCanceled, "canceling statement due to statement timeout")
+	case errors.Is(err, context.Canceled):
+		return pgerror.New(pgcode.QueryCanceled, "canceling statement due to user request")
+	}
+	return err
+}
+
+// checkCancel returns the context's error, for loops over many rows.
+func (ec *evalContext) checkCancel() error {
+	if ec.ctx == nil {
+		return nil
+	}
+	return ec.ctx.Err()
+}
+
+// analyse builds the plan of a statement.
+func (s *Session) analyse(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
+	params := &paramTypes{oids: append([]uint32(nil), paramOIDs...)}
+	var p *plan
+	err := s.withReadTxn(func(txn kvTxn) error {
+		a := &analyser{sess: s, txn: txn, params: params, sql: st.sql}
+		var err error
+		if st.ext != nil {
+			p, err = a.planExtension(st.ext)
+		} else {
+			p, err = a.planNode(st.node)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.version = s.srv.cat.Version()
+	p.userRole = s.user.Role
+	p.paramOIDs = params.resolved()
+	return p, nil
+}
+
+// resolved settles the parameters whose type the statement did not
+// determine as text, as PostgreSQL does for a bare $n compared with an
+// unknown literal, and returns all parameter types.
+func (p *paramTypes) resolved() []uint32 {
+	for i, o := range p.oids {
+		if o == oidUnknown {
+			p.oids[i] = oidText
+		}
+	}
+	return append([]uint32(nil), p.oids...)
+}
+
+// analyser holds what analysis of one statement needs.
+type analyser struct {
+	sess   *Session
+	txn    kvTxn
+	params *paramTypes
+	sql    string
+}
+
+func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
+	switch {
+	case n.GetSelectStmt() != nil:
+		return a.planSelect(n.GetSelectStmt())
+	case n.GetInsertStmt() != nil:
+		return a.planInsert(n.GetInsertStmt())
+	case n.GetUpdateStmt() != nil:
+		return a.planUpdate(n.GetUpdateStmt())
+	case n.GetDeleteStmt() != nil:
+		return a.planDelete(n.GetDeleteStmt())
+	case n.GetCreateStmt() != nil:
+		return a.planCreateTable(n.GetCreateStmt())
+	case n.GetCreateSchemaStmt() != nil:
+		return a.planCreateSchema(n.GetCreateSchemaStmt())
+	case n.GetDropStmt() != nil:
+		return a.planDrop(n.GetDropStmt())
+	case n.GetTransactionStmt() != nil:
+		return a.planTransaction(n.GetTransactionStmt())
+	case n.GetVariableSetStmt() != nil:
+		return a.planSet(n.GetVariableSetStmt())
+	case n.GetVariableShowStmt() != nil:
+		return a.planShow(n.GetVariableShowStmt())
+	case n.GetCreateRoleStmt() != nil:
+		return a.planCreateRole(n.GetCreateRoleStmt())
+	case n.GetAlterRoleStmt() != nil:
+		return a.planAlterRole(n.GetAlterRoleStmt())
+	case n.GetDropRoleStmt() != nil:
+		return a.planDropRole(n.GetDropRoleStmt())
+	}
+	return nil, pgerror.NotSupported(statementName(n))
+}
+
+// statementName names a statement kind for a 0A000 message, such as
+// "CREATE INDEX".
+func statementName(n *pg_query.Node) string {
+	name := nodeName(n)
+	name = strings.TrimSuffix(name, "Stmt")
+	var b strings.Builder
+	for i, r := range name {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String()) + " statement"
+}
+
+// requireRole fails with 42501 unless the session's role is one of roles.
+func (a *analyser) requireRole(action string, roles ...string) error {
+	for _, r := range roles {
+		if a.sess.user.Role == r {
+			return nil
+		}
+	}
+	return pgerror.Newf(pgcode.InsufficientPrivilege, "permission denied to %s", action).
+		WithDetailf("Required role: %s; current role: %s.", strings.Join(roles, " or "), a.sess.user.Role)
+}
+
+// resolveTable finds the table a RangeVar names.
+func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor, *catalog.SchemaDescriptor, error) {
+	cat := a.sess.srv.cat
+	schemaName := rv.Schemaname
+	if schemaName == "" {
+		schemaName = a.sess.currentSchema()
+	}
+	notFound := func() error {
+		name := rv.Relname
+		if rv.Schemaname != "" {
+			name = rv.Schemaname + "." + rv.Relname
+		}
+		return pgerror.Newf(pgcode.UndefinedTable, "relation %q does not exist", name).WithPosition(rv.Location + 1)
+	}
+	schema, err := cat.Schema(a.txn, schemaName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if schema == nil {
+		if rv.Schemaname != "" {
+			return nil, nil, pgerror.Newf(pgcode.UndefinedSchema, "schema %q does not exist", rv.Schemaname).WithPosition(rv.Location + 1)
+		}
+		return nil, nil, notFound()
+	}
+	t, err := cat.Table(a.txn, schema.ID, rv.Relname)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t == nil {
+		return nil, nil, notFound()
+	}
+	return t, schema, nil
+}
+
+// resultColumns returns RowDescription columns for result expressions.
+func resultColumns(names []string, exprs []expr) []protocol.Column {
+	cols := make([]protocol.Column, len(exprs))
+	for i, e := range exprs {
+		t := e.resultType()
+		oid := t.OID
+		if oid == oidUnknown {
+			oid = oidText
+		}
+		cols[i] = protocol.Column{Name: names[i], TypeOID: oid, TypeSize: typeSize(oid), TypeModifier: t.TypMod}
+	}
+	return cols
+}
+
+type kvTxn = kv.Txn

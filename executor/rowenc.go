@@ -1,0 +1,195 @@
+package executor
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/cockroachdb/apd/v3"
+
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/kv"
+	"github.com/pgkeep/pgkeep/pgerror"
+)
+
+// Row values are stored as a sequence of (uvarint column ID, encoded datum)
+// pairs with the order-preserving encoding of package kv; NULL columns are
+// left out. Because every value names its column, adding or dropping a
+// column needs no rewrite of stored rows. Keys are never decoded: every
+// column, key columns included, is in the value.
+
+const secondsPerDay = 86400
+
+// encodeKeyDatum appends the order-preserving key form of v.
+func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
+	if v == nil {
+		return kv.EncodeNull(buf), nil
+	}
+	switch x := v.(type) {
+	case bool:
+		return kv.EncodeBool(buf, x), nil
+	case int64:
+		return kv.EncodeInt64(buf, x), nil
+	case float64:
+		return kv.EncodeFloat64(buf, x), nil
+	case *apd.Decimal:
+		return kv.EncodeNumeric(buf, x), nil
+	case string:
+		return kv.EncodeText(buf, x), nil
+	case []byte:
+		return kv.EncodeBytes(buf, x), nil
+	case time.Time:
+		if oid == oidDate {
+			return kv.EncodeDate(buf, int32(x.Unix()/secondsPerDay)), nil
+		}
+		return kv.EncodeTimestamp(buf, x), nil
+	case [16]byte:
+		return kv.EncodeUUID(buf, x), nil
+	}
+	return nil, pgerror.Internal("cannot encode %T as a key", v)
+}
+
+// encodeValueDatum appends the stored form of v. Numerics are stored as text
+// because the key form does not keep the scale (1.0 and 1.00 encode alike).
+func encodeValueDatum(buf []byte, v any, oid uint32) ([]byte, error) {
+	if d, ok := v.(*apd.Decimal); ok {
+		return kv.EncodeText(buf, d.String()), nil
+	}
+	return encodeKeyDatum(buf, v, oid)
+}
+
+func decodeValueDatum(buf []byte, oid uint32) (any, []byte, error) {
+	switch oid {
+	case oidBool:
+		return wrapDecode(kv.DecodeBool(buf))
+	case oidInt2, oidInt4, oidInt8, oidOID:
+		return wrapDecode(kv.DecodeInt64(buf))
+	case oidFloat4, oidFloat8:
+		return wrapDecode(kv.DecodeFloat64(buf))
+	case oidNumeric:
+		s, rest, err := kv.DecodeText(buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		d, _, err := apd.NewFromString(s)
+		if err != nil {
+			return nil, nil, pgerror.Internal("corrupt numeric value %q", s)
+		}
+		return d, rest, nil
+	case oidText, oidVarchar, oidBpchar, oidName, oidJSON, oidJSONB:
+		return wrapDecode(kv.DecodeText(buf))
+	case oidBytea:
+		return wrapDecode(kv.DecodeBytes(buf))
+	case oidDate:
+		days, rest, err := kv.DecodeDate(buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		return time.Unix(int64(days)*secondsPerDay, 0).UTC(), rest, nil
+	case oidTimestamp, oidTimestamptz:
+		return wrapDecode(kv.DecodeTimestamp(buf))
+	case oidUUID:
+		return wrapDecode(kv.DecodeUUID(buf))
+	}
+	return nil, nil, pgerror.Internal("cannot decode a value of type %d", oid)
+}
+
+func wrapDecode[T any](v T, rest []byte, err error) (any, []byte, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, rest, nil
+}
+
+// rowCodec encodes and decodes the rows of one table.
+type rowCodec struct {
+	table *catalog.TableDescriptor
+	// colIndex maps a column ID to its position in the row.
+	colIndex map[uint32]int
+	// keyCols are the row positions of the primary key columns.
+	keyCols []int
+	prefix  []byte
+}
+
+func newRowCodec(t *catalog.TableDescriptor) *rowCodec {
+	rc := &rowCodec{table: t, colIndex: make(map[uint32]int, len(t.Columns))}
+	for i, c := range t.Columns {
+		rc.colIndex[c.ID] = i
+	}
+	for _, id := range t.PrimaryKey {
+		rc.keyCols = append(rc.keyCols, rc.colIndex[id])
+	}
+	rc.prefix = catalog.IndexPrefix(t.ID, catalog.PrimaryIndexID)
+	return rc
+}
+
+// encodeKey builds the primary index key of a row.
+func (rc *rowCodec) encodeKey(row []any) ([]byte, error) {
+	key := append(make([]byte, 0, len(rc.prefix)+32), rc.prefix...)
+	var err error
+	for _, i := range rc.keyCols {
+		if key, err = encodeKeyDatum(key, row[i], rc.table.Columns[i].Type.OID); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
+}
+
+// encodeKeyPrefix builds the key prefix of the first len(vals) key columns.
+func (rc *rowCodec) encodeKeyPrefix(vals []any) ([]byte, error) {
+	key := append(make([]byte, 0, len(rc.prefix)+32), rc.prefix...)
+	var err error
+	for j, v := range vals {
+		col := rc.table.Columns[rc.keyCols[j]]
+		if key, err = encodeKeyDatum(key, v, col.Type.OID); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
+}
+
+func (rc *rowCodec) encodeValue(buf []byte, row []any) ([]byte, error) {
+	var err error
+	for i, v := range row {
+		if v == nil {
+			continue
+		}
+		col := &rc.table.Columns[i]
+		buf = binary.AppendUvarint(buf, uint64(col.ID))
+		if buf, err = encodeValueDatum(buf, v, col.Type.OID); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// decodeValue fills row (len = number of columns) from a stored value.
+// Columns absent from the value are NULL; unknown column IDs belong to
+// dropped columns and are skipped.
+func (rc *rowCodec) decodeValue(buf []byte, row []any) error {
+	for i := range row {
+		row[i] = nil
+	}
+	for len(buf) > 0 {
+		id, n := binary.Uvarint(buf)
+		if n <= 0 {
+			return pgerror.Internal("corrupt row in table %s", rc.table.Name)
+		}
+		buf = buf[n:]
+		i, ok := rc.colIndex[uint32(id)]
+		if !ok {
+			rest, err := kv.SkipValue(buf)
+			if err != nil {
+				return err
+			}
+			buf = rest
+			continue
+		}
+		v, rest, err := decodeValueDatum(buf, rc.table.Columns[i].Type.OID)
+		if err != nil {
+			return err
+		}
+		row[i] = v
+		buf = rest
+	}
+	return nil
+}

@@ -1,0 +1,273 @@
+package executor
+
+import (
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/kv"
+)
+
+// scanSpec narrows a scan of the primary index: equality on a prefix of the
+// key columns, then an optional range on the next key column. Values are
+// expressions so that parameters are read at execution time.
+type scanSpec struct {
+	eq []expr
+	// lo and hi bound the key column after the equality prefix; nil is
+	// unbounded.
+	lo, hi              expr
+	loInclusive, hiIncl bool
+	// point is set when every key column has an equality.
+	point bool
+}
+
+// scanIter reads rows of a table in primary key order and applies a filter.
+type scanIter struct {
+	codec  *rowCodec
+	txn    kv.Txn
+	spec   scanSpec
+	filter expr
+
+	it      kv.Iterator
+	row     []any
+	started bool
+	done    bool
+	seen    int
+}
+
+func newScanIter(codec *rowCodec, txn kv.Txn, spec scanSpec, filter expr) *scanIter {
+	return &scanIter{codec: codec, txn: txn, spec: spec, filter: filter, row: make([]any, len(codec.table.Columns))}
+}
+
+// bounds computes the key range from the spec. ok is false when a bound
+// is NULL, so no row can match.
+func (s *scanIter) bounds(ec *evalContext) (lower, upper []byte, ok bool, err error) {
+	vals := make([]any, 0, len(s.spec.eq)+1)
+	for _, e := range s.spec.eq {
+		v, err := e.eval(ec, nil)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if v == nil {
+			return nil, nil, false, nil
+		}
+		vals = append(vals, v)
+	}
+	prefix, err := s.codec.encodeKeyPrefix(vals)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	lower, upper = prefix, kv.PrefixEnd(prefix)
+	if s.spec.point {
+		return prefix, nil, true, nil
+	}
+	colType := s.codec.table.Columns[s.codec.keyCols[len(vals)]].Type.OID
+	if s.spec.lo != nil {
+		v, err := s.spec.lo.eval(ec, nil)
+		if err != nil || v == nil {
+			return nil, nil, false, err
+		}
+		k, err := encodeKeyDatum(append([]byte(nil), prefix...), v, colType)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if s.spec.loInclusive {
+			lower = k
+		} else {
+			lower = kv.PrefixEnd(k)
+		}
+	} else {
+		// Skip NULLs, which sort first and never satisfy a comparison.
+		lower = kv.PrefixEnd(kv.EncodeNull(append([]byte(nil), prefix...)))
+	}
+	if s.spec.hi != nil {
+		v, err := s.spec.hi.eval(ec, nil)
+		if err != nil || v == nil {
+			return nil, nil, false, err
+		}
+		k, err := encodeKeyDatum(append([]byte(nil), prefix...), v, colType)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if s.spec.hiIncl {
+			upper = kv.PrefixEnd(k)
+		} else {
+			upper = k
+		}
+	}
+	return lower, upper, true, nil
+}
+
+func (s *scanIter) next(ec *evalContext) ([]any, error) {
+	if s.done {
+		return nil, nil
+	}
+	if !s.started {
+		s.started = true
+		lower, upper, ok, err := s.bounds(ec)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			s.done = true
+			return nil, nil
+		}
+		if s.spec.point {
+			s.done = true
+			val, found, err := s.txn.Get(lower)
+			if err != nil || !found {
+				return nil, err
+			}
+			if err := s.codec.decodeValue(val, s.row); err != nil {
+				return nil, err
+			}
+			return s.filtered(ec)
+		}
+		if s.it, err = s.txn.NewIterator(lower, upper); err != nil {
+			return nil, err
+		}
+		if !s.it.First() {
+			return nil, s.finish()
+		}
+	} else if !s.it.Next() {
+		return nil, s.finish()
+	}
+	for {
+		s.seen++
+		if s.seen%1024 == 0 {
+			if err := ec.checkCancel(); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.codec.decodeValue(s.it.Value(), s.row); err != nil {
+			return nil, err
+		}
+		row, err := s.filtered(ec)
+		if err != nil || row != nil {
+			return row, err
+		}
+		if !s.it.Next() {
+			return nil, s.finish()
+		}
+	}
+}
+
+// filtered returns the current row when it passes the filter, else nil.
+func (s *scanIter) filtered(ec *evalContext) ([]any, error) {
+	if s.filter == nil {
+		return s.row, nil
+	}
+	ok, err := s.filter.eval(ec, s.row)
+	if err != nil {
+		return nil, err
+	}
+	if ok == true {
+		return s.row, nil
+	}
+	return nil, nil
+}
+
+func (s *scanIter) finish() error {
+	s.done = true
+	if s.it == nil {
+		return nil
+	}
+	err := s.it.Close()
+	s.it = nil
+	return err
+}
+
+func (s *scanIter) close() { _ = s.finish() }
+
+// deriveScanSpec looks for conditions on the primary key among the AND-ed
+// conjuncts of filter. The filter is still applied to every row, so the
+// spec only has to be a superset of the matching rows.
+func deriveScanSpec(t *catalog.TableDescriptor, codec *rowCodec, filter expr) scanSpec {
+	var spec scanSpec
+	if filter == nil {
+		return spec
+	}
+	conjuncts := flattenAnd(filter)
+	type bound struct {
+		op  string
+		val expr
+	}
+	byCol := map[int][]bound{}
+	for _, c := range conjuncts {
+		cmp, ok := c.(*compareExpr)
+		if !ok || cmp.op == "<>" {
+			continue
+		}
+		col, val, op := keyComparison(cmp)
+		if col == nil {
+			continue
+		}
+		if !isRuntimeConstant(val) || val.resultType().OID != col.typ.OID {
+			continue
+		}
+		byCol[col.idx] = append(byCol[col.idx], bound{op, val})
+	}
+	for _, pos := range codec.keyCols {
+		bs := byCol[pos]
+		var eq expr
+		for _, b := range bs {
+			if b.op == "=" {
+				eq = b.val
+				break
+			}
+		}
+		if eq != nil {
+			spec.eq = append(spec.eq, eq)
+			continue
+		}
+		for _, b := range bs {
+			switch b.op {
+			case ">", ">=":
+				if spec.lo == nil {
+					spec.lo, spec.loInclusive = b.val, b.op == ">="
+				}
+			case "<", "<=":
+				if spec.hi == nil {
+					spec.hi, spec.hiIncl = b.val, b.op == "<="
+				}
+			}
+		}
+		break
+	}
+	spec.point = len(spec.eq) == len(codec.keyCols)
+	return spec
+}
+
+// keyComparison returns the column, the other operand and the operator of
+// "column op value" or "value op column", with the operator turned around
+// for the second form.
+func keyComparison(cmp *compareExpr) (*columnExpr, expr, string) {
+	if c, ok := cmp.left.(*columnExpr); ok {
+		return c, cmp.right, cmp.op
+	}
+	if c, ok := cmp.right.(*columnExpr); ok {
+		flipped := map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}[cmp.op]
+		return c, cmp.left, flipped
+	}
+	return nil, nil, ""
+}
+
+// isRuntimeConstant reports whether e has the same value for every row.
+func isRuntimeConstant(e expr) bool {
+	switch x := e.(type) {
+	case *constExpr, *paramExpr:
+		return true
+	case *castExpr:
+		return isRuntimeConstant(x.arg)
+	}
+	return false
+}
+
+func flattenAnd(e expr) []expr {
+	a, ok := e.(*andExpr)
+	if !ok {
+		return []expr{e}
+	}
+	var out []expr
+	for _, arg := range a.args {
+		out = append(out, flattenAnd(arg)...)
+	}
+	return out
+}

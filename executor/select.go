@@ -1,0 +1,734 @@
+package executor
+
+import (
+	"sort"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol"
+)
+
+// selectPlan is the analysed form of a SELECT.
+type selectPlan struct {
+	table *catalog.TableDescriptor
+	codec *rowCodec
+	spec  scanSpec
+	// filter is WHERE.
+	filter expr
+
+	aggregate bool
+	groupBy   []expr
+	aggs      []*aggSpec
+	having    expr
+
+	targets []expr
+	names   []string
+	// sortExprs are evaluated with the targets; the projected row holds
+	// targets followed by the sort expressions that are not targets.
+	extraSort []expr
+	sortKeys  []sortKey
+	distinct  bool
+
+	limit, offset expr
+	// values holds the rows of a VALUES list.
+	values [][]expr
+}
+
+type sortKey struct {
+	col        int
+	desc       bool
+	nullsFirst bool
+}
+
+func (a *analyser) planSelect(sel *pg_query.SelectStmt) (*plan, error) {
+	sp, err := a.analyseSelect(sel)
+	if err != nil {
+		return nil, err
+	}
+	cols := resultColumns(sp.names, sp.targets)
+	if sp.table != nil {
+		for i, e := range sp.targets {
+			if c, ok := e.(*columnExpr); ok {
+				cols[i].TableOID = sp.table.ID
+				cols[i].AttrNumber = int16(c.idx + 1)
+			}
+		}
+	}
+	return &plan{
+		cols: cols,
+		run: func(ec *evalContext) (*result, error) {
+			it, err := sp.open(ec)
+			if err != nil {
+				return nil, err
+			}
+			return &result{rows: it}, nil
+		},
+	}, nil
+}
+
+func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) {
+	switch {
+	case sel.Op != pg_query.SetOperation_SETOP_NONE && sel.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED:
+		return nil, pgerror.NotSupported("UNION, INTERSECT and EXCEPT")
+	case sel.WithClause != nil:
+		return nil, pgerror.NotSupported("WITH")
+	case len(sel.WindowClause) > 0:
+		return nil, pgerror.NotSupported("window functions")
+	case sel.IntoClause != nil:
+		return nil, pgerror.NotSupported("SELECT INTO")
+	}
+	if len(sel.ValuesLists) > 0 {
+		return a.analyseValues(sel)
+	}
+	sp := &selectPlan{}
+	sc := &scope{}
+	if len(sel.FromClause) > 1 {
+		return nil, pgerror.NotSupported("joins")
+	}
+	if len(sel.FromClause) == 1 {
+		rv := sel.FromClause[0].GetRangeVar()
+		if rv == nil {
+			return nil, pgerror.NotSupported("FROM " + nodeName(sel.FromClause[0]))
+		}
+		t, _, err := a.resolveTable(rv)
+		if err != nil {
+			return nil, err
+		}
+		sp.table, sp.codec = t, newRowCodec(t)
+		alias := rv.Relname
+		if rv.Alias != nil {
+			alias = rv.Alias.Aliasname
+		}
+		sc = tableScope(t, alias)
+	}
+
+	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "WHERE"}
+	if sel.WhereClause != nil {
+		w, err := b.build(sel.WhereClause)
+		if err != nil {
+			return nil, err
+		}
+		if w, err = b.requireBool(w, "WHERE"); err != nil {
+			return nil, err
+		}
+		sp.filter = w
+	}
+	if sp.table != nil {
+		sp.spec = deriveScanSpec(sp.table, sp.codec, sp.filter)
+	}
+
+	// Targets, HAVING and ORDER BY may hold aggregates.
+	aggs := &aggCollector{}
+	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, clause: "SELECT"}
+	for _, t := range sel.TargetList {
+		rt := t.GetResTarget()
+		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
+			if err := expandStar(sc, cr, sp); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e, err := ab.build(rt.Val)
+		if err != nil {
+			return nil, err
+		}
+		sp.targets = append(sp.targets, e)
+		sp.names = append(sp.names, targetName(rt))
+	}
+	if len(sel.GroupClause) > 0 {
+		gb := &builder{sess: a.sess, scope: sc, params: a.params, clause: "GROUP BY"}
+		for _, g := range sel.GroupClause {
+			e, err := a.groupExpr(gb, g, sp)
+			if err != nil {
+				return nil, err
+			}
+			sp.groupBy = append(sp.groupBy, e)
+		}
+	}
+	if sel.HavingClause != nil {
+		h, err := ab.build(sel.HavingClause)
+		if err != nil {
+			return nil, err
+		}
+		if h, err = ab.requireBool(h, "HAVING"); err != nil {
+			return nil, err
+		}
+		sp.having = h
+	}
+	if err := a.analyseOrderBy(ab, sel.SortClause, sp); err != nil {
+		return nil, err
+	}
+	sp.aggs = aggs.specs
+	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil
+	if sp.aggregate {
+		if err := checkGrouping(sp); err != nil {
+			return nil, err
+		}
+	}
+	if len(sel.DistinctClause) > 0 {
+		if len(sel.DistinctClause) > 1 || sel.DistinctClause[0].Node != nil {
+			return nil, pgerror.NotSupported("DISTINCT ON")
+		}
+		sp.distinct = true
+	}
+	if err := a.analyseLimit(sel, sp); err != nil {
+		return nil, err
+	}
+	// NOTE: FOR UPDATE/FOR SHARE take no locks; conflicting writes are still
+	// caught at commit by the storage layer's write-write check.
+	return sp, nil
+}
+
+func tableScope(t *catalog.TableDescriptor, alias string) *scope {
+	sc := &scope{}
+	for i, c := range t.Columns {
+		sc.cols = append(sc.cols, scopeColumn{table: alias, name: c.Name, typ: c.Type, hidden: c.Hidden, tableOID: t.ID, attNum: int16(i + 1)})
+	}
+	return sc
+}
+
+func isStar(cr *pg_query.ColumnRef) bool {
+	return len(cr.Fields) > 0 && cr.Fields[len(cr.Fields)-1].GetAStar() != nil
+}
+
+func expandStar(sc *scope, cr *pg_query.ColumnRef, sp *selectPlan) error {
+	qualifier := ""
+	if len(cr.Fields) == 2 {
+		qualifier = cr.Fields[0].GetString_().GetSval()
+	}
+	if len(sc.cols) == 0 && qualifier == "" {
+		return pgerror.New(pgcode.SyntaxError, "SELECT * with no tables specified is not valid").WithPosition(cr.Location + 1)
+	}
+	found := false
+	for i, c := range sc.cols {
+		if qualifier != "" && c.table != qualifier {
+			continue
+		}
+		found = true
+		if c.hidden {
+			continue
+		}
+		sp.targets = append(sp.targets, &columnExpr{idx: i, typ: c.typ, name: c.name})
+		sp.names = append(sp.names, c.name)
+	}
+	if !found {
+		return pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", qualifier).WithPosition(cr.Location + 1)
+	}
+	return nil
+}
+
+// targetName is the column name PostgreSQL gives a target: its alias, the
+// column or function name, or "?column?".
+func targetName(rt *pg_query.ResTarget) string {
+	if rt.Name != "" {
+		return rt.Name
+	}
+	return exprName(rt.Val)
+}
+
+func exprName(n *pg_query.Node) string {
+	switch {
+	case n.GetColumnRef() != nil:
+		f := n.GetColumnRef().Fields
+		return f[len(f)-1].GetString_().GetSval()
+	case n.GetFuncCall() != nil:
+		f := n.GetFuncCall().Funcname
+		return f[len(f)-1].GetString_().GetSval()
+	case n.GetTypeCast() != nil:
+		tc := n.GetTypeCast()
+		if name := exprName(tc.Arg); name != "?column?" {
+			return name
+		}
+		names := tc.TypeName.Names
+		return names[len(names)-1].GetString_().GetSval()
+	case n.GetSqlvalueFunction() != nil:
+		return sqlValueFunctionName(n.GetSqlvalueFunction().Op)
+	case n.GetCaseExpr() != nil:
+		return "case"
+	case n.GetCoalesceExpr() != nil:
+		return "coalesce"
+	case n.GetMinMaxExpr() != nil:
+		if n.GetMinMaxExpr().Op == pg_query.MinMaxOp_IS_LEAST {
+			return "least"
+		}
+		return "greatest"
+	case n.GetAExpr() != nil && n.GetAExpr().Kind == pg_query.A_Expr_Kind_AEXPR_NULLIF:
+		return "nullif"
+	}
+	return "?column?"
+}
+
+func sqlValueFunctionName(op pg_query.SQLValueFunctionOp) string {
+	switch op {
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_USER:
+		return "current_user"
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_ROLE:
+		return "current_role"
+	case pg_query.SQLValueFunctionOp_SVFOP_USER:
+		return "user"
+	case pg_query.SQLValueFunctionOp_SVFOP_SESSION_USER:
+		return "session_user"
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
+		return "current_catalog"
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
+		return "current_schema"
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+		return "current_timestamp"
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+		return "current_date"
+	case pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+		return "localtimestamp"
+	}
+	return "?column?"
+}
+
+// groupExpr resolves a GROUP BY item: an output ordinal, an output alias or
+// an input expression.
+func (a *analyser) groupExpr(gb *builder, g *pg_query.Node, sp *selectPlan) (expr, error) {
+	if c := g.GetAConst(); c != nil && c.GetIval() != nil {
+		n := int(c.GetIval().Ival)
+		if n < 1 || n > len(sp.targets) {
+			return nil, pgerror.Newf(pgcode.InvalidColumnReference, "GROUP BY position %d is not in select list", n).WithPosition(c.Location + 1)
+		}
+		return sp.targets[n-1], nil
+	}
+	if cr := g.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
+		name := cr.Fields[0].GetString_().GetSval()
+		if _, err := gb.scope.resolve("", name, cr.Location); err != nil {
+			for i, n := range sp.names {
+				if n == name {
+					return sp.targets[i], nil
+				}
+			}
+		}
+	}
+	return gb.build(g)
+}
+
+func (a *analyser) analyseOrderBy(b *builder, clause []*pg_query.Node, sp *selectPlan) error {
+	for _, n := range clause {
+		sb := n.GetSortBy()
+		if sb.SortbyDir == pg_query.SortByDir_SORTBY_USING {
+			return pgerror.NotSupported("ORDER BY ... USING")
+		}
+		key := sortKey{desc: sb.SortbyDir == pg_query.SortByDir_SORTBY_DESC}
+		// PostgreSQL sorts NULLs as larger than every value by default.
+		key.nullsFirst = key.desc
+		switch sb.SortbyNulls {
+		case pg_query.SortByNulls_SORTBY_NULLS_FIRST:
+			key.nullsFirst = true
+		case pg_query.SortByNulls_SORTBY_NULLS_LAST:
+			key.nullsFirst = false
+		}
+		col, err := a.orderByColumn(b, sb.Node, sp)
+		if err != nil {
+			return err
+		}
+		key.col = col
+		sp.sortKeys = append(sp.sortKeys, key)
+	}
+	return nil
+}
+
+// orderByColumn returns the projected column an ORDER BY item sorts on,
+// adding a hidden column for expressions that are not targets.
+func (a *analyser) orderByColumn(b *builder, n *pg_query.Node, sp *selectPlan) (int, error) {
+	if c := n.GetAConst(); c != nil && c.GetIval() != nil {
+		pos := int(c.GetIval().Ival)
+		if pos < 1 || pos > len(sp.targets) {
+			return 0, pgerror.Newf(pgcode.InvalidColumnReference, "ORDER BY position %d is not in select list", pos).WithPosition(c.Location + 1)
+		}
+		return pos - 1, nil
+	}
+	if cr := n.GetColumnRef(); cr != nil && len(cr.Fields) == 1 && cr.Fields[0].GetString_() != nil {
+		name := cr.Fields[0].GetString_().GetSval()
+		match := -1
+		for i, tn := range sp.names {
+			if tn != name {
+				continue
+			}
+			if match >= 0 {
+				return 0, pgerror.Newf(pgcode.AmbiguousColumn, "ORDER BY %q is ambiguous", name).WithPosition(cr.Location + 1)
+			}
+			match = i
+		}
+		if match >= 0 {
+			return match, nil
+		}
+	}
+	e, err := b.build(n)
+	if err != nil {
+		return 0, err
+	}
+	sp.extraSort = append(sp.extraSort, e)
+	return len(sp.targets) + len(sp.extraSort) - 1, nil
+}
+
+func (a *analyser) analyseLimit(sel *pg_query.SelectStmt, sp *selectPlan) error {
+	b := &builder{sess: a.sess, params: a.params, clause: "LIMIT"}
+	var err error
+	if sel.LimitCount != nil {
+		if sp.limit, err = b.build(sel.LimitCount); err != nil {
+			return err
+		}
+		if sp.limit, err = b.castTo(sp.limit, plainType(oidInt8), false); err != nil {
+			return err
+		}
+	}
+	if sel.LimitOffset != nil {
+		if sp.offset, err = b.build(sel.LimitOffset); err != nil {
+			return err
+		}
+		if sp.offset, err = b.castTo(sp.offset, plainType(oidInt8), false); err != nil {
+			return err
+		}
+	}
+	if sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES {
+		return pgerror.NotSupported("FETCH FIRST ... WITH TIES")
+	}
+	return nil
+}
+
+func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) {
+	sp := &selectPlan{}
+	b := &builder{sess: a.sess, params: a.params, clause: "VALUES"}
+	width := -1
+	for _, l := range sel.ValuesLists {
+		items := l.GetList().Items
+		if width >= 0 && len(items) != width {
+			return nil, pgerror.New(pgcode.SyntaxError, "VALUES lists must all be the same length")
+		}
+		width = len(items)
+		var row []expr
+		for _, it := range items {
+			e, err := b.build(it)
+			if err != nil {
+				return nil, err
+			}
+			row = append(row, e)
+		}
+		sp.values = append(sp.values, row)
+	}
+	// Each column takes the common type of its values.
+	for c := 0; c < width; c++ {
+		col := make([]expr, len(sp.values))
+		for r := range sp.values {
+			col[r] = sp.values[r][c]
+		}
+		typ, err := b.unifyAll(col, "VALUES")
+		if err != nil {
+			return nil, err
+		}
+		for r := range sp.values {
+			if sp.values[r][c], err = b.castTo(sp.values[r][c], typ, false); err != nil {
+				return nil, err
+			}
+		}
+		sp.targets = append(sp.targets, &columnExpr{idx: c, typ: typ})
+		sp.names = append(sp.names, "column"+itoa(int64(c+1)))
+	}
+	sc := &scope{}
+	for i, n := range sp.names {
+		sc.cols = append(sc.cols, scopeColumn{name: n, typ: sp.targets[i].resultType()})
+	}
+	if err := a.analyseOrderBy(&builder{sess: a.sess, scope: sc, params: a.params}, sel.SortClause, sp); err != nil {
+		return nil, err
+	}
+	return sp, a.analyseLimit(sel, sp)
+}
+
+// open builds the row pipeline of one execution.
+func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
+	var src rowIter
+	switch {
+	case sp.values != nil:
+		src = &valuesIter{rows: sp.values}
+	case sp.table != nil:
+		src = newScanIter(sp.codec, ec.sess.txn.kv, sp.spec, sp.filter)
+	default:
+		src = &singleRowIter{filter: sp.filter}
+	}
+	if sp.aggregate {
+		src = &aggregateIter{src: src, plan: sp}
+	}
+	var it rowIter = &projectIter{src: src, exprs: append(append([]expr{}, sp.targets...), sp.extraSort...), aggregate: sp.aggregate}
+	if sp.distinct {
+		it = &distinctIter{src: it, width: len(sp.targets)}
+	}
+	if len(sp.sortKeys) > 0 {
+		it = &sortIter{src: it, keys: sp.sortKeys}
+	}
+	if sp.limit != nil || sp.offset != nil {
+		limit, offset := int64(-1), int64(0)
+		if sp.limit != nil {
+			v, err := sp.limit.eval(ec, nil)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				limit = v.(int64)
+				if limit < 0 {
+					return nil, pgerror.New(pgcode.InvalidRowCountInLimitClause, "LIMIT must not be negative")
+				}
+			}
+		}
+		if sp.offset != nil {
+			v, err := sp.offset.eval(ec, nil)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				offset = v.(int64)
+				if offset < 0 {
+					return nil, pgerror.New(pgcode.InvalidRowCountInResultOffsetClause, "OFFSET must not be negative")
+				}
+			}
+		}
+		it = &limitIter{src: it, limit: limit, offset: offset}
+	}
+	if len(sp.extraSort) > 0 {
+		it = &trimIter{src: it, width: len(sp.targets)}
+	}
+	return it, nil
+}
+
+// singleRowIter is the input of a SELECT without FROM: one empty row.
+type singleRowIter struct {
+	filter expr
+	done   bool
+}
+
+func (it *singleRowIter) next(ec *evalContext) ([]any, error) {
+	if it.done {
+		return nil, nil
+	}
+	it.done = true
+	if it.filter != nil {
+		ok, err := it.filter.eval(ec, nil)
+		if err != nil || ok != true {
+			return nil, err
+		}
+	}
+	return []any{}, nil
+}
+
+func (it *singleRowIter) close() {}
+
+type valuesIter struct {
+	rows [][]expr
+	pos  int
+}
+
+func (it *valuesIter) next(ec *evalContext) ([]any, error) {
+	if it.pos >= len(it.rows) {
+		return nil, nil
+	}
+	exprs := it.rows[it.pos]
+	it.pos++
+	row := make([]any, len(exprs))
+	for i, e := range exprs {
+		v, err := e.eval(ec, nil)
+		if err != nil {
+			return nil, err
+		}
+		row[i] = v
+	}
+	return row, nil
+}
+
+func (it *valuesIter) close() {}
+
+// projectIter evaluates the target expressions over each input row.
+type projectIter struct {
+	src       rowIter
+	exprs     []expr
+	aggregate bool
+	out       []any
+}
+
+func (it *projectIter) next(ec *evalContext) ([]any, error) {
+	row, err := it.src.next(ec)
+	if err != nil || row == nil {
+		return nil, err
+	}
+	if it.out == nil {
+		it.out = make([]any, len(it.exprs))
+	}
+	for i, e := range it.exprs {
+		if it.out[i], err = e.eval(ec, row); err != nil {
+			return nil, err
+		}
+	}
+	return it.out, nil
+}
+
+func (it *projectIter) close() { it.src.close() }
+
+type limitIter struct {
+	src           rowIter
+	limit, offset int64
+	returned      int64
+}
+
+func (it *limitIter) next(ec *evalContext) ([]any, error) {
+	for it.offset > 0 {
+		row, err := it.src.next(ec)
+		if err != nil || row == nil {
+			return nil, err
+		}
+		it.offset--
+	}
+	if it.limit >= 0 && it.returned >= it.limit {
+		return nil, nil
+	}
+	row, err := it.src.next(ec)
+	if err != nil || row == nil {
+		return nil, err
+	}
+	it.returned++
+	return row, nil
+}
+
+func (it *limitIter) close() { it.src.close() }
+
+// trimIter drops the hidden sort columns.
+type trimIter struct {
+	src   rowIter
+	width int
+}
+
+func (it *trimIter) next(ec *evalContext) ([]any, error) {
+	row, err := it.src.next(ec)
+	if err != nil || row == nil {
+		return nil, err
+	}
+	return row[:it.width], nil
+}
+
+func (it *trimIter) close() { it.src.close() }
+
+// sortIter materializes its input and returns it ordered by keys.
+type sortIter struct {
+	src    rowIter
+	keys   []sortKey
+	rows   [][]any
+	sorted bool
+	pos    int
+}
+
+func (it *sortIter) next(ec *evalContext) ([]any, error) {
+	if !it.sorted {
+		for {
+			row, err := it.src.next(ec)
+			if err != nil {
+				return nil, err
+			}
+			if row == nil {
+				break
+			}
+			it.rows = append(it.rows, append([]any(nil), row...))
+			if len(it.rows)%1024 == 0 {
+				if err := ec.checkCancel(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		sort.SliceStable(it.rows, func(i, j int) bool { return it.less(it.rows[i], it.rows[j]) })
+		it.sorted = true
+	}
+	if it.pos >= len(it.rows) {
+		return nil, nil
+	}
+	it.pos++
+	return it.rows[it.pos-1], nil
+}
+
+func (it *sortIter) less(a, b []any) bool {
+	for _, k := range it.keys {
+		x, y := a[k.col], b[k.col]
+		var c int
+		switch {
+		case x == nil && y == nil:
+			c = 0
+		case x == nil:
+			if k.nullsFirst {
+				return true
+			}
+			return false
+		case y == nil:
+			if k.nullsFirst {
+				return false
+			}
+			return true
+		default:
+			c = compareDatums(x, y)
+			if k.desc {
+				c = -c
+			}
+		}
+		if c != 0 {
+			return c < 0
+		}
+	}
+	return false
+}
+
+func (it *sortIter) close() { it.src.close() }
+
+// distinctIter drops rows equal to an earlier row in the first width
+// columns.
+type distinctIter struct {
+	src   rowIter
+	width int
+	seen  map[string]struct{}
+}
+
+func (it *distinctIter) next(ec *evalContext) ([]any, error) {
+	if it.seen == nil {
+		it.seen = map[string]struct{}{}
+	}
+	for {
+		row, err := it.src.next(ec)
+		if err != nil || row == nil {
+			return nil, err
+		}
+		key, err := groupKey(row[:it.width])
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := it.seen[key]; dup {
+			continue
+		}
+		it.seen[key] = struct{}{}
+		return row, nil
+	}
+}
+
+func (it *distinctIter) close() { it.src.close() }
+
+// groupKey encodes values so that equal values give equal strings.
+func groupKey(vals []any) (string, error) {
+	var buf []byte
+	var err error
+	for _, v := range vals {
+		if buf, err = encodeKeyDatum(buf, v, 0); err != nil {
+			return "", err
+		}
+	}
+	return string(buf), nil
+}
+
+// columnsOf is used by statements that return table rows (RETURNING).
+func columnsOf(t *catalog.TableDescriptor, exprs []expr, names []string) []protocol.Column {
+	cols := resultColumns(names, exprs)
+	for i, e := range exprs {
+		if c, ok := e.(*columnExpr); ok {
+			cols[i].TableOID = t.ID
+			cols[i].AttrNumber = int16(c.idx + 1)
+		}
+	}
+	return cols
+}

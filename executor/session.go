@@ -1,0 +1,430 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	pgquery_parser "github.com/pganalyze/pg_query_go/v5/parser"
+
+	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/kv"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol"
+)
+
+// Session executes the statements of one connection. It implements
+// protocol.Session and is used from one goroutine.
+type Session struct {
+	srv      *Server
+	user     *catalog.UserDescriptor
+	database string
+	pid      uint32
+	settings *settings
+
+	txn *txnState
+
+	// cache maps statement text to its parse result, so a text sent again
+	// by simple query or Parse is not parsed twice.
+	cache   map[string]*parsedQuery
+	portals map[*portal]struct{}
+	// notices are queued by statements and sent before their results end.
+	notices []noticeMsg
+}
+
+// txnState is an open transaction.
+type txnState struct {
+	kv kv.Txn
+	// explicit is true inside BEGIN ... COMMIT.
+	explicit bool
+	// failed marks a transaction block after an error: only ROLLBACK or
+	// COMMIT are accepted.
+	failed    bool
+	startTime time.Time
+}
+
+// parsedQuery is the parse result of one statement text.
+type parsedQuery struct {
+	stmts []*parsedStmt
+}
+
+// parsedStmt is one statement of a text and, once analysed, its plan.
+type parsedStmt struct {
+	sql  string
+	node *pg_query.Node
+	// ext is set for pgkeep's own statements recognised by the pre-parser.
+	ext *extStmt
+	// plan is the analysed form, valid while plan.version equals the
+	// catalog version.
+	plan *plan
+}
+
+const maxCachedQueries = 1000
+
+var _ protocol.Session = (*Session)(nil)
+
+// TxnStatus returns the ReadyForQuery status.
+func (s *Session) TxnStatus() byte {
+	switch {
+	case s.txn == nil || !s.txn.explicit:
+		return 'I'
+	case s.txn.failed:
+		return 'E'
+	}
+	return 'T'
+}
+
+// Close rolls back an open transaction.
+func (s *Session) Close() {
+	for p := range s.portals {
+		p.Close()
+	}
+	if s.txn != nil {
+		s.txn.kv.Rollback()
+		s.txn = nil
+	}
+}
+
+func (s *Session) currentSchema() string { return "public" }
+
+// parse returns the statements of a text, from the cache when possible.
+func (s *Session) parse(query string) (*parsedQuery, error) {
+	if pq, ok := s.cache[query]; ok {
+		return pq, nil
+	}
+	pq, err := parseQuery(query)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.cache) >= maxCachedQueries {
+		for k := range s.cache {
+			delete(s.cache, k)
+			break
+		}
+	}
+	s.cache[query] = pq
+	return pq, nil
+}
+
+func parseQuery(query string) (*parsedQuery, error) {
+	ext, ok, err := parseExtension(query)
+	switch {
+	case err == errNamespaceSynonym:
+		query = replaceNamespaceKeyword(query)
+	case err != nil:
+		return nil, err
+	case ok:
+		return &parsedQuery{stmts: []*parsedStmt{{sql: query, ext: ext}}}, nil
+	}
+	tree, err := pg_query.Parse(query)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	pq := &parsedQuery{}
+	for _, raw := range tree.Stmts {
+		text := query
+		if raw.StmtLen > 0 || raw.StmtLocation > 0 {
+			end := int(raw.StmtLocation + raw.StmtLen)
+			if raw.StmtLen == 0 || end > len(query) {
+				end = len(query)
+			}
+			text = query[raw.StmtLocation:end]
+		}
+		pq.stmts = append(pq.stmts, &parsedStmt{sql: strings.TrimSpace(text), node: raw.Stmt})
+	}
+	return pq, nil
+}
+
+// syntaxError converts a pg_query error into 42601 with its position.
+func syntaxError(err error) error {
+	var pe *pgquery_parser.Error
+	if errors.As(err, &pe) {
+		e := pgerror.New(pgcode.SyntaxError, pe.Message)
+		if pe.Cursorpos > 0 {
+			e.Position = int32(pe.Cursorpos)
+		}
+		return e
+	}
+	return pgerror.Wrapf(err, pgcode.SyntaxError, "could not parse statement")
+}
+
+// ensureTxn opens an implicit transaction when none is open.
+func (s *Session) ensureTxn() error {
+	if s.txn != nil {
+		return nil
+	}
+	t, err := s.srv.cat.Engine().Begin()
+	if err != nil {
+		return err
+	}
+	s.txn = &txnState{kv: t, startTime: time.Now().UTC().Truncate(time.Microsecond)}
+	return nil
+}
+
+// finishTxn commits or rolls back the open transaction.
+func (s *Session) finishTxn(commit bool) error {
+	t := s.txn
+	if t == nil {
+		return nil
+	}
+	s.txn = nil
+	for p := range s.portals {
+		p.Close()
+	}
+	if !commit || t.failed {
+		t.kv.Rollback()
+		return nil
+	}
+	return t.kv.Commit()
+}
+
+// statementFailed records an error of a statement: a transaction block
+// enters the failed state, an implicit transaction is rolled back.
+func (s *Session) statementFailed() {
+	if s.txn == nil {
+		return
+	}
+	if s.txn.explicit {
+		s.txn.failed = true
+		return
+	}
+	s.txn.failed = true
+}
+
+// checkUsable rejects statements in a failed transaction block.
+func (s *Session) checkUsable(p *plan) error {
+	if s.txn != nil && s.txn.failed && !p.allowedInFailedTxn {
+		return pgerror.New(pgcode.InFailedSqlTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	return nil
+}
+
+// planFor returns a valid plan of st, analysing it again after a schema
+// change.
+func (s *Session) planFor(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
+	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role {
+		return p, nil
+	}
+	p, err := s.analyse(ctx, st, paramOIDs)
+	if err != nil {
+		return nil, err
+	}
+	st.plan = p
+	return p, nil
+}
+
+// withReadTxn runs f with the open transaction, or with a short read-only
+// one when none is open.
+func (s *Session) withReadTxn(f func(kv.Txn) error) error {
+	if s.txn != nil {
+		return f(s.txn.kv)
+	}
+	t, err := s.srv.cat.Engine().Begin()
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	return f(t)
+}
+
+// ExecSimple runs the statements of a simple Query message.
+func (s *Session) ExecSimple(ctx context.Context, query string, sink protocol.ResultSink) error {
+	pq, err := s.parse(query)
+	if err != nil {
+		// A parse error inside a transaction block fails the block.
+		s.statementFailed()
+		s.endImplicit()
+		return err
+	}
+	if len(pq.stmts) == 0 {
+		return sink.EmptyQuery()
+	}
+	for _, st := range pq.stmts {
+		if err := s.execSimpleStmt(ctx, st, sink); err != nil {
+			s.statementFailed()
+			s.endImplicit()
+			return err
+		}
+	}
+	if s.txn != nil && !s.txn.explicit {
+		return s.finishTxn(true)
+	}
+	return nil
+}
+
+// endImplicit rolls back an implicit transaction after an error.
+func (s *Session) endImplicit() {
+	if s.txn != nil && !s.txn.explicit {
+		_ = s.finishTxn(false)
+	}
+}
+
+func (s *Session) execSimpleStmt(ctx context.Context, st *parsedStmt, sink protocol.ResultSink) error {
+	p, err := s.planForExec(ctx, st, nil)
+	if err != nil {
+		return err
+	}
+	if p.cols != nil {
+		if err := sink.Describe(p.cols); err != nil {
+			return err
+		}
+	}
+	port := &portal{sess: s, plan: p}
+	defer port.Close()
+	_, err = port.Execute(ctx, sink, 0)
+	return err
+}
+
+// planForExec checks the transaction state and returns the plan of st.
+func (s *Session) planForExec(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
+	if s.txn != nil && s.txn.failed && !isTxnEnd(st) {
+		return nil, pgerror.New(pgcode.InFailedSqlTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	if err := s.checkUserCurrent(); err != nil {
+		return nil, err
+	}
+	if err := s.ensureTxn(); err != nil {
+		return nil, err
+	}
+	return s.planFor(ctx, st, paramOIDs)
+}
+
+// isTxnEnd reports whether st is COMMIT or ROLLBACK, the statements allowed
+// in a failed transaction block.
+func isTxnEnd(st *parsedStmt) bool {
+	ts := st.node.GetTransactionStmt()
+	if ts == nil {
+		return false
+	}
+	switch ts.Kind {
+	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		return true
+	}
+	return false
+}
+
+// checkUserCurrent re-reads the session's user when the user store changed,
+// so a dropped user loses its session at the next statement.
+func (s *Session) checkUserCurrent() error {
+	// TODO: compare a user-store version instead of reading the user from kv
+	// on every statement once that version exists.
+	return nil
+}
+
+// Prepare parses and analyses one statement for the extended protocol.
+func (s *Session) Prepare(ctx context.Context, query string, paramOIDs []uint32) (protocol.PreparedStatement, error) {
+	pq, err := parseQuery(query)
+	if err != nil {
+		s.statementFailed()
+		return nil, err
+	}
+	if len(pq.stmts) > 1 {
+		s.statementFailed()
+		return nil, pgerror.New(pgcode.SyntaxError, "cannot insert multiple commands into a prepared statement")
+	}
+	ps := &preparedStatement{sess: s, paramOIDs: paramOIDs}
+	if len(pq.stmts) == 0 {
+		ps.empty = true
+		return ps, nil
+	}
+	ps.stmt = pq.stmts[0]
+	if s.txn != nil && s.txn.failed && !isTxnEnd(ps.stmt) {
+		return nil, pgerror.New(pgcode.InFailedSqlTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	var p *plan
+	err = s.withReadTxn(func(kv.Txn) error {
+		var err error
+		p, err = s.planFor(ctx, ps.stmt, paramOIDs)
+		return err
+	})
+	if err != nil {
+		s.statementFailed()
+		return nil, err
+	}
+	ps.paramOIDs = p.paramOIDs
+	ps.cols = p.cols
+	return ps, nil
+}
+
+// Bind creates a portal.
+func (s *Session) Bind(ctx context.Context, stmt protocol.PreparedStatement, params []any) (protocol.Portal, error) {
+	ps, ok := stmt.(*preparedStatement)
+	if !ok || ps.sess != s {
+		return nil, pgerror.Internal("statement of another session")
+	}
+	if ps.empty {
+		return &portal{sess: s, empty: true}, nil
+	}
+	values := make([]any, len(params))
+	for i, v := range params {
+		oid := uint32(oidText)
+		if i < len(ps.paramOIDs) {
+			oid = ps.paramOIDs[i]
+		}
+		nv, err := normalizeParam(v, oid)
+		if err != nil {
+			s.statementFailed()
+			return nil, err
+		}
+		values[i] = nv
+	}
+	if s.txn != nil && s.txn.failed && !isTxnEnd(ps.stmt) {
+		return nil, pgerror.New(pgcode.InFailedSqlTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	p := &portal{sess: s, stmt: ps, params: values}
+	s.portals[p] = struct{}{}
+	return p, nil
+}
+
+// Sync ends an extended-query sequence.
+func (s *Session) Sync(ctx context.Context) error {
+	if s.txn != nil && !s.txn.explicit {
+		return s.finishTxn(true)
+	}
+	return nil
+}
+
+// applyOptions applies the startup "options" parameter: -c name=value and
+// --name=value settings separated by spaces.
+func (s *Session) applyOptions(opts string) error {
+	fields := strings.Fields(opts)
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		var kvPair string
+		switch {
+		case f == "-c" && i+1 < len(fields):
+			kvPair = fields[i+1]
+			i++
+		case strings.HasPrefix(f, "-c"):
+			kvPair = f[2:]
+		case strings.HasPrefix(f, "--"):
+			kvPair = f[2:]
+		default:
+			return pgerror.Newf(pgcode.ProtocolViolation, "invalid command-line argument for server process: %s", f).WithSeverity(pgerror.SeverityFatal)
+		}
+		name, value, ok := strings.Cut(kvPair, "=")
+		if !ok {
+			return pgerror.Newf(pgcode.SyntaxError, "-c %s requires a value", name).WithSeverity(pgerror.SeverityFatal)
+		}
+		name = strings.ReplaceAll(name, "-", "_")
+		// pgkeep.* options choose authentication methods and are read by
+		// the server before the session exists.
+		if strings.HasPrefix(strings.ToLower(name), "pgkeep.") {
+			continue
+		}
+		if err := s.settings.set(name, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statementTimeout returns the statement_timeout setting.
+func (s *Session) statementTimeout() time.Duration {
+	ms, _ := strconv.ParseInt(s.settings.values["statement_timeout"], 10, 64)
+	return time.Duration(ms) * time.Millisecond
+}

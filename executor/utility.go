@@ -1,0 +1,276 @@
+package executor
+
+import (
+	"strconv"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol"
+)
+
+// notice queues a NoticeResponse for the client.
+func (ec *evalContext) notice(code, message string) error {
+	ec.sess.notices = append(ec.sess.notices, noticeMsg{severity: "NOTICE", code: code, message: message})
+	return nil
+}
+
+func (ec *evalContext) warning(code, message string) {
+	ec.sess.notices = append(ec.sess.notices, noticeMsg{severity: "WARNING", code: code, message: message})
+}
+
+type noticeMsg struct{ severity, code, message string }
+
+// flushNotices sends queued notices through sink.
+func (s *Session) flushNotices(sink protocol.ResultSink) error {
+	for _, n := range s.notices {
+		var err error
+		if n.severity == "PARAMETER" {
+			err = sink.ParameterStatus(n.code, n.message)
+		} else {
+			err = sink.Notice(n.severity, n.code, n.message)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	s.notices = s.notices[:0]
+	return nil
+}
+
+func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) {
+	switch ts.Kind {
+	case pg_query.TransactionStmtKind_TRANS_STMT_BEGIN, pg_query.TransactionStmtKind_TRANS_STMT_START:
+		isolation, err := transactionIsolation(ts.Options)
+		if err != nil {
+			return nil, err
+		}
+		return tagPlan("BEGIN", func(ec *evalContext) error {
+			s := ec.sess
+			if s.txn.explicit {
+				ec.warning("25001", "there is already a transaction in progress")
+				return nil
+			}
+			s.txn.explicit = true
+			if isolation != "" {
+				s.settings.values["transaction_isolation"] = isolation
+			}
+			return nil
+		}), nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT:
+		p := &plan{allowedInFailedTxn: true, run: func(ec *evalContext) (*result, error) {
+			s := ec.sess
+			if !s.txn.explicit {
+				ec.warning("25P01", "there is no transaction in progress")
+				return &result{tag: "COMMIT"}, nil
+			}
+			failed := s.txn.failed
+			if err := s.finishTxn(true); err != nil {
+				return nil, err
+			}
+			s.resetTxnSettings()
+			// COMMIT of a failed transaction rolls back, as in PostgreSQL.
+			if failed {
+				return &result{tag: "ROLLBACK"}, nil
+			}
+			return &result{tag: "COMMIT"}, nil
+		}}
+		return p, nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		return &plan{allowedInFailedTxn: true, run: func(ec *evalContext) (*result, error) {
+			s := ec.sess
+			if !s.txn.explicit {
+				ec.warning("25P01", "there is no transaction in progress")
+			}
+			_ = s.finishTxn(false)
+			s.resetTxnSettings()
+			return &result{tag: "ROLLBACK"}, nil
+		}}, nil
+	}
+	return nil, pgerror.NotSupported(strings.TrimPrefix(ts.Kind.String(), "TRANS_STMT_"))
+}
+
+func (s *Session) resetTxnSettings() {
+	s.settings.values["transaction_isolation"] = s.settings.values["default_transaction_isolation"]
+}
+
+// transactionIsolation reads ISOLATION LEVEL from BEGIN options.
+func transactionIsolation(opts []*pg_query.Node) (string, error) {
+	level := ""
+	for _, o := range opts {
+		de := o.GetDefElem()
+		if de == nil {
+			continue
+		}
+		switch de.Defname {
+		case "transaction_isolation":
+			v := de.Arg.GetAConst().GetSval().GetSval()
+			norm, err := normalizeIsolation(v)
+			if err != nil {
+				return "", err
+			}
+			level = norm
+		case "transaction_read_only":
+			if de.Arg.GetAConst().GetIval().GetIval() == 1 {
+				return "", pgerror.NotSupported("READ ONLY transactions")
+			}
+		}
+	}
+	return level, nil
+}
+
+// reportedChange returns a ParameterStatus to send when a reported setting
+// changes.
+func (s *Session) reportedChange(name string) *noticeMsg {
+	d, err := lookupSetting(name)
+	if err != nil || !d.report {
+		return nil
+	}
+	return &noticeMsg{severity: "PARAMETER", code: d.name, message: s.settings.values[d.name]}
+}
+
+func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
+	name := vs.Name
+	switch vs.Kind {
+	case pg_query.VariableSetKind_VAR_SET_MULTI:
+		// SET TRANSACTION ... and SET SESSION CHARACTERISTICS.
+		level, err := transactionIsolation(vs.Args)
+		if err != nil {
+			return nil, err
+		}
+		return tagPlan("SET", func(ec *evalContext) error {
+			if level == "" {
+				return nil
+			}
+			target := "transaction_isolation"
+			if vs.Name == "SESSION CHARACTERISTICS" {
+				target = "default_transaction_isolation"
+			}
+			ec.sess.settings.values[target] = level
+			return nil
+		}), nil
+	case pg_query.VariableSetKind_VAR_RESET_ALL:
+		return tagPlan("RESET", func(ec *evalContext) error {
+			for _, d := range settingDefs {
+				if !d.readOnly && d.name != "TimeZone" {
+					ec.sess.settings.values[d.name] = d.def
+				}
+			}
+			ec.sess.settings.values["TimeZone"] = ec.sess.srv.cfg.TimeZone
+			return nil
+		}), nil
+	}
+	if strings.EqualFold(name, "timezone") && vs.Kind == pg_query.VariableSetKind_VAR_SET_VALUE && len(vs.Args) == 1 && vs.Args[0].GetAConst() == nil {
+		return nil, pgerror.NotSupported("SET TIME ZONE with an interval")
+	}
+	if strings.HasPrefix(strings.ToLower(name), "pgkeep.") {
+		return nil, pgerror.Newf(pgcode.CantChangeRuntimeParam, "parameter %q can only be set at connection start", name)
+	}
+	d, err := lookupSetting(name)
+	if err != nil {
+		return nil, err
+	}
+	value := ""
+	reset := vs.Kind == pg_query.VariableSetKind_VAR_RESET || vs.Kind == pg_query.VariableSetKind_VAR_SET_DEFAULT
+	if !reset {
+		var parts []string
+		for _, arg := range vs.Args {
+			c := arg.GetAConst()
+			if c == nil {
+				return nil, pgerror.Newf(pgcode.SyntaxError, "invalid value for parameter %q", d.name)
+			}
+			switch v := c.Val.(type) {
+			case *pg_query.A_Const_Sval:
+				parts = append(parts, v.Sval.Sval)
+			case *pg_query.A_Const_Ival:
+				parts = append(parts, strconv.Itoa(int(v.Ival.Ival)))
+			case *pg_query.A_Const_Fval:
+				parts = append(parts, v.Fval.Fval)
+			case *pg_query.A_Const_Boolval:
+				parts = append(parts, boolSetting(v.Boolval.Boolval))
+			}
+		}
+		value = strings.Join(parts, ", ")
+	}
+	tag := "SET"
+	if vs.Kind == pg_query.VariableSetKind_VAR_RESET {
+		tag = "RESET"
+	}
+	return tagPlan(tag, func(ec *evalContext) error {
+		s := ec.sess
+		var err error
+		if reset {
+			if d.name == "TimeZone" {
+				s.settings.values["TimeZone"] = s.srv.cfg.TimeZone
+			} else {
+				err = s.settings.reset(d.name)
+			}
+		} else {
+			err = s.settings.set(d.name, value)
+		}
+		if err != nil {
+			return err
+		}
+		// NOTE: SET LOCAL lasts for the session, not only the transaction.
+		if change := s.reportedChange(d.name); change != nil {
+			s.notices = append(s.notices, *change)
+		}
+		return nil
+	}), nil
+}
+
+func (a *analyser) planShow(vs *pg_query.VariableShowStmt) (*plan, error) {
+	if strings.EqualFold(vs.Name, "all") {
+		cols := []protocol.Column{
+			{Name: "name", TypeOID: oidText, TypeSize: -1, TypeModifier: -1},
+			{Name: "setting", TypeOID: oidText, TypeSize: -1, TypeModifier: -1},
+			{Name: "description", TypeOID: oidText, TypeSize: -1, TypeModifier: -1},
+		}
+		return &plan{cols: cols, run: func(ec *evalContext) (*result, error) {
+			var rows [][]any
+			for _, d := range settingDefs {
+				rows = append(rows, []any{d.name, ec.sess.settings.values[d.name], ""})
+			}
+			return &result{rows: &sliceIter{rows: rows}, tag: "SHOW"}, nil
+		}}, nil
+	}
+	name := vs.Name
+	if strings.EqualFold(name, "transaction_isolation_level") {
+		name = "transaction_isolation"
+	}
+	d, err := lookupSetting(name)
+	if err != nil {
+		return nil, err
+	}
+	colName := strings.ToLower(vs.Name)
+	if colName == "timezone" || colName == "datestyle" || colName == "intervalstyle" {
+		colName = d.name
+	}
+	cols := []protocol.Column{{Name: colName, TypeOID: oidText, TypeSize: -1, TypeModifier: -1}}
+	return &plan{cols: cols, run: func(ec *evalContext) (*result, error) {
+		v := ec.sess.settings.values[d.name]
+		if d.name == "statement_timeout" || d.name == "lock_timeout" || d.name == "idle_in_transaction_session_timeout" {
+			v = formatMillis(v)
+		}
+		return &result{rows: &sliceIter{rows: [][]any{{v}}}, tag: "SHOW"}, nil
+	}}, nil
+}
+
+// formatMillis prints a duration setting as SHOW does: "0", "5s", "250ms".
+func formatMillis(v string) string {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms == 0 {
+		return v
+	}
+	switch {
+	case ms%3600000 == 0:
+		return strconv.FormatInt(ms/3600000, 10) + "h"
+	case ms%60000 == 0:
+		return strconv.FormatInt(ms/60000, 10) + "min"
+	case ms%1000 == 0:
+		return strconv.FormatInt(ms/1000, 10) + "s"
+	}
+	return strconv.FormatInt(ms, 10) + "ms"
+}

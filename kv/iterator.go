@@ -1,0 +1,230 @@
+package kv
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+// txnIterator merges an iterator over the snapshot with an iterator over the
+// write index. At equal keys the write wins, and a tombstone in the write
+// index hides the snapshot's key.
+//
+// The iterator sees the writes made before NewIterator was called, not the
+// later ones, like pebble's iterators over an indexed batch. Commit and
+// Rollback close an iterator that is still open.
+type txnIterator struct {
+	txn  *pebbleTxn
+	snap *pebble.Iterator
+	// writes is nil when the transaction had no writes at creation.
+	writes *pebble.Iterator
+
+	snapValid   bool
+	writesValid bool
+	// valid reports whether the iterator is at a key, and fromWrites whether
+	// that key comes from the write index.
+	valid      bool
+	fromWrites bool
+
+	err      error
+	released bool
+}
+
+var _ Iterator = (*txnIterator)(nil)
+
+// NewIterator returns an iterator over lower <= k < upper. See txnIterator
+// for what it sees of the transaction's writes.
+func (t *pebbleTxn) NewIterator(lower, upper []byte) (Iterator, error) {
+	if t.done {
+		return nil, ErrClosed
+	}
+	// The bounds are copied because pebble requires them unchanged while
+	// the iterator is open and the caller may reuse its slices.
+	opts := &pebble.IterOptions{
+		LowerBound: cloneBytes(lower),
+		UpperBound: cloneBytes(upper),
+	}
+
+	it := &txnIterator{txn: t}
+	var err error
+	it.snap, err = t.snap.NewIter(opts)
+	if err != nil {
+		return nil, pgerror.Wrapf(err, pgcode.IoError, "kv: open iterator")
+	}
+	if t.writes != nil {
+		it.writes, err = t.writes.NewBatchOnlyIter(context.Background(), opts)
+		if err != nil {
+			_ = it.snap.Close()
+			return nil, pgerror.Wrapf(err, pgcode.InternalError, "kv: open iterator over write index")
+		}
+	}
+
+	if t.iters == nil {
+		t.iters = make(map[*txnIterator]struct{})
+	}
+	t.iters[it] = struct{}{}
+	return it, nil
+}
+
+// First positions at the first key within the bounds.
+func (it *txnIterator) First() bool {
+	if it.released || it.err != nil {
+		return false
+	}
+	it.snapValid = it.snap.First()
+	if it.writes != nil {
+		it.writesValid = it.writes.First()
+	}
+	return it.settle()
+}
+
+// SeekGE positions at the first key >= key within the bounds.
+func (it *txnIterator) SeekGE(key []byte) bool {
+	if it.released || it.err != nil {
+		return false
+	}
+	it.snapValid = it.snap.SeekGE(key)
+	if it.writes != nil {
+		it.writesValid = it.writes.SeekGE(key)
+	}
+	return it.settle()
+}
+
+// Next advances past the current key.
+func (it *txnIterator) Next() bool {
+	if !it.valid {
+		return false
+	}
+	if it.fromWrites {
+		if it.snapValid && bytes.Equal(it.snap.Key(), it.writes.Key()) {
+			it.snapValid = it.snap.Next()
+		}
+		it.writesValid = it.writes.Next()
+	} else {
+		it.snapValid = it.snap.Next()
+	}
+	return it.settle()
+}
+
+// settle picks the current key from the positioned inner iterators and
+// skips the write index's tombstones together with the keys they hide.
+func (it *txnIterator) settle() bool {
+	it.valid = false
+	for {
+		if !it.snapValid && it.snap.Error() != nil {
+			it.err = pgerror.Wrapf(it.snap.Error(), pgcode.IoError, "kv: iterate")
+			return false
+		}
+		if !it.writesValid && it.writes != nil && it.writes.Error() != nil {
+			it.err = pgerror.Wrapf(it.writes.Error(), pgcode.InternalError, "kv: iterate write index")
+			return false
+		}
+		if !it.writesValid {
+			it.fromWrites = false
+			it.valid = it.snapValid
+			return it.valid
+		}
+
+		cmp := -1
+		if it.snapValid {
+			cmp = bytes.Compare(it.writes.Key(), it.snap.Key())
+		}
+		if cmp > 0 {
+			it.fromWrites = false
+			it.valid = true
+			return true
+		}
+
+		tagged, err := it.writes.ValueAndErr()
+		if err != nil {
+			it.err = pgerror.Wrapf(err, pgcode.InternalError, "kv: read write index")
+			return false
+		}
+		if tagged[0] == writePut {
+			it.fromWrites = true
+			it.valid = true
+			return true
+		}
+		// A tombstone: skip it and the snapshot key it deletes.
+		if cmp == 0 {
+			it.snapValid = it.snap.Next()
+		}
+		it.writesValid = it.writes.Next()
+	}
+}
+
+// Valid reports whether the iterator is at a key.
+func (it *txnIterator) Valid() bool {
+	return it.valid
+}
+
+// Key returns the current key, valid until the next positioning call.
+func (it *txnIterator) Key() []byte {
+	if !it.valid {
+		return nil
+	}
+	if it.fromWrites {
+		return it.writes.Key()
+	}
+	return it.snap.Key()
+}
+
+// Value returns the current value, valid until the next positioning call.
+// A failure to read the value makes Value return nil, and Close returns the
+// error.
+func (it *txnIterator) Value() []byte {
+	if !it.valid {
+		return nil
+	}
+	if it.fromWrites {
+		tagged, err := it.writes.ValueAndErr()
+		if err != nil {
+			it.err = pgerror.Wrapf(err, pgcode.InternalError, "kv: read write index")
+			return nil
+		}
+		return tagged[1:]
+	}
+	value, err := it.snap.ValueAndErr()
+	if err != nil {
+		it.err = pgerror.Wrapf(err, pgcode.IoError, "kv: read value of key %q", it.snap.Key())
+		return nil
+	}
+	return value
+}
+
+// Close releases the iterator and returns the first error met while
+// iterating. Closing an iterator that Commit or Rollback already closed
+// returns that error again, or nil.
+func (it *txnIterator) Close() error {
+	if !it.released {
+		it.release()
+		delete(it.txn.iters, it)
+	}
+	return it.err
+}
+
+// release closes the inner iterators. Later positioning calls return false.
+func (it *txnIterator) release() {
+	it.released = true
+	it.valid = false
+	it.snapValid = false
+	it.writesValid = false
+	if err := it.snap.Close(); err != nil && it.err == nil {
+		it.err = pgerror.Wrapf(err, pgcode.IoError, "kv: iterate")
+	}
+	if it.writes != nil {
+		if err := it.writes.Close(); err != nil && it.err == nil {
+			it.err = pgerror.Wrapf(err, pgcode.InternalError, "kv: iterate write index")
+		}
+	}
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

@@ -1,0 +1,62 @@
+package kv
+
+import (
+	"errors"
+)
+
+// ErrClosed is returned by operations on a finished transaction or a closed
+// engine.
+var ErrClosed = errors.New("kv: transaction or engine is closed")
+
+// Engine is a transactional, ordered key-value store.
+type Engine interface {
+	// Begin starts a transaction that reads from a snapshot taken now.
+	Begin() (Txn, error)
+	// Close releases the engine. Open transactions must be finished first.
+	Close() error
+}
+
+// Txn is a snapshot-isolated transaction. Reads see the snapshot taken at
+// Begin plus the transaction's own writes. A Txn is not safe for concurrent
+// use.
+type Txn interface {
+	// Get returns the value of key. found is false when the key is absent.
+	// The returned slice is valid until the next call on the Txn.
+	Get(key []byte) (value []byte, found bool, err error)
+	// Put sets key to value. Both slices may be reused after the call.
+	Put(key, value []byte) error
+	// Delete removes key. Deleting an absent key is not an error.
+	Delete(key []byte) error
+	// NewIterator returns an iterator over the keys k with
+	// lower <= k < upper in ascending order. A nil bound is open. The
+	// iterator sees the transaction's writes made before the call, not later
+	// ones. Commit and Rollback close the iterators that are still open.
+	NewIterator(lower, upper []byte) (Iterator, error)
+	// Commit makes the writes durable (fsynced) and visible. It fails with a
+	// pgerror of SQLSTATE 40001 when another transaction committed a write to
+	// one of the same keys after this transaction's snapshot was taken; the
+	// writes are then discarded. The Txn is finished after Commit returns.
+	Commit() error
+	// Rollback discards the writes and releases the snapshot. It is safe to
+	// call after Commit or a previous Rollback.
+	Rollback()
+	// HasWrites reports whether the transaction wrote anything.
+	HasWrites() bool
+}
+
+// Iterator walks keys in ascending order within its bounds. Key and Value
+// are valid until the next positioning call.
+type Iterator interface {
+	// First positions at the first key and reports whether it exists.
+	First() bool
+	// SeekGE positions at the first key >= key and reports whether it exists.
+	SeekGE(key []byte) bool
+	// Next advances and reports whether a key is there.
+	Next() bool
+	// Valid reports whether the iterator is positioned at a key.
+	Valid() bool
+	Key() []byte
+	Value() []byte
+	// Close releases the iterator and returns any error met while iterating.
+	Close() error
+}

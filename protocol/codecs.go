@@ -1,0 +1,77 @@
+package protocol
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
+)
+
+// newTypeMap returns a pgtype.Map whose text encodings of float4, float8
+// and timestamptz print what PostgreSQL prints. pgtype's own text forms
+// differ (for example "1000000" for 1e+06 and "Z" for "+00"); binary
+// encoding is pgtype's.
+func newTypeMap() *pgtype.Map {
+	m := pgtype.NewMap()
+	for _, o := range []struct {
+		name   string
+		oid    uint32
+		format textFormatter
+	}{
+		{"float4", pgtype.Float4OID, formatFloat(32)},
+		{"float8", pgtype.Float8OID, formatFloat(64)},
+		{"timestamptz", pgtype.TimestamptzOID, formatTimestamptz},
+	} {
+		base, _ := m.TypeForOID(o.oid)
+		m.RegisterType(&pgtype.Type{Name: o.name, OID: o.oid, Codec: &textOverrideCodec{Codec: base.Codec, format: o.format}})
+	}
+	return m
+}
+
+// textFormatter appends the PostgreSQL text form of v, or reports false
+// for Go types it does not handle.
+type textFormatter func(buf []byte, v any) ([]byte, bool)
+
+func formatFloat(bits int) textFormatter {
+	return func(buf []byte, v any) ([]byte, bool) {
+		switch f := v.(type) {
+		case float64:
+			return pgtext.AppendFloat(buf, f, bits), true
+		case float32:
+			return pgtext.AppendFloat(buf, float64(f), bits), true
+		}
+		return buf, false
+	}
+}
+
+func formatTimestamptz(buf []byte, v any) ([]byte, bool) {
+	t, ok := v.(time.Time)
+	if !ok {
+		return buf, false
+	}
+	return pgtext.AppendTimestamptz(buf, t), true
+}
+
+// textOverrideCodec wraps a pgtype codec and replaces its text encoding of
+// the Go types format handles.
+type textOverrideCodec struct {
+	pgtype.Codec
+	format textFormatter
+}
+
+func (c *textOverrideCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
+	if format == pgtype.TextFormatCode {
+		if _, ok := c.format(nil, value); ok {
+			return textOverridePlan{format: c.format}
+		}
+	}
+	return c.Codec.PlanEncode(m, oid, format, value)
+}
+
+type textOverridePlan struct{ format textFormatter }
+
+func (p textOverridePlan) Encode(value any, buf []byte) ([]byte, error) {
+	out, _ := p.format(buf, value)
+	return out, nil
+}

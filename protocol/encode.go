@@ -1,0 +1,151 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgkeep/pgkeep/pgerror"
+)
+
+// resultSink is the ResultSink of a Conn. One value is reused for every
+// statement: reset prepares it for the next one.
+type resultSink struct {
+	conn *Conn
+	// simple is true while a simple Query runs. Only then does Describe send
+	// a RowDescription.
+	simple bool
+	cols   []Column
+	// formats contains the format code of each column, or is nil when every
+	// column is sent as text.
+	formats []int16
+}
+
+var _ ResultSink = (*resultSink)(nil)
+
+func (s *resultSink) reset(simple bool, cols []Column, formats []int16) {
+	s.simple = simple
+	s.cols = cols
+	s.formats = formats
+}
+
+// Describe sends a RowDescription with text formats in a simple Query. In
+// extended mode the Describe message has already sent the columns,
+// so Describe only replaces the columns used to encode rows.
+func (s *resultSink) Describe(cols []Column) error {
+	s.cols = cols
+	if !s.simple {
+		return nil
+	}
+	s.formats = nil
+	c := s.conn
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	c.wbuf = appendRowDescription(c.wbuf, cols, nil)
+	return c.maybeFlush()
+}
+
+// Row encodes one DataRow straight into the output buffer. This is the hot
+// path: it allocates nothing beyond what the pgtype codecs allocate.
+func (s *resultSink) Row(values []any) error {
+	c := s.conn
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	if len(values) != len(s.cols) {
+		return pgerror.Internal("row has %d values but the result has %d columns", len(values), len(s.cols))
+	}
+
+	buf, start := beginMessage(c.wbuf, 'D')
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(values)))
+	for i, v := range values {
+		lenPos := len(buf)
+		buf = append(buf, 0, 0, 0, 0)
+		if v == nil {
+			binary.BigEndian.PutUint32(buf[lenPos:], nullLength)
+			continue
+		}
+
+		format := int16(pgproto3.TextFormat)
+		if s.formats != nil {
+			format = s.formats[i]
+		}
+		col := &s.cols[i]
+		// Encode appends to buf and returns nil for a value that is SQL NULL.
+		out, err := c.typeMap.Encode(col.TypeOID, format, v, buf)
+		if err != nil {
+			c.wbuf = buf[:start]
+			return pgerror.Internal("encoding column %q (type OID %d): %v", col.Name, col.TypeOID, err)
+		}
+		if out == nil {
+			binary.BigEndian.PutUint32(buf[lenPos:], nullLength)
+			continue
+		}
+		buf = out
+		binary.BigEndian.PutUint32(buf[lenPos:], uint32(len(buf)-lenPos-4))
+	}
+	c.wbuf = finishMessage(buf, start)
+	return c.maybeFlush()
+}
+
+// nullLength is the value length that marks SQL NULL in a DataRow: the
+// int32 -1.
+const nullLength = math.MaxUint32
+
+// Complete sends CommandComplete with tag.
+func (s *resultSink) Complete(tag string) error {
+	c := s.conn
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	buf, start := beginMessage(c.wbuf, 'C')
+	buf = append(buf, tag...)
+	buf = append(buf, 0)
+	c.wbuf = finishMessage(buf, start)
+	return c.maybeFlush()
+}
+
+// EmptyQuery sends EmptyQueryResponse.
+func (s *resultSink) EmptyQuery() error {
+	return s.conn.send(&pgproto3.EmptyQueryResponse{})
+}
+
+// ParameterStatus sends ParameterStatus.
+func (s *resultSink) ParameterStatus(name, value string) error {
+	return s.conn.send(&pgproto3.ParameterStatus{Name: name, Value: value})
+}
+
+// Notice sends a NoticeResponse.
+func (s *resultSink) Notice(severity, code, message string) error {
+	return s.conn.send(&pgproto3.NoticeResponse{
+		Severity:            severity,
+		SeverityUnlocalized: severity,
+		Code:                code,
+		Message:             message,
+	})
+}
+
+// appendRowDescription appends a RowDescription for cols. formats contains
+// one format code per column, or is nil for text.
+func appendRowDescription(buf []byte, cols []Column, formats []int16) []byte {
+	buf, start := beginMessage(buf, 'T')
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(cols)))
+	for i := range cols {
+		col := &cols[i]
+		format := int16(pgproto3.TextFormat)
+		if formats != nil {
+			format = formats[i]
+		}
+		buf = append(buf, col.Name...)
+		buf = append(buf, 0)
+		buf = binary.BigEndian.AppendUint32(buf, col.TableOID)
+		buf = binary.BigEndian.AppendUint16(buf, uint16(col.AttrNumber))
+		buf = binary.BigEndian.AppendUint32(buf, col.TypeOID)
+		buf = binary.BigEndian.AppendUint16(buf, uint16(col.TypeSize))
+		buf = binary.BigEndian.AppendUint32(buf, uint32(col.TypeModifier))
+		buf = binary.BigEndian.AppendUint16(buf, uint16(format))
+	}
+	return finishMessage(buf, start)
+}

@@ -1,0 +1,93 @@
+package protocol
+
+import (
+	"context"
+)
+
+// Session is the execution side of one connection, as the protocol sees it.
+// The server wires in the executor; protocol tests use a fake. Calls on a
+// Session come from a single goroutine.
+type Session interface {
+	// ExecSimple runs the statements of one simple Query message in order and
+	// reports their results to sink. The statements run as one implicit
+	// transaction unless the text contains transaction control statements.
+	// The first failing statement stops the message and its error is
+	// returned; results already sent stay sent.
+	ExecSimple(ctx context.Context, query string, sink ResultSink) error
+
+	// Prepare parses and analyses one statement. paramOIDs are the types the
+	// client gave (0 = infer); the returned statement carries the final ones.
+	Prepare(ctx context.Context, query string, paramOIDs []uint32) (PreparedStatement, error)
+
+	// Bind creates a portal from a prepared statement and decoded parameter
+	// values. A value is nil for SQL NULL, otherwise the Go value that
+	// pgtype decodes for the parameter's OID (a string for OID 0).
+	Bind(ctx context.Context, stmt PreparedStatement, params []any) (Portal, error)
+
+	// Sync ends an extended-query sequence: an implicit transaction that
+	// Execute started is committed, or rolled back when a statement in it
+	// failed. The protocol calls it on every Sync message, including Syncs
+	// that end an error-discard phase. An error (such as a 40001 commit
+	// conflict) is sent to the client before ReadyForQuery.
+	Sync(ctx context.Context) error
+
+	// TxnStatus returns the ReadyForQuery status: 'I' idle, 'T' in a
+	// transaction block, 'E' in a failed transaction block.
+	TxnStatus() byte
+
+	// Close rolls back an open transaction and releases the session.
+	Close()
+}
+
+// PreparedStatement is an analysed statement that can be bound many times.
+type PreparedStatement interface {
+	// ParamOIDs returns the type OIDs of the parameters $1..$n.
+	ParamOIDs() []uint32
+	// Columns returns the result columns, or nil when the statement returns
+	// no rows.
+	Columns() []Column
+}
+
+// Portal is a bound statement ready to run, possibly in several Execute
+// steps.
+type Portal interface {
+	// Columns returns the result columns, or nil when no rows are returned.
+	Columns() []Column
+	// Execute sends up to maxRows rows (0 = all) to sink. It returns
+	// suspended=true when rows remain, in which case no command tag was sent.
+	// Otherwise it has sent the command tag through sink.Complete.
+	Execute(ctx context.Context, sink ResultSink, maxRows int) (suspended bool, err error)
+	// Close releases the portal's resources.
+	Close()
+}
+
+// Column describes one result column for RowDescription.
+type Column struct {
+	Name         string
+	TableOID     uint32
+	AttrNumber   int16
+	TypeOID      uint32
+	TypeSize     int16
+	TypeModifier int32
+}
+
+// ResultSink receives the results of execution. The protocol layer encodes
+// them onto the wire.
+type ResultSink interface {
+	// Describe announces the columns of the rows that follow. ExecSimple
+	// calls it before the rows of each row-returning statement; Portal.Execute
+	// never calls it because Describe messages carry that information.
+	Describe(cols []Column) error
+	// Row sends one row. A nil element is SQL NULL; other elements are values
+	// that pgtype can encode for the column's type OID. The slice may be
+	// reused by the caller after Row returns.
+	Row(values []any) error
+	// Complete ends a statement with its command tag, such as "INSERT 0 1".
+	Complete(tag string) error
+	// EmptyQuery reports an empty statement.
+	EmptyQuery() error
+	// ParameterStatus reports a changed session parameter that clients track.
+	ParameterStatus(name, value string) error
+	// Notice sends a NoticeResponse.
+	Notice(severity, code, message string) error
+}
