@@ -1,8 +1,6 @@
 package executor
 
 import (
-	"math"
-
 	"github.com/cockroachdb/apd/v3"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -440,10 +438,5 @@ func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
 	}
 	return decimalArith("/", sum, apd.New(st.count, 0))
 }
-
-// floatIsIntegral is used by round-trip checks of float results.
-func floatIsIntegral(f float64) bool { return f == math.Trunc(f) }
-
-var _ = floatIsIntegral
 
 func (it *aggregateIter) close() { it.src.close() }

@@ -414,16 +414,10 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if len(up.FromClause) > 0 {
 		return nil, pgerror.NotSupported("UPDATE ... FROM")
 	}
-	t, _, err := a.resolveTable(up.Relation)
+	t, codec, sc, err := a.targetTable(up.Relation)
 	if err != nil {
 		return nil, err
 	}
-	codec := newRowCodec(t)
-	alias := t.Name
-	if up.Relation.Alias != nil {
-		alias = up.Relation.Alias.Aliasname
-	}
-	sc := tableScope(t, alias)
 	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "UPDATE"}
 
 	type assignment struct {
@@ -465,14 +459,9 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		}
 		sets = append(sets, assignment{idx: idx, expr: e})
 	}
-	var filter expr
-	if up.WhereClause != nil {
-		if filter, err = b.build(up.WhereClause); err != nil {
-			return nil, err
-		}
-		if filter, err = b.requireBool(filter, "WHERE"); err != nil {
-			return nil, err
-		}
+	filter, err := a.whereFilter(sc, up.WhereClause)
+	if err != nil {
+		return nil, err
 	}
 	spec := deriveScanSpec(t, codec, filter)
 	ret, err := a.analyseReturning(up.ReturningList, t, sc)
@@ -533,7 +522,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 }
 
 // collectRows reads every row matching filter before any is changed, so an
-// UPDATE never sees its own writes.
+// UPDATE does not read its own writes.
 func collectRows(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr) ([][]any, error) {
 	it := newScanIter(codec, ec.sess.txn.kv, spec, filter)
 	defer it.close()
@@ -557,25 +546,13 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 	if len(del.UsingClause) > 0 {
 		return nil, pgerror.NotSupported("DELETE ... USING")
 	}
-	t, _, err := a.resolveTable(del.Relation)
+	t, codec, sc, err := a.targetTable(del.Relation)
 	if err != nil {
 		return nil, err
 	}
-	codec := newRowCodec(t)
-	alias := t.Name
-	if del.Relation.Alias != nil {
-		alias = del.Relation.Alias.Aliasname
-	}
-	sc := tableScope(t, alias)
-	var filter expr
-	if del.WhereClause != nil {
-		b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "WHERE"}
-		if filter, err = b.build(del.WhereClause); err != nil {
-			return nil, err
-		}
-		if filter, err = b.requireBool(filter, "WHERE"); err != nil {
-			return nil, err
-		}
+	filter, err := a.whereFilter(sc, del.WhereClause)
+	if err != nil {
+		return nil, err
 	}
 	spec := deriveScanSpec(t, codec, filter)
 	ret, err := a.analyseReturning(del.ReturningList, t, sc)
@@ -601,4 +578,32 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 		}
 		return int64(len(rows)), nil
 	}), nil
+}
+
+// targetTable resolves the table a statement reads or writes and builds
+// its row codec and the scope its columns are visible in, under the alias
+// when one is given.
+func (a *analyser) targetTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor, *rowCodec, *scope, error) {
+	t, _, err := a.resolveTable(rv)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	alias := t.Name
+	if rv.Alias != nil {
+		alias = rv.Alias.Aliasname
+	}
+	return t, newRowCodec(t), tableScope(t, alias), nil
+}
+
+// whereFilter compiles a WHERE clause, or returns nil when there is none.
+func (a *analyser) whereFilter(sc *scope, where *pg_query.Node) (expr, error) {
+	if where == nil {
+		return nil, nil
+	}
+	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "WHERE"}
+	filter, err := b.build(where)
+	if err != nil {
+		return nil, err
+	}
+	return b.requireBool(filter, "WHERE")
 }

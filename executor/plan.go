@@ -24,12 +24,10 @@ type plan struct {
 	// cols are the result columns, nil for statements without rows.
 	cols      []protocol.Column
 	paramOIDs []uint32
-	// allowedInFailedTxn marks COMMIT and ROLLBACK.
-	allowedInFailedTxn bool
-	run                func(ec *evalContext) (*result, error)
+	run       func(ec *evalContext) (*result, error)
 }
 
-// result is what one execution produced.
+// result is the outcome of one execution.
 type result struct {
 	// rows streams the result rows; nil for statements without rows.
 	rows rowIter

@@ -93,29 +93,18 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		if rv == nil {
 			return nil, pgerror.NotSupported("FROM " + nodeName(sel.FromClause[0]))
 		}
-		t, _, err := a.resolveTable(rv)
+		t, codec, tsc, err := a.targetTable(rv)
 		if err != nil {
 			return nil, err
 		}
-		sp.table, sp.codec = t, newRowCodec(t)
-		alias := rv.Relname
-		if rv.Alias != nil {
-			alias = rv.Alias.Aliasname
-		}
-		sc = tableScope(t, alias)
+		sp.table, sp.codec, sc = t, codec, tsc
 	}
 
-	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "WHERE"}
-	if sel.WhereClause != nil {
-		w, err := b.build(sel.WhereClause)
-		if err != nil {
-			return nil, err
-		}
-		if w, err = b.requireBool(w, "WHERE"); err != nil {
-			return nil, err
-		}
-		sp.filter = w
+	filter, err := a.whereFilter(sc, sel.WhereClause)
+	if err != nil {
+		return nil, err
 	}
+	sp.filter = filter
 	if sp.table != nil {
 		sp.spec = deriveScanSpec(sp.table, sp.codec, sp.filter)
 	}

@@ -182,25 +182,13 @@ func (s *Session) finishTxn(commit bool) error {
 	return t.kv.Commit()
 }
 
-// statementFailed records an error of a statement: a transaction block
-// enters the failed state, an implicit transaction is rolled back.
+// statementFailed marks the open transaction as failed after a statement
+// error. A transaction block then accepts only COMMIT and ROLLBACK; an
+// implicit transaction is rolled back when its simple query or Sync ends.
 func (s *Session) statementFailed() {
-	if s.txn == nil {
-		return
-	}
-	if s.txn.explicit {
+	if s.txn != nil {
 		s.txn.failed = true
-		return
 	}
-	s.txn.failed = true
-}
-
-// checkUsable rejects statements in a failed transaction block.
-func (s *Session) checkUsable(p *plan) error {
-	if s.txn != nil && s.txn.failed && !p.allowedInFailedTxn {
-		return pgerror.New(pgcode.InFailedSqlTransaction, "current transaction is aborted, commands ignored until end of transaction block")
-	}
-	return nil
 }
 
 // planFor returns a valid plan of st, analysing it again after a schema

@@ -57,7 +57,6 @@ var settingDefs = []setting{
 	{name: "lc_numeric", def: "C"},
 	{name: "lc_time", def: "C"},
 	{name: "client_min_messages", def: "notice"},
-	{name: "intervalstyle_compat", def: "off"},
 }
 
 var settingsByName = func() map[string]*setting {

@@ -430,8 +430,8 @@ func (a *analyser) planDropRole(dr *pg_query.DropRoleStmt) (*plan, error) {
 	}), nil
 }
 
-// errNamespaceSynonym tells parseQuery that the text is CREATE NAMESPACE,
-// which it parses as CREATE SCHEMA.
+// errNamespaceSynonym marks a CREATE NAMESPACE text, which parseQuery
+// parses as CREATE SCHEMA.
 var errNamespaceSynonym = errors.New("CREATE NAMESPACE")
 
 // replaceNamespaceKeyword turns "CREATE NAMESPACE ..." into

@@ -60,7 +60,7 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			return nil
 		}), nil
 	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT:
-		p := &plan{allowedInFailedTxn: true, run: func(ec *evalContext) (*result, error) {
+		p := &plan{run: func(ec *evalContext) (*result, error) {
 			s := ec.sess
 			if !s.txn.explicit {
 				ec.warning("25P01", "there is no transaction in progress")
@@ -79,7 +79,7 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 		}}
 		return p, nil
 	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
-		return &plan{allowedInFailedTxn: true, run: func(ec *evalContext) (*result, error) {
+		return &plan{run: func(ec *evalContext) (*result, error) {
 			s := ec.sess
 			if !s.txn.explicit {
 				ec.warning("25P01", "there is no transaction in progress")

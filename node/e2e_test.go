@@ -241,7 +241,7 @@ func checkEverything(t *testing.T, got, want everythingRow) {
 }
 
 // firstAuthRequest starts a login as user over TCP and returns the SASL
-// mechanism the server asks for, or the type of its first message.
+// mechanism the server requests, or the type of its first message.
 func firstAuthRequest(t *testing.T, tn *testNode, user string) string {
 	t.Helper()
 	nc, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(tn.port))

@@ -11,9 +11,10 @@ import (
 )
 
 // AppendFloat appends f as PostgreSQL 12 and later print float4 (bits 32)
-// and float8 (bits 64) with the default extra_float_digits: the shortest
-// text that reads back as the same value, in exponent form when the decimal
-// exponent is below -4 or at least 15 (float8) or 6 (float4).
+// and float8 (bits 64) with the default extra_float_digits. The text is the
+// shortest that reads back as the same value. It uses exponent form when
+// the decimal exponent is below -4, or at least 15 for float8 and 6 for
+// float4.
 func AppendFloat(buf []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):

@@ -1,0 +1,237 @@
+package catalog
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/pgkeep/pgkeep/kv"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+func openCatalog(t *testing.T, dir string) (*Catalog, kv.Engine) {
+	t.Helper()
+	engine, err := kv.OpenPebble(dir, kv.PebbleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(engine), engine
+}
+
+func bootstrap(t *testing.T, c *Catalog, dbName string) (bool, string, error) {
+	t.Helper()
+	saved := ""
+	created, err := c.Bootstrap(BootstrapOptions{
+		DatabaseName: dbName,
+		NewRootPassword: func() (string, string, string, error) {
+			return "generated-password", "bcrypt-hash", "scram-verifier", nil
+		},
+		SaveRootPassword: func(pw string) error { saved = pw; return nil },
+	})
+	return created, saved, err
+}
+
+func begin(t *testing.T, c *Catalog) kv.Txn {
+	t.Helper()
+	txn, err := c.Engine().Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(txn.Rollback)
+	return txn
+}
+
+func TestBootstrapOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	c, engine := openCatalog(t, dir)
+	created, saved, err := bootstrap(t, c, "postgres")
+	if err != nil || !created {
+		t.Fatalf("first bootstrap: created=%v err=%v", created, err)
+	}
+	if saved != "generated-password" {
+		t.Fatalf("saved password = %q", saved)
+	}
+	txn := begin(t, c)
+	root, err := c.User(txn, RootUserName)
+	if err != nil || root == nil {
+		t.Fatalf("root user: %v %v", root, err)
+	}
+	if root.Role != RoleSystem || root.AuthType != AuthInternal || root.BcryptHash != "bcrypt-hash" {
+		t.Fatalf("root = %+v", root)
+	}
+	for _, name := range []string{"public", "system", "pg_catalog", "information_schema"} {
+		if s, err := c.Schema(txn, name); err != nil || s == nil {
+			t.Errorf("schema %s missing: %v", name, err)
+		}
+	}
+	secret, err := c.ServerSecret(txn)
+	if err != nil || len(secret) != 32 {
+		t.Fatalf("server secret: %d bytes, %v", len(secret), err)
+	}
+	txn.Rollback()
+	if err := engine.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second start finds the catalog and keeps the secret.
+	c, engine = openCatalog(t, dir)
+	defer engine.Close()
+	created, saved, err = bootstrap(t, c, "postgres")
+	if err != nil || created || saved != "" {
+		t.Fatalf("second bootstrap: created=%v saved=%q err=%v", created, saved, err)
+	}
+	txn = begin(t, c)
+	again, err := c.ServerSecret(txn)
+	if err != nil || string(again) != string(secret) {
+		t.Fatal("server secret changed across restarts")
+	}
+	txn.Rollback()
+
+	if _, _, err := bootstrap(t, c, "other"); err == nil {
+		t.Fatal("bootstrap with another database name succeeded")
+	}
+}
+
+func TestTablesAndRows(t *testing.T) {
+	c, engine := openCatalog(t, filepath.Join(t.TempDir(), "store"))
+	defer engine.Close()
+	if _, _, err := bootstrap(t, c, "postgres"); err != nil {
+		t.Fatal(err)
+	}
+	txn := begin(t, c)
+	before := c.Version()
+	tbl := &TableDescriptor{SchemaID: PublicSchemaID, Name: "items", Columns: []ColumnDescriptor{{ID: 1, Name: "id", Type: ColumnType{OID: 23, TypMod: -1}}}, PrimaryKey: []uint32{1}}
+	if err := c.CreateTable(txn, tbl); err != nil {
+		t.Fatal(err)
+	}
+	if tbl.ID < FirstUserID {
+		t.Fatalf("table ID %d is in the reserved range", tbl.ID)
+	}
+	if c.Version() == before {
+		t.Fatal("CreateTable did not change the schema version")
+	}
+	rowKey := append(IndexPrefix(tbl.ID, PrimaryIndexID), 1, 2, 3)
+	if err := txn.Put(rowKey, []byte("row")); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	txn = begin(t, c)
+	got, err := c.Table(txn, PublicSchemaID, "items")
+	if err != nil || got == nil || got.ID != tbl.ID || got.ColumnByName("id") == nil {
+		t.Fatalf("Table = %+v, %v", got, err)
+	}
+	tables, err := c.Tables(txn, PublicSchemaID)
+	if err != nil || len(tables) != 1 {
+		t.Fatalf("Tables = %d, %v", len(tables), err)
+	}
+	if err := c.DropTable(txn, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	txn = begin(t, c)
+	if got, err := c.Table(txn, PublicSchemaID, "items"); err != nil || got != nil {
+		t.Fatalf("table still there after DropTable: %+v %v", got, err)
+	}
+	if _, found, err := txn.Get(rowKey); err != nil || found {
+		t.Fatalf("row still there after DropTable: found=%v err=%v", found, err)
+	}
+}
+
+func TestSchemaDropRestrictAndCascade(t *testing.T) {
+	c, engine := openCatalog(t, filepath.Join(t.TempDir(), "store"))
+	defer engine.Close()
+	if _, _, err := bootstrap(t, c, "postgres"); err != nil {
+		t.Fatal(err)
+	}
+	txn := begin(t, c)
+	s, err := c.CreateSchema(txn, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateSchema(txn, "app"); !pgerror.HasCode(err, pgcode.DuplicateSchema) {
+		t.Fatalf("duplicate schema: %v, want 42P06", err)
+	}
+	if err := c.CreateTable(txn, &TableDescriptor{SchemaID: s.ID, Name: "t", Columns: []ColumnDescriptor{{ID: 1, Name: "a"}}, PrimaryKey: []uint32{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DropSchema(txn, s, false); !pgerror.HasCode(err, pgcode.DependentObjectsStillExist) {
+		t.Fatalf("DROP SCHEMA without CASCADE: %v, want 2BP01", err)
+	}
+	dropped, err := c.DropSchema(txn, s, true)
+	if err != nil || len(dropped) != 1 {
+		t.Fatalf("DROP SCHEMA CASCADE dropped %d tables, %v", len(dropped), err)
+	}
+	public, _ := c.Schema(txn, "public")
+	if _, err := c.DropSchema(txn, public, true); err == nil {
+		t.Fatal("dropping public succeeded")
+	}
+}
+
+func TestUsers(t *testing.T) {
+	c, engine := openCatalog(t, filepath.Join(t.TempDir(), "store"))
+	defer engine.Close()
+	if _, _, err := bootstrap(t, c, "postgres"); err != nil {
+		t.Fatal(err)
+	}
+	txn := begin(t, c)
+	alice := &UserDescriptor{Name: "alice", Role: RoleDBA, AuthType: AuthPassword}
+	if err := c.CreateUser(txn, alice); err != nil {
+		t.Fatal(err)
+	}
+	if alice.ID == RootUserID || alice.ID == 0 {
+		t.Fatalf("alice got ID %d", alice.ID)
+	}
+	if err := c.CreateUser(txn, &UserDescriptor{Name: "alice", Role: RoleUser}); !pgerror.HasCode(err, pgcode.DuplicateObject) {
+		t.Fatalf("duplicate user: %v, want 42710", err)
+	}
+	// A dropped user's name can be taken again, by a new ID.
+	now := alice.CreatedAt
+	alice.DeletedAt = &now
+	if err := c.PutUser(txn, alice); err != nil {
+		t.Fatal(err)
+	}
+	again := &UserDescriptor{Name: "alice", Role: RoleUser, AuthType: AuthPassword}
+	if err := c.CreateUser(txn, again); err != nil {
+		t.Fatal(err)
+	}
+	if again.ID == alice.ID {
+		t.Fatal("recreated user reused the old ID")
+	}
+	users, err := c.Users(txn)
+	if err != nil || len(users) != 2 {
+		t.Fatalf("Users = %d, %v; want root and alice", len(users), err)
+	}
+}
+
+func TestSequenceContinuesAfterCleanClose(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	c, engine := openCatalog(t, dir)
+	for want := int64(1); want <= 3; want++ {
+		v, err := c.NextSequenceValue(200, 1)
+		if err != nil || v != want {
+			t.Fatalf("value %d: got %d, %v", want, v, err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, engine = openCatalog(t, dir)
+	defer engine.Close()
+	v, err := c.NextSequenceValue(200, 1)
+	if err != nil || v != 4 {
+		t.Fatalf("after a clean restart: got %d, %v; want 4", v, err)
+	}
+	// Another column has its own sequence.
+	if v, err := c.NextSequenceValue(200, 2); err != nil || v != 1 {
+		t.Fatalf("second sequence: got %d, %v; want 1", v, err)
+	}
+}
