@@ -24,7 +24,7 @@ import (
 
 // testNode is a pgkeep server started for one test.
 type testNode struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	sockDir string
 	node    *node.Node
@@ -53,7 +53,7 @@ func (b *syncBuffer) String() string {
 
 // startNode starts a server on a random loopback port with a data
 // directory that outlives restarts within the test.
-func startNode(t *testing.T, knobs server.TestingKnobs) *testNode {
+func startNode(t testing.TB, knobs server.TestingKnobs) *testNode {
 	t.Helper()
 	// Unix socket paths are limited to about 107 bytes, so the socket lives
 	// in a short directory of its own.
