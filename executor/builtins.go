@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
@@ -58,6 +59,21 @@ var builtins = map[string][]builtin{
 		u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
 		return u, nil
 	}}},
+	"current_setting": {
+		{argTypes: []uint32{oidText}, result: fixed(oidText), strict: true, fn: func(ec *evalContext, a []any) (any, error) {
+			v, _, err := ec.sess.settings.get(a[0].(string))
+			return v, err
+		}},
+		{argTypes: []uint32{oidText, oidBool}, result: fixed(oidText), strict: true, fn: func(ec *evalContext, a []any) (any, error) {
+			v, _, err := ec.sess.settings.get(a[0].(string))
+			if err != nil && a[1] == true {
+				return nil, nil
+			}
+			return v, err
+		}},
+	},
+	"set_config": {{argTypes: []uint32{oidText, oidText, oidBool}, result: fixed(oidText), volatile: true, fn: setConfig}},
+	"pg_sleep":   {{argTypes: []uint32{oidFloat8}, result: fixed(oidVoid), strict: true, volatile: true, fn: pgSleep}},
 	"lower": {{argTypes: []uint32{oidText}, result: fixed(oidText), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 		return strings.ToLower(a[0].(string)), nil
 	}}},
@@ -73,16 +89,7 @@ var builtins = map[string][]builtin{
 		}},
 	},
 	"abs": {
-		{argTypes: []uint32{oidInt8}, result: sameAsFirst, strict: true, fn: func(_ *evalContext, a []any) (any, error) {
-			v := a[0].(int64)
-			if v == math.MinInt64 {
-				return nil, outOfRange(oidInt8)
-			}
-			if v < 0 {
-				v = -v
-			}
-			return v, nil
-		}},
+		absInt(oidInt2), absInt(oidInt4), absInt(oidInt8),
 		{argTypes: []uint32{oidFloat8}, result: sameAsFirst, strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return math.Abs(a[0].(float64)), nil
 		}},
@@ -90,6 +97,33 @@ var builtins = map[string][]builtin{
 			return new(apd.Decimal).Abs(a[0].(*apd.Decimal)), nil
 		}},
 	},
+}
+
+// builtinTables are the function tables, one per family of functions.
+var builtinTables = []map[string][]builtin{builtins, stringBuiltins, mathBuiltins}
+
+// lookupBuiltin returns the overloads of a function name.
+func lookupBuiltin(name string) []builtin {
+	var out []builtin
+	for _, table := range builtinTables {
+		out = append(out, table[name]...)
+	}
+	return out
+}
+
+// absInt is abs for one integer type, failing like PostgreSQL when the
+// result does not fit the type.
+func absInt(oid uint32) builtin {
+	return builtin{argTypes: []uint32{oid}, result: sameAsFirst, strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+		v := a[0].(int64)
+		if v < 0 {
+			v = -v
+		}
+		if v < 0 {
+			return nil, outOfRange(oid)
+		}
+		return v, checkIntRange(v, oid)
+	}}
 }
 
 // funcExpr calls a builtin.
@@ -140,14 +174,18 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 		}
 		args = append(args, e)
 	}
-	candidates := builtins[name]
-	for i := range candidates {
-		fn := &candidates[i]
-		cast, ok := b.matchArgs(fn, args)
-		if !ok {
-			continue
+	// An overload whose parameter types equal the argument types wins over
+	// one that needs implicit casts, as in PostgreSQL's function resolution.
+	candidates := lookupBuiltin(name)
+	for _, exactOnly := range []bool{true, false} {
+		for i := range candidates {
+			fn := &candidates[i]
+			cast, ok := b.matchArgs(fn, args, exactOnly)
+			if !ok {
+				continue
+			}
+			return &funcExpr{name: name, fn: fn, args: cast, typ: fn.result(cast)}, nil
 		}
-		return &funcExpr{name: name, fn: fn, args: cast, typ: fn.result(cast)}, nil
 	}
 	types := make([]string, len(args))
 	for i, a := range args {
@@ -159,8 +197,9 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 }
 
 // matchArgs casts args to fn's parameter types when every argument has an
-// implicit conversion.
-func (b *builder) matchArgs(fn *builtin, args []expr) ([]expr, bool) {
+// implicit conversion. With exactOnly, only unknown literals may be
+// converted.
+func (b *builder) matchArgs(fn *builtin, args []expr, exactOnly bool) ([]expr, bool) {
 	if len(args) != len(fn.argTypes) && !(fn.variadic && len(args) >= len(fn.argTypes)) {
 		return nil, false
 	}
@@ -172,7 +211,10 @@ func (b *builder) matchArgs(fn *builtin, args []expr) ([]expr, bool) {
 		case want == 0 || have == want:
 			out[i] = a
 			continue
-		case have == oidUnknown,
+		case have == oidUnknown:
+		case exactOnly:
+			return nil, false
+		case
 			isStringType(have) && isStringType(want),
 			isNumericType(have) && isNumericType(want) && numericRank(have) <= numericRank(want):
 		default:
@@ -185,4 +227,54 @@ func (b *builder) matchArgs(fn *builtin, args []expr) ([]expr, bool) {
 		out[i] = c
 	}
 	return out, true
+}
+
+// setConfig is set_config(name, value, is_local): SET or SET LOCAL from
+// SQL. It returns the new value.
+func setConfig(ec *evalContext, a []any) (any, error) {
+	if a[0] == nil {
+		return nil, pgerror.New(pgcode.NullValueNotAllowed, "SET requires parameter name")
+	}
+	name, _ := a[0].(string)
+	value, _ := a[1].(string)
+	local := a[2] == true
+	s := ec.sess
+	d, err := lookupSetting(name)
+	if err != nil {
+		return nil, err
+	}
+	if local && (s.txn == nil || !s.txn.explicit) {
+		// Outside a transaction block SET LOCAL has no lasting effect.
+		return s.settings.values[d.name], nil
+	}
+	s.rememberSetting(d.name, local)
+	if a[1] == nil {
+		err = s.settings.reset(d.name)
+	} else {
+		err = s.settings.set(d.name, value)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if change := s.reportedChange(d.name); change != nil {
+		s.notices = append(s.notices, *change)
+	}
+	return s.settings.values[d.name], nil
+}
+
+// pgSleep waits for the given number of seconds, or until the statement is
+// cancelled or times out.
+func pgSleep(ec *evalContext, a []any) (any, error) {
+	seconds := a[0].(float64)
+	if seconds <= 0 || math.IsNaN(seconds) {
+		return "", nil
+	}
+	timer := time.NewTimer(time.Duration(seconds * float64(time.Second)))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return "", nil
+	case <-ec.ctx.Done():
+		return nil, ec.ctx.Err()
+	}
 }

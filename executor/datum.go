@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -194,7 +195,21 @@ func parseDate(s string) (any, error) {
 		tt := ts.(time.Time)
 		return time.Date(tt.Year(), tt.Month(), tt.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
-	return nil, invalidInput(oidDate, s)
+	return nil, invalidDatetime(oidDate, s)
+}
+
+// wellFormedDatetime matches input whose fields are numbers in the usual
+// places, so a parse failure means a field is out of range.
+var wellFormedDatetime = regexp.MustCompile(`^\s*\d{1,5}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{1,2}(:\d{1,2}(\.\d+)?)?)?\s*([+-]\d{1,2}(:?\d{2})?|Z)?\s*$`)
+
+// invalidDatetime returns PostgreSQL's error for date and time input that
+// does not parse: 22008 when the fields are well formed but out of range,
+// like February 30, else 22007.
+func invalidDatetime(oid uint32, s string) *pgerror.Error {
+	if wellFormedDatetime.MatchString(s) {
+		return pgerror.Newf(pgcode.DatetimeFieldOverflow, "date/time field value out of range: %q", s)
+	}
+	return pgerror.Newf(pgcode.InvalidDatetimeFormat, "invalid input syntax for type %s: %q", typeName(oid), s)
 }
 
 var timestampLayouts = []string{
@@ -242,7 +257,7 @@ func parseTimestamp(s string, withZone bool) (any, error) {
 	if withZone {
 		oid = oidTimestamptz
 	}
-	return nil, invalidInput(oid, s)
+	return nil, invalidDatetime(oid, s)
 }
 
 func roundMicro(t time.Time) time.Time { return t.Round(time.Microsecond) }

@@ -13,6 +13,17 @@ import (
 // rowIDColumn names the hidden key column of tables without a primary key.
 const rowIDColumn = "rowid"
 
+// writePlan is a tagPlan for statements that change data or schema, which
+// READ ONLY transactions reject.
+func writePlan(tag string, run func(ec *evalContext) error) *plan {
+	return tagPlan(tag, func(ec *evalContext) error {
+		if err := ec.requireWritable(tag); err != nil {
+			return err
+		}
+		return run(ec)
+	})
+}
+
 func tagPlan(tag string, run func(ec *evalContext) error) *plan {
 	return &plan{run: func(ec *evalContext) (*result, error) {
 		if err := run(ec); err != nil {
@@ -33,7 +44,7 @@ func (a *analyser) planCreateSchema(cs *pg_query.CreateSchemaStmt) (*plan, error
 	if name == "" {
 		return nil, pgerror.NotSupported("CREATE SCHEMA AUTHORIZATION")
 	}
-	return tagPlan("CREATE SCHEMA", func(ec *evalContext) error {
+	return writePlan("CREATE SCHEMA", func(ec *evalContext) error {
 		cat := ec.sess.srv.cat
 		txn := ec.sess.txn.kv
 		existing, err := cat.Schema(txn, name)
@@ -80,7 +91,7 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 	if schemaName == "" {
 		schemaName = a.sess.currentSchema()
 	}
-	return tagPlan("CREATE TABLE", func(ec *evalContext) error {
+	return writePlan("CREATE TABLE", func(ec *evalContext) error {
 		cat := ec.sess.srv.cat
 		txn := ec.sess.txn.kv
 		schema, err := cat.Schema(txn, schemaName)
@@ -302,7 +313,7 @@ func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
 		}
 		names = append(names, parts)
 	}
-	return tagPlan("DROP TABLE", func(ec *evalContext) error {
+	return writePlan("DROP TABLE", func(ec *evalContext) error {
 		cat := ec.sess.srv.cat
 		for _, parts := range names {
 			rv := &pg_query.RangeVar{Relname: parts[len(parts)-1]}
@@ -312,11 +323,15 @@ func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
 			an := &analyser{sess: ec.sess, txn: ec.sess.txn.kv}
 			t, _, err := an.resolveTable(rv)
 			if err != nil {
-				if ds.MissingOk && (pgerror.HasCode(err, pgcode.UndefinedTable) || pgerror.HasCode(err, pgcode.UndefinedSchema)) {
+				missing := pgerror.HasCode(err, pgcode.UndefinedTable) || pgerror.HasCode(err, pgcode.UndefinedSchema)
+				if missing && ds.MissingOk {
 					if err := ec.notice("00000", "table \""+rv.Relname+"\" does not exist, skipping"); err != nil {
 						return err
 					}
 					continue
+				}
+				if pgerror.HasCode(err, pgcode.UndefinedTable) {
+					return pgerror.Newf(pgcode.UndefinedTable, "table %q does not exist", rv.Relname)
 				}
 				return err
 			}
@@ -337,7 +352,7 @@ func (a *analyser) planDropSchemas(ds *pg_query.DropStmt) (*plan, error) {
 		names = append(names, obj.GetString_().GetSval())
 	}
 	cascade := ds.Behavior == pg_query.DropBehavior_DROP_CASCADE
-	return tagPlan("DROP SCHEMA", func(ec *evalContext) error {
+	return writePlan("DROP SCHEMA", func(ec *evalContext) error {
 		cat := ec.sess.srv.cat
 		txn := ec.sess.txn.kv
 		for _, name := range names {

@@ -59,6 +59,9 @@ func dmlPlan(t *catalog.TableDescriptor, ret *returning, verb string, exec func(
 		p.cols = columnsOf(t, ret.exprs, ret.names)
 	}
 	p.run = func(ec *evalContext) (*result, error) {
+		if err := ec.requireWritable(verb); err != nil {
+			return nil, err
+		}
 		var rows [][]any
 		emit := func(row []any) error {
 			if ret == nil {

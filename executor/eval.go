@@ -187,6 +187,8 @@ func (e *notExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
 type compareExpr struct {
 	op          string
 	left, right expr
+	// bpchar compares character(n) values, which ignore trailing spaces.
+	bpchar bool
 }
 
 func (e *compareExpr) eval(ec *evalContext, row []any) (any, error) {
@@ -197,6 +199,9 @@ func (e *compareExpr) eval(ec *evalContext, row []any) (any, error) {
 	r, err := e.right.eval(ec, row)
 	if err != nil || r == nil {
 		return nil, err
+	}
+	if e.bpchar {
+		l, r = strings.TrimRight(l.(string), " "), strings.TrimRight(r.(string), " ")
 	}
 	return compareResult(e.op, compareDatums(l, r)), nil
 }
@@ -488,6 +493,8 @@ func floatArith(op string, a, b float64, oid uint32) (any, error) {
 		r = a / b
 	case "%":
 		return nil, undefinedOperator("%", typeName(oid), oid, -1)
+	case "^":
+		return floatPower(a, b)
 	}
 	if math.IsInf(r, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
 		return nil, pgerror.Newf(pgcode.NumericValueOutOfRange, "value out of range: overflow")
@@ -498,10 +505,52 @@ func floatArith(op string, a, b float64, oid uint32) (any, error) {
 	return r, nil
 }
 
-// divisionScale is the minimum number of fraction digits of a numeric
-// quotient, like PostgreSQL's NUMERIC_MIN_SIG_DIGITS.
-// TODO: PostgreSQL also widens the scale by the operands' magnitudes.
-const divisionScale = 16
+// numericMinSigDigits is the number of significant digits PostgreSQL
+// aims for in a numeric quotient (NUMERIC_MIN_SIG_DIGITS in numeric.c).
+const numericMinSigDigits = 16
+
+// divisionScale returns the number of fraction digits of a / b following
+// PostgreSQL's select_div_scale: enough for about 16 significant digits,
+// judged by the base-10000 weights and leading digits of the operands, but
+// no fewer than either operand's scale.
+func divisionScale(a, b *apd.Decimal) int32 {
+	wa, fa := numericWeight(a)
+	wb, fb := numericWeight(b)
+	qweight := wa - wb
+	if fa <= fb {
+		qweight--
+	}
+	scale := numericMinSigDigits - qweight*4
+	scale = max(scale, -a.Exponent, -b.Exponent, 0)
+	return min(scale, 1000)
+}
+
+// numericWeight returns the weight of d's leading base-10000 digit and
+// that digit, as PostgreSQL stores numerics. Zero has weight 0 and digit 0.
+func numericWeight(d *apd.Decimal) (weight int32, first int64) {
+	if d.IsZero() {
+		return 0, 0
+	}
+	digits := d.Coeff.String()
+	e10 := int32(len(digits)) + d.Exponent - 1
+	weight = floorDiv(e10, 4)
+	lead := int(e10-weight*4) + 1
+	for i := 0; i < lead; i++ {
+		first *= 10
+		if i < len(digits) {
+			first += int64(digits[i] - '0')
+		}
+	}
+	return weight, first
+}
+
+func floorDiv(a, b int32) int32 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
 
 func decimalArith(op string, a, b *apd.Decimal) (any, error) {
 	r := new(apd.Decimal)
@@ -521,15 +570,12 @@ func decimalArith(op string, a, b *apd.Decimal) (any, error) {
 			_, err = decimalCtx.Rem(r, a, b)
 			break
 		}
-		if _, err = decimalCtx.Quo(r, a, b); err == nil {
-			scale := int32(divisionScale)
-			if -a.Exponent > scale {
-				scale = -a.Exponent
-			}
-			if -b.Exponent > scale {
-				scale = -b.Exponent
-			}
-			_, err = decimalCtx.Quantize(r, r, -scale)
+		// Divide with extra digits, then round half away from zero to
+		// PostgreSQL's result scale.
+		ctx := decimalCtx
+		ctx.Rounding = apd.RoundHalfUp
+		if _, err = ctx.Quo(r, a, b); err == nil {
+			_, err = ctx.Quantize(r, r, -divisionScale(a, b))
 		}
 	}
 	if err != nil {
@@ -690,4 +736,19 @@ func equalDatums(a, b any) bool {
 		return bytes.Equal(x, b.([]byte))
 	}
 	return compareDatums(a, b) == 0
+}
+
+// floatPower is x ^ y for double precision with PostgreSQL's errors.
+func floatPower(x, y float64) (any, error) {
+	switch {
+	case x == 0 && y < 0:
+		return nil, pgerror.New(pgcode.InvalidArgumentForPowerFunction, "zero raised to a negative power is undefined")
+	case x < 0 && y != math.Trunc(y):
+		return nil, pgerror.New(pgcode.InvalidArgumentForPowerFunction, "a negative number raised to a non-integer power yields a complex result")
+	}
+	r := math.Pow(x, y)
+	if math.IsInf(r, 0) && !math.IsInf(x, 0) && !math.IsInf(y, 0) {
+		return nil, pgerror.New(pgcode.NumericValueOutOfRange, "value out of range: overflow")
+	}
+	return r, nil
 }

@@ -344,3 +344,25 @@ func TestUserManagementPermissions(t *testing.T) {
 		t.Fatalf("bob after DROP USER: %+v", bobDesc)
 	}
 }
+
+func TestNumericDivisionScale(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	// Expected values are PostgreSQL 15's output for the same expressions.
+	cases := map[string]string{
+		"1.0/3":                          "0.33333333333333333333",
+		"7.0/2":                          "3.5000000000000000",
+		"10::numeric/4":                  "2.5000000000000000",
+		"2147483648::numeric/2":          "1073741824.00000000",
+		"9223372036854775807::numeric/2": "4611686018427387904",
+		"1/3::numeric":                   "0.33333333333333333333",
+		"0.001::numeric/7":               "0.00014285714285714286",
+		"123456789::numeric/0.001":       "123456789000.00000000",
+		"2/3.00000000000000000001":       "0.66666666666666666666",
+	}
+	for expr, want := range cases {
+		lines := run(t, s, "SELECT "+expr)
+		if len(lines) != 3 || lines[1] != want {
+			t.Errorf("%s = %v, want %s", expr, lines, want)
+		}
+	}
+}

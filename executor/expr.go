@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"math"
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
@@ -168,9 +169,14 @@ func buildConst(c *pg_query.A_Const) (expr, error) {
 		if err != nil {
 			return nil, invalidInput(oidNumeric, s)
 		}
-		// Integer literals too large for integer arrive as Fval.
+		// Integer literals too large for integer arrive as Fval. Like
+		// PostgreSQL's make_const, one that fits after negation (only
+		// -2147483648) is an integer, a larger one a bigint.
 		if !strings.ContainsAny(s, ".eE") {
 			if i, err := d.Int64(); err == nil {
+				if i >= math.MinInt32 && i <= math.MaxInt32 {
+					return &constExpr{val: i, typ: plainType(oidInt4)}, nil
+				}
 				return &constExpr{val: i, typ: plainType(oidInt8)}, nil
 			}
 		}
@@ -464,11 +470,13 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		if common == oidJSON {
 			return nil, undefinedOperator(op, "json", oidJSON, location)
 		}
-		return &compareExpr{op: op, left: l, right: r}, nil
+		return &compareExpr{op: op, left: l, right: r, bpchar: common == oidBpchar}, nil
 	case "+", "-", "*", "/", "%":
 		return b.buildArith(op, l, r, location)
 	case "||":
 		return b.buildConcat(l, r, location)
+	case "^":
+		return b.buildPower(l, r, location)
 	case "~~", "!~~", "~~*", "!~~*":
 		return b.like(op, l, r, nil, location)
 	}
@@ -713,6 +721,9 @@ func (b *builder) buildCase(ce *pg_query.CaseExpr) (expr, error) {
 func (b *builder) unifyAll(es []expr, context string) (catalog.ColumnType, error) {
 	common := uint32(oidUnknown)
 	for _, e := range es {
+		if e.resultType().OID == oidUnknown {
+			continue
+		}
 		c, ok := commonType(common, e.resultType().OID)
 		if !ok {
 			return catalog.ColumnType{}, pgerror.Newf(pgcode.DatatypeMismatch, "%s types %s and %s cannot be matched", context, typeName(common), typeName(e.resultType().OID))
@@ -788,4 +799,25 @@ func buildSQLValueFunction(f *pg_query.SQLValueFunction) (expr, error) {
 		return &sessionValueExpr{kind: "today", typ: plainType(oidDate)}, nil
 	}
 	return nil, pgerror.NotSupported("SQL value function " + f.Op.String())
+}
+
+// buildPower compiles x ^ y: double precision unless an operand is
+// numeric, as PostgreSQL resolves the operator.
+func (b *builder) buildPower(l, r expr, location int32) (expr, error) {
+	lt, rt := l.resultType().OID, r.resultType().OID
+	if !(isNumericType(lt) || lt == oidUnknown) || !(isNumericType(rt) || rt == oidUnknown) {
+		return nil, undefinedOperator("^", typeName(lt), rt, location)
+	}
+	typ := plainType(oidFloat8)
+	if lt == oidNumeric || rt == oidNumeric {
+		return nil, pgerror.NotSupported("numeric ^ numeric")
+	}
+	var err error
+	if l, err = b.castTo(l, typ, false); err != nil {
+		return nil, err
+	}
+	if r, err = b.castTo(r, typ, false); err != nil {
+		return nil, err
+	}
+	return &arithExpr{op: "^", left: l, right: r, typ: typ}, nil
 }

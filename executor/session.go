@@ -45,6 +45,16 @@ type txnState struct {
 	// COMMIT are accepted.
 	failed    bool
 	startTime time.Time
+	// readOnly is set by BEGIN READ ONLY.
+	readOnly bool
+	// startVersion is the schema version when the transaction began. When
+	// the version moved, plans cached meanwhile may describe uncommitted
+	// or rolled-back schema, so ending the transaction bumps it again.
+	startVersion uint64
+	// settingsBefore holds the settings as they were before the first SET
+	// in the transaction, and localSettings the names set with SET LOCAL.
+	settingsBefore map[string]string
+	localSettings  map[string]bool
 }
 
 // parsedQuery is the parse result of one statement text.
@@ -161,7 +171,7 @@ func (s *Session) ensureTxn() error {
 	if err != nil {
 		return err
 	}
-	s.txn = &txnState{kv: t, startTime: time.Now().UTC().Truncate(time.Microsecond)}
+	s.txn = &txnState{kv: t, startTime: time.Now().UTC().Truncate(time.Microsecond), startVersion: s.srv.cat.Version()}
 	return nil
 }
 
@@ -175,11 +185,46 @@ func (s *Session) finishTxn(commit bool) error {
 	for p := range s.portals {
 		p.Close()
 	}
+	if t.startVersion != s.srv.cat.Version() {
+		defer s.srv.cat.BumpVersion()
+	}
 	if !commit || t.failed {
 		t.kv.Rollback()
+		s.restoreSettings(t, false)
 		return nil
 	}
-	return t.kv.Commit()
+	err := t.kv.Commit()
+	s.restoreSettings(t, err == nil)
+	return err
+}
+
+// restoreSettings undoes the settings changed in a transaction: all of
+// them when it did not commit, only SET LOCAL ones when it did.
+func (s *Session) restoreSettings(t *txnState, committed bool) {
+	for name, before := range t.settingsBefore {
+		if !committed || t.localSettings[name] {
+			s.settings.values[name] = before
+		}
+	}
+}
+
+// rememberSetting records a setting's value before its first change in an
+// explicit transaction, so ROLLBACK (or the end of SET LOCAL) restores it.
+func (s *Session) rememberSetting(name string, local bool) {
+	t := s.txn
+	if t == nil || !t.explicit {
+		return
+	}
+	if t.settingsBefore == nil {
+		t.settingsBefore = map[string]string{}
+		t.localSettings = map[string]bool{}
+	}
+	if _, seen := t.settingsBefore[name]; !seen {
+		t.settingsBefore[name] = s.settings.values[name]
+	}
+	if local {
+		t.localSettings[name] = true
+	}
 }
 
 // statementFailed marks the open transaction as failed after a statement

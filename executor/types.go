@@ -33,6 +33,8 @@ const (
 	oidJSON        = pgtype.JSONOID
 	oidJSONB       = pgtype.JSONBOID
 	oidOID         = pgtype.OIDOID
+	// oidVoid is the result type of functions that return nothing.
+	oidVoid = 2278
 )
 
 // typeNames maps a type OID to the name PostgreSQL uses in messages.
@@ -57,6 +59,7 @@ var typeNames = map[uint32]string{
 	oidJSON:        "json",
 	oidJSONB:       "jsonb",
 	oidOID:         "oid",
+	oidVoid:        "void",
 }
 
 // typeSizes is pg_type.typlen of each type, -1 for variable length.

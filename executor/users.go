@@ -288,7 +288,7 @@ func (a *analyser) planCreateUser(cu *createUserStmt) (*plan, error) {
 	if cu.name == "" {
 		return nil, pgerror.New(pgcode.InvalidParameterValue, "user name must not be empty")
 	}
-	return tagPlan("CREATE ROLE", func(ec *evalContext) error {
+	return writePlan("CREATE ROLE", func(ec *evalContext) error {
 		s := ec.sess
 		cat := s.srv.cat
 		existing, err := cat.User(s.txn.kv, cu.name)
@@ -364,7 +364,7 @@ func (a *analyser) planAlterRole(ar *pg_query.AlterRoleStmt) (*plan, error) {
 			return nil, err
 		}
 	}
-	return tagPlan("ALTER ROLE", func(ec *evalContext) error {
+	return writePlan("ALTER ROLE", func(ec *evalContext) error {
 		s := ec.sess
 		cat := s.srv.cat
 		u, err := cat.User(s.txn.kv, name)
@@ -396,7 +396,7 @@ func (a *analyser) planDropRole(dr *pg_query.DropRoleStmt) (*plan, error) {
 	for _, r := range dr.Roles {
 		names = append(names, r.GetRoleSpec().GetRolename())
 	}
-	return tagPlan("DROP ROLE", func(ec *evalContext) error {
+	return writePlan("DROP ROLE", func(ec *evalContext) error {
 		s := ec.sess
 		cat := s.srv.cat
 		for _, name := range names {

@@ -47,6 +47,7 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 		if err != nil {
 			return nil, err
 		}
+		readOnly := transactionReadOnly(ts.Options)
 		return tagPlan("BEGIN", func(ec *evalContext) error {
 			s := ec.sess
 			if s.txn.explicit {
@@ -54,6 +55,7 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 				return nil
 			}
 			s.txn.explicit = true
+			s.txn.readOnly = readOnly
 			if isolation != "" {
 				s.settings.values["transaction_isolation"] = isolation
 			}
@@ -112,13 +114,20 @@ func transactionIsolation(opts []*pg_query.Node) (string, error) {
 				return "", err
 			}
 			level = norm
-		case "transaction_read_only":
-			if de.Arg.GetAConst().GetIval().GetIval() == 1 {
-				return "", pgerror.NotSupported("READ ONLY transactions")
-			}
 		}
 	}
 	return level, nil
+}
+
+// transactionReadOnly reports whether BEGIN options ask for READ ONLY.
+func transactionReadOnly(opts []*pg_query.Node) bool {
+	readOnly := false
+	for _, o := range opts {
+		if de := o.GetDefElem(); de != nil && de.Defname == "transaction_read_only" {
+			readOnly = de.Arg.GetAConst().GetIval().GetIval() == 1
+		}
+	}
+	return readOnly
 }
 
 // reportedChange returns a ParameterStatus to send when a reported setting
@@ -154,6 +163,9 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 	case pg_query.VariableSetKind_VAR_RESET_ALL:
 		return tagPlan("RESET", func(ec *evalContext) error {
 			for _, d := range settingDefs {
+				if !d.readOnly {
+					ec.sess.rememberSetting(d.name, false)
+				}
 				if !d.readOnly && d.name != "TimeZone" {
 					ec.sess.settings.values[d.name] = d.def
 				}
@@ -200,6 +212,11 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 	}
 	return tagPlan(tag, func(ec *evalContext) error {
 		s := ec.sess
+		if vs.IsLocal && !s.txn.explicit {
+			ec.warning("25P01", "SET LOCAL can only be used in transaction blocks")
+			return nil
+		}
+		s.rememberSetting(d.name, vs.IsLocal)
 		var err error
 		if reset {
 			if d.name == "TimeZone" {
@@ -213,7 +230,6 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 		if err != nil {
 			return err
 		}
-		// NOTE: SET LOCAL lasts for the session, not only the transaction.
 		if change := s.reportedChange(d.name); change != nil {
 			s.notices = append(s.notices, *change)
 		}
@@ -273,4 +289,12 @@ func formatMillis(v string) string {
 		return strconv.FormatInt(ms/1000, 10) + "s"
 	}
 	return strconv.FormatInt(ms, 10) + "ms"
+}
+
+// requireWritable fails with 25006 in a READ ONLY transaction.
+func (ec *evalContext) requireWritable(statement string) error {
+	if ec.sess.txn != nil && ec.sess.txn.readOnly {
+		return pgerror.Newf(pgcode.ReadOnlySqlTransaction, "cannot execute %s in a read-only transaction", statement)
+	}
+	return nil
 }

@@ -1,0 +1,4 @@
+package executor
+
+// mathBuiltins are the mathematical functions.
+var mathBuiltins = map[string][]builtin{}

@@ -1,0 +1,4 @@
+package executor
+
+// stringBuiltins are the string functions.
+var stringBuiltins = map[string][]builtin{}
