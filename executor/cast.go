@@ -16,7 +16,9 @@ import (
 // castDatum converts v of type from to typ. assignment selects the rules of
 // storing into a column (varchar overflow is an error) instead of an
 // explicit cast (varchar overflow truncates).
-func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool) (any, error) {
+// loc is the session time zone, used between timestamptz and the types
+// without a zone.
+func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc *time.Location) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -25,11 +27,14 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool) (any
 		return v, nil
 	}
 	if s, ok := v.(string); ok && (from == oidUnknown || isStringType(from)) && !isStringType(to) {
-		return parseDatum(s, typ)
+		return parseDatum(s, typ, loc)
 	}
 
 	switch {
 	case isStringType(to):
+		if t, ok := v.(time.Time); ok && from == oidTimestamptz {
+			v = t.In(loc)
+		}
 		s := formatDatum(v, from)
 		if from == oidBpchar {
 			s = strings.TrimRight(s, " ")
@@ -55,17 +60,13 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool) (any
 		if b, ok := v.(bool); ok {
 			return b, nil
 		}
-	case to == oidDate:
+	case to == oidDate || to == oidTimestamp || to == oidTimestamptz:
 		if t, ok := v.(time.Time); ok {
-			return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
-		}
-	case to == oidTimestamp || to == oidTimestamptz:
-		if t, ok := v.(time.Time); ok {
-			return t, nil
+			return castTime(t, from, to, loc), nil
 		}
 	case to == oidJSON || to == oidJSONB:
 		if s, ok := v.(string); ok {
-			return parseDatum(s, typ)
+			return parseDatum(s, typ, loc)
 		}
 	case to == oidUUID:
 		if u, ok := v.([16]byte); ok {
@@ -310,4 +311,23 @@ func cmpDecimal(a, b *apd.Decimal) int {
 		return -1
 	}
 	return a.Cmp(b)
+}
+
+// castTime converts between date, timestamp and timestamptz. Values without
+// a zone are wall-clock times stored as UTC; timestamptz values are
+// instants, shown in the session time zone loc.
+func castTime(t time.Time, from, to uint32, loc *time.Location) time.Time {
+	if from == oidTimestamptz && to != oidTimestamptz {
+		// The wall-clock time of the instant in the session time zone.
+		local := t.In(loc)
+		t = time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), local.Second(), local.Nanosecond(), time.UTC)
+	}
+	if from != oidTimestamptz && to == oidTimestamptz {
+		// The instant at which the session time zone shows that wall clock.
+		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UTC()
+	}
+	if to == oidDate {
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return t
 }

@@ -49,7 +49,8 @@ func outOfRange(oid uint32) *pgerror.Error {
 }
 
 // parseDatum converts text in PostgreSQL's input syntax to a datum of typ.
-func parseDatum(s string, typ catalog.ColumnType) (any, error) {
+// loc is the session time zone, for timestamptz input without an offset.
+func parseDatum(s string, typ catalog.ColumnType, loc *time.Location) (any, error) {
 	switch typ.OID {
 	case oidBool:
 		return parseBool(s)
@@ -83,9 +84,9 @@ func parseDatum(s string, typ catalog.ColumnType) (any, error) {
 	case oidDate:
 		return parseDate(s)
 	case oidTimestamp:
-		return parseTimestamp(s, false)
+		return parseTimestamp(s, false, time.UTC)
 	case oidTimestamptz:
-		return parseTimestamp(s, true)
+		return parseTimestamp(s, true, loc)
 	case oidUUID:
 		var u pgtype.UUID
 		if err := u.Scan(strings.TrimSpace(s)); err != nil {
@@ -191,7 +192,7 @@ func parseDate(s string) (any, error) {
 		}
 	}
 	// A timestamp literal is accepted as a date, dropping the time.
-	if ts, err := parseTimestamp(t, false); err == nil {
+	if ts, err := parseTimestamp(t, false, time.UTC); err == nil {
 		tt := ts.(time.Time)
 		return time.Date(tt.Year(), tt.Month(), tt.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
@@ -226,10 +227,10 @@ var timestampLayouts = []string{
 	"2006-01-02",
 }
 
-// parseTimestamp parses a timestamp literal. Without a zone the value is
-// taken as UTC, which is the session time zone pgkeep supports today.
-// TODO: honour the TimeZone setting for timestamptz input without a zone.
-func parseTimestamp(s string, withZone bool) (any, error) {
+// parseTimestamp parses a timestamp literal. A timestamptz without an
+// offset is wall-clock time in loc, the session time zone; a timestamp
+// ignores any offset in the input, as PostgreSQL does.
+func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 	t := strings.TrimSpace(s)
 	switch strings.ToLower(t) {
 	case "epoch":
@@ -243,7 +244,7 @@ func parseTimestamp(s string, withZone bool) (any, error) {
 		t = strings.TrimSpace(t[:len(t)-4]) + "+00:00"
 	}
 	for _, layout := range timestampLayouts {
-		ts, err := time.Parse(layout, t)
+		ts, err := time.ParseInLocation(layout, t, loc)
 		if err != nil {
 			continue
 		}
@@ -473,6 +474,7 @@ func formatTime(t time.Time, oid uint32) string {
 	case oidDate:
 		return t.Format("2006-01-02")
 	case oidTimestamptz:
+		// The caller has moved t into the session time zone.
 		return string(pgtext.AppendTimestamptz(nil, t))
 	}
 	return string(pgtext.AppendTimestamp(nil, t))

@@ -272,7 +272,7 @@ func (ins *inserter) row(ec *evalContext, exprs []expr, vals []any) ([]any, erro
 		switch {
 		case vals != nil:
 			col := t.Columns[idx]
-			v, err := castDatum(vals[i], inferOID(vals[i], col.Type.OID), col.Type, true)
+			v, err := castDatum(vals[i], inferOID(vals[i], col.Type.OID), col.Type, true, ec.sess.location())
 			if err != nil {
 				return nil, err
 			}

@@ -75,7 +75,7 @@ func (e *castExpr) eval(ec *evalContext, row []any) (any, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
-	return castDatum(v, e.arg.resultType().OID, e.typ, e.assignment)
+	return castDatum(v, e.arg.resultType().OID, e.typ, e.assignment, ec.sess.location())
 }
 
 func (e *castExpr) resultType() catalog.ColumnType { return e.typ }
@@ -601,6 +601,13 @@ func (e *concatExpr) eval(ec *evalContext, row []any) (any, error) {
 	if e.bytea {
 		return append(append([]byte{}, l.([]byte)...), r.([]byte)...), nil
 	}
+	// timestamptz prints in the session time zone.
+	if t, ok := l.(time.Time); ok && e.left.resultType().OID == oidTimestamptz {
+		l = t.In(ec.sess.location())
+	}
+	if t, ok := r.(time.Time); ok && e.right.resultType().OID == oidTimestamptz {
+		r = t.In(ec.sess.location())
+	}
 	return textOf(l, e.left.resultType().OID) + textOf(r, e.right.resultType().OID), nil
 }
 
@@ -707,10 +714,12 @@ func (e *sessionValueExpr) eval(ec *evalContext, _ []any) (any, error) {
 	case "schema":
 		return ec.sess.currentSchema(), nil
 	case "now":
+		if e.typ.OID == oidTimestamp {
+			return castTime(ec.txnTime, oidTimestamptz, oidTimestamp, ec.sess.location()), nil
+		}
 		return ec.txnTime, nil
 	case "today":
-		t := ec.txnTime
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+		return castTime(ec.txnTime, oidTimestamptz, oidDate, ec.sess.location()), nil
 	}
 	return nil, pgerror.Internal("unknown session value %s", e.kind)
 }

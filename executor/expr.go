@@ -231,7 +231,7 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 		return e, nil
 	}
 	if c, ok := e.(*constExpr); ok {
-		v, err := castDatum(c.val, from.OID, typ, assignment)
+		v, err := castDatum(c.val, from.OID, typ, assignment, b.sess.location())
 		if err != nil {
 			return nil, err
 		}

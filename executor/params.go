@@ -13,7 +13,7 @@ import (
 
 // normalizeParam converts a parameter value as pgtype decoded it into the
 // executor's datum form for the parameter type oid.
-func normalizeParam(v any, oid uint32) (any, error) {
+func normalizeParam(v any, oid uint32, loc *time.Location) (any, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -21,7 +21,7 @@ func normalizeParam(v any, oid uint32) (any, error) {
 		if oid == oidText || oid == oidUnknown || oid == oidVarchar || oid == oidBpchar || oid == oidName {
 			return x, nil
 		}
-		return parseDatum(x, plainType(oid))
+		return parseDatum(x, plainType(oid), loc)
 	case int16:
 		return int64(x), nil
 	case int32:
@@ -49,7 +49,7 @@ func normalizeParam(v any, oid uint32) (any, error) {
 		return x, nil
 	case []byte:
 		if oid == oidJSON || oid == oidJSONB {
-			return parseDatum(string(x), plainType(oid))
+			return parseDatum(string(x), plainType(oid), loc)
 		}
 		return append([]byte(nil), x...), nil
 	case map[string]any, []any:
@@ -57,7 +57,7 @@ func normalizeParam(v any, oid uint32) (any, error) {
 		if err != nil {
 			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "invalid JSON parameter")
 		}
-		return parseDatum(string(b), plainType(oid))
+		return parseDatum(string(b), plainType(oid), loc)
 	case pgtype.InfinityModifier:
 		return nil, pgerror.NotSupported("infinite dates and timestamps")
 	}

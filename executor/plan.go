@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/apd/v3"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -21,6 +22,8 @@ import (
 type plan struct {
 	version  uint64
 	userRole string
+	// timeZone is the session time zone the plan's constants were folded in.
+	timeZone string
 	// cols are the result columns, nil for statements without rows.
 	cols      []protocol.Column
 	paramOIDs []uint32
@@ -174,8 +177,13 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 				break
 			}
 			for i, v := range row {
-				if d, ok := v.(*apd.Decimal); ok {
-					row[i] = numericToPgtype(d)
+				switch x := v.(type) {
+				case *apd.Decimal:
+					row[i] = numericToPgtype(x)
+				case time.Time:
+					if p.plan.cols[i].TypeOID == oidTimestamptz {
+						row[i] = x.In(s.location())
+					}
 				}
 			}
 			if err := sink.Row(row); err != nil {
@@ -240,6 +248,7 @@ func (s *Session) analyse(ctx context.Context, st *parsedStmt, paramOIDs []uint3
 	}
 	p.version = s.srv.cat.Version()
 	p.userRole = s.user.Role
+	p.timeZone = s.settings.values["TimeZone"]
 	p.paramOIDs = params.resolved()
 	return p, nil
 }

@@ -34,6 +34,9 @@ type Session struct {
 	portals map[*portal]struct{}
 	// notices are queued by statements and sent before their results end.
 	notices []noticeMsg
+	// loc caches the time zone named by the TimeZone setting locName.
+	loc     *time.Location
+	locName string
 }
 
 // txnState is an open transaction.
@@ -239,7 +242,7 @@ func (s *Session) statementFailed() {
 // planFor returns a valid plan of st, analysing it again after a schema
 // change.
 func (s *Session) planFor(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
-	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role {
+	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] {
 		return p, nil
 	}
 	p, err := s.analyse(ctx, st, paramOIDs)
@@ -398,7 +401,7 @@ func (s *Session) Bind(ctx context.Context, stmt protocol.PreparedStatement, par
 		if i < len(ps.paramOIDs) {
 			oid = ps.paramOIDs[i]
 		}
-		nv, err := normalizeParam(v, oid)
+		nv, err := normalizeParam(v, oid, s.location())
 		if err != nil {
 			s.statementFailed()
 			return nil, err
@@ -460,4 +463,19 @@ func (s *Session) applyOptions(opts string) error {
 func (s *Session) statementTimeout() time.Duration {
 	ms, _ := strconv.ParseInt(s.settings.values["statement_timeout"], 10, 64)
 	return time.Duration(ms) * time.Millisecond
+}
+
+// location returns the session time zone, the TimeZone setting.
+func (s *Session) location() *time.Location {
+	name := s.settings.values["TimeZone"]
+	if s.loc == nil || s.locName != name {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			// SET validated the name, so this happens only if the zone
+			// database changed underneath the process.
+			loc = time.UTC
+		}
+		s.loc, s.locName = loc, name
+	}
+	return s.loc
 }

@@ -48,12 +48,35 @@ func AppendFloat(buf []byte, f float64, bits int) []byte {
 	return strconv.AppendInt(buf, int64(exp), 10)
 }
 
-// AppendTimestamptz appends t as PostgreSQL prints a timestamptz in the UTC
-// session time zone with DateStyle ISO: "2024-03-01 12:30:45.5+00".
-// TODO: print in the session's TimeZone instead of UTC.
+// AppendTimestamptz appends t as PostgreSQL prints a timestamptz with
+// DateStyle ISO, in t's location: "2024-03-01 12:30:45.5+00",
+// "2024-06-01 08:00:00-04" or "2024-06-01 17:30:00+05:30". The caller moves
+// t into the session time zone.
 func AppendTimestamptz(buf []byte, t time.Time) []byte {
-	buf = appendTimestamp(buf, t.UTC())
-	return append(buf, "+00"...)
+	buf = appendTimestamp(buf, t)
+	_, offset := t.Zone()
+	sign := byte('+')
+	if offset < 0 {
+		sign, offset = '-', -offset
+	}
+	buf = append(buf, sign)
+	buf = appendTwoDigits(buf, offset/3600)
+	if rest := offset % 3600; rest != 0 {
+		buf = append(buf, ':')
+		buf = appendTwoDigits(buf, rest/60)
+		if rest%60 != 0 {
+			buf = append(buf, ':')
+			buf = appendTwoDigits(buf, rest%60)
+		}
+	}
+	return buf
+}
+
+func appendTwoDigits(buf []byte, n int) []byte {
+	if n < 10 {
+		buf = append(buf, '0')
+	}
+	return strconv.AppendInt(buf, int64(n), 10)
 }
 
 // AppendTimestamp appends a timestamp without time zone:

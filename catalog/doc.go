@@ -1,0 +1,24 @@
+// Package catalog stores pgkeep's descriptors in kv: the database, schemas,
+// tables with their columns and primary keys, users, sequences and the
+// server secret.
+//
+// Every read and write goes through a kv transaction that the caller owns,
+// so DDL commits or rolls back together with the statement's transaction.
+// Descriptors are JSON values under "/meta/" keys; table rows live under
+// "/t/<table id>/<index id>/", which TablePrefix and IndexPrefix build.
+//
+// Bootstrap creates the catalog on first start: the database, the public,
+// system, pg_catalog and information_schema schemas, a random server secret
+// (the key of mock SCRAM salts for unknown users) and the root user, a
+// system user of auth type internal whose generated password is handed to
+// the caller once and stored only as hashes.
+//
+// Version counts schema changes in this process. Cached plans compare it to
+// decide whether they are still valid.
+// NOTE: the version lives in memory only, which is correct while one
+// process owns the store.
+//
+// Sequences (serial and identity columns) hand out values in blocks of 32
+// reserved with one kv write each. Like PostgreSQL's nextval they are not
+// transactional, and a crash skips the unused rest of a block.
+package catalog

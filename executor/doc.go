@@ -1,0 +1,45 @@
+// Package executor parses, plans and runs SQL statements for one session
+// at a time.
+//
+// # Statement flow
+//
+// A statement text is parsed once per session: parseQuery recognises
+// pgkeep's own statements with a pre-parser built on PostgreSQL's lexer
+// (pg_query.Scan), so quoting, comments and dollar quoting behave as in
+// PostgreSQL, and hands everything else to pg_query.Parse. The session
+// caches the parse result by text, and each statement keeps its analysed
+// plan until the catalog's schema version changes. Prepared statements of
+// the extended protocol keep their plan the same way, so a hot statement is
+// neither parsed nor planned again.
+//
+// Analysis (the analyser type) resolves names against the catalog, types
+// every expression (builder, expr.go), infers parameter types, checks the
+// session's role for DDL and user management, and builds a plan whose run
+// function executes the statement as a pipeline of row iterators: a scan
+// of the primary index (a point get or a key range when the WHERE clause
+// constrains the key, scan.go), filter, aggregation, projection, sort,
+// DISTINCT and LIMIT.
+//
+// # Transactions
+//
+// Every statement runs in a kv transaction. Outside BEGIN ... COMMIT, a
+// simple Query message is one implicit transaction, and in the extended
+// protocol the implicit transaction lasts until Sync, as in PostgreSQL. An
+// error inside a transaction block puts it in the failed state (ReadyForQuery
+// status E) until ROLLBACK or COMMIT. Settings changed by SET are restored
+// when their transaction rolls back, and SET LOCAL ones when it ends.
+//
+// # Datums
+//
+// Values are plain Go values chosen so that pgtype can encode them for the
+// wire (datum.go lists them); numerics are apd decimals, converted to
+// pgtype.Numeric when a row is sent. Rows are stored as the column values
+// tagged by column ID (rowenc.go), under keys built from the primary key
+// columns with package kv's order-preserving encoding.
+//
+// # Dependencies
+//
+// The executor implements protocol.Session, so it imports package protocol
+// for that contract (Session, ResultSink, Column) and for pgtext's output
+// formats; protocol itself does not import the executor.
+package executor
