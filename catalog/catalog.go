@@ -35,7 +35,10 @@ type Catalog struct {
 	// version counts schema changes. Cached plans compare it to decide
 	// whether they are still valid.
 	version atomic.Uint64
-	seqs    sequences
+	// usersVersion counts changes to users, so sessions notice a dropped
+	// user or a changed role without reading the user on every statement.
+	usersVersion atomic.Uint64
+	seqs         sequences
 }
 
 // New returns a catalog over engine.
@@ -49,6 +52,10 @@ func New(engine kv.Engine) *Catalog {
 // Version returns the schema version. It changes whenever a schema change
 // is executed, committed or not.
 func (c *Catalog) Version() uint64 { return c.version.Load() }
+
+// UsersVersion returns the number of user changes executed so far,
+// committed or not.
+func (c *Catalog) UsersVersion() uint64 { return c.usersVersion.Load() }
 
 // BumpVersion marks a schema change.
 func (c *Catalog) BumpVersion() { c.version.Add(1) }
@@ -355,12 +362,14 @@ func (c *Catalog) CreateUser(txn kv.Txn, u *UserDescriptor) error {
 	u.ID = id
 	now := time.Now().UTC()
 	u.CreatedAt, u.UpdatedAt = now, now
+	c.usersVersion.Add(1)
 	return putJSON(txn, keyUserPrefix+u.Name, u)
 }
 
 // PutUser stores a changed user.
 func (c *Catalog) PutUser(txn kv.Txn, u *UserDescriptor) error {
 	u.UpdatedAt = time.Now().UTC()
+	c.usersVersion.Add(1)
 	return putJSON(txn, keyUserPrefix+u.Name, u)
 }
 

@@ -90,6 +90,9 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 	schemaName := cs.Relation.Schemaname
 	if schemaName == "" {
 		schemaName = a.sess.currentSchema()
+		if schemaName == "" {
+			return nil, pgerror.New(pgcode.InvalidSchemaName, "no schema has been selected to create in")
+		}
 	}
 	return writePlan("CREATE TABLE", func(ec *evalContext) error {
 		cat := ec.sess.srv.cat
@@ -241,6 +244,9 @@ func (a *analyser) columnDescriptor(cd *pg_query.ColumnDef, id uint32) (catalog.
 		case pg_query.ConstrType_CONSTR_IDENTITY:
 			if col.Default != "" || col.Serial {
 				return col, false, pgerror.Newf(pgcode.SyntaxError, "both default and identity specified for column %q", col.Name)
+			}
+			if len(c.Options) > 0 {
+				return col, false, pgerror.NotSupported("sequence options of identity columns")
 			}
 			if !isIntType(col.Type.OID) || col.Type.OID == oidOID {
 				return col, false, pgerror.Newf(pgcode.InvalidParameterValue, "identity column type must be smallint, integer, or bigint")

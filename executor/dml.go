@@ -428,6 +428,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		expr expr
 	}
 	var sets []assignment
+	assigned := map[string]bool{}
 	defaults, err := a.columnDefaults(t)
 	if err != nil {
 		return nil, err
@@ -441,6 +442,10 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		if len(rt.Indirection) > 0 {
 			return nil, pgerror.NotSupported("assignment to a field or array element")
 		}
+		if assigned[rt.Name] {
+			return nil, pgerror.Newf(pgcode.SyntaxError, "multiple assignments to same column %q", rt.Name).WithPosition(rt.Location + 1)
+		}
+		assigned[rt.Name] = true
 		idx := codec.colIndex[col.ID]
 		var e expr
 		if rt.Val.GetSetToDefault() != nil {

@@ -494,20 +494,20 @@ func floatArith(op string, a, b float64, oid uint32) (any, error) {
 	case "%":
 		return nil, undefinedOperator("%", typeName(oid), oid, -1)
 	case "^":
-		return floatPower(a, b)
-	}
-	if math.IsInf(r, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
-		return nil, pgerror.Newf(pgcode.NumericValueOutOfRange, "value out of range: overflow")
+		return powerFloat8(a, b)
 	}
 	if oid == oidFloat4 {
 		r = float64(float32(r))
 	}
+	if math.IsInf(r, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
+		return nil, pgerror.Newf(pgcode.NumericValueOutOfRange, "value out of range: overflow")
+	}
 	return r, nil
 }
 
-// numericMinSigDigits is the number of significant digits PostgreSQL
+// divisionMinSigDigits is the number of significant digits PostgreSQL
 // aims for in a numeric quotient (NUMERIC_MIN_SIG_DIGITS in numeric.c).
-const numericMinSigDigits = 16
+const divisionMinSigDigits = 16
 
 // divisionScale returns the number of fraction digits of a / b following
 // PostgreSQL's select_div_scale: enough for about 16 significant digits,
@@ -520,7 +520,7 @@ func divisionScale(a, b *apd.Decimal) int32 {
 	if fa <= fb {
 		qweight--
 	}
-	scale := numericMinSigDigits - qweight*4
+	scale := divisionMinSigDigits - qweight*4
 	scale = max(scale, -a.Exponent, -b.Exponent, 0)
 	return min(scale, 1000)
 }
@@ -747,8 +747,8 @@ func equalDatums(a, b any) bool {
 	return compareDatums(a, b) == 0
 }
 
-// floatPower is x ^ y for double precision with PostgreSQL's errors.
-func floatPower(x, y float64) (any, error) {
+// powerFloat8 is x ^ y for double precision with PostgreSQL's errors.
+func powerFloat8(x, y float64) (any, error) {
 	switch {
 	case x == 0 && y < 0:
 		return nil, pgerror.New(pgcode.InvalidArgumentForPowerFunction, "zero raised to a negative power is undefined")

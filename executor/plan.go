@@ -24,6 +24,8 @@ type plan struct {
 	userRole string
 	// timeZone is the session time zone the plan's constants were folded in.
 	timeZone string
+	// searchPath is the search_path its unqualified names were resolved in.
+	searchPath string
 	// cols are the result columns, nil for statements without rows.
 	cols      []protocol.Column
 	paramOIDs []uint32
@@ -144,6 +146,11 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 			if err != nil {
 				return false, err
 			}
+			// The client described the statement when it was prepared; rows
+			// of another shape would be decoded wrongly.
+			if !sameColumns(pl.cols, p.stmt.cols) {
+				return false, pgerror.New(pgcode.FeatureNotSupported, "cached plan must not change result type")
+			}
 			p.plan = pl
 		}
 		if s.txn == nil {
@@ -249,6 +256,7 @@ func (s *Session) analyse(ctx context.Context, st *parsedStmt, paramOIDs []uint3
 	p.version = s.srv.cat.Version()
 	p.userRole = s.user.Role
 	p.timeZone = s.settings.values["TimeZone"]
+	p.searchPath = s.settings.values["search_path"]
 	p.paramOIDs = params.resolved()
 	return p, nil
 }
@@ -334,9 +342,8 @@ func (a *analyser) requireRole(action string, roles ...string) error {
 // resolveTable finds the table a RangeVar names.
 func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor, *catalog.SchemaDescriptor, error) {
 	cat := a.sess.srv.cat
-	schemaName := rv.Schemaname
-	if schemaName == "" {
-		schemaName = a.sess.currentSchema()
+	if rv.Catalogname != "" && rv.Catalogname != a.sess.database {
+		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "cross-database references are not implemented: %s.%s.%s", rv.Catalogname, rv.Schemaname, rv.Relname).WithPosition(rv.Location + 1)
 	}
 	notFound := func() error {
 		name := rv.Relname
@@ -345,24 +352,30 @@ func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor
 		}
 		return pgerror.Newf(pgcode.UndefinedTable, "relation %q does not exist", name).WithPosition(rv.Location + 1)
 	}
-	schema, err := cat.Schema(a.txn, schemaName)
-	if err != nil {
-		return nil, nil, err
+	schemaNames := []string{rv.Schemaname}
+	if rv.Schemaname == "" {
+		schemaNames = a.sess.searchPath()
 	}
-	if schema == nil {
-		if rv.Schemaname != "" {
-			return nil, nil, pgerror.Newf(pgcode.UndefinedSchema, "schema %q does not exist", rv.Schemaname).WithPosition(rv.Location + 1)
+	for _, schemaName := range schemaNames {
+		schema, err := cat.Schema(a.txn, schemaName)
+		if err != nil {
+			return nil, nil, err
 		}
-		return nil, nil, notFound()
+		if schema == nil {
+			if rv.Schemaname != "" {
+				return nil, nil, pgerror.Newf(pgcode.UndefinedSchema, "schema %q does not exist", rv.Schemaname).WithPosition(rv.Location + 1)
+			}
+			continue
+		}
+		t, err := cat.Table(a.txn, schema.ID, rv.Relname)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t != nil {
+			return t, schema, nil
+		}
 	}
-	t, err := cat.Table(a.txn, schema.ID, rv.Relname)
-	if err != nil {
-		return nil, nil, err
-	}
-	if t == nil {
-		return nil, nil, notFound()
-	}
-	return t, schema, nil
+	return nil, nil, notFound()
 }
 
 // resultColumns returns RowDescription columns for result expressions.
@@ -380,3 +393,17 @@ func resultColumns(names []string, exprs []expr) []protocol.Column {
 }
 
 type kvTxn = kv.Txn
+
+// sameColumns reports whether two result descriptions have the same
+// column count and types.
+func sameColumns(a, b []protocol.Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].TypeOID != b[i].TypeOID || a[i].TypeModifier != b[i].TypeModifier {
+			return false
+		}
+	}
+	return true
+}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/apd/v3"
@@ -34,6 +35,11 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 	case *apd.Decimal:
 		return kv.EncodeNumeric(buf, x), nil
 	case string:
+		// character(n) ignores trailing spaces in comparisons, so its keys
+		// leave them out and 'a' finds 'a  '.
+		if oid == oidBpchar {
+			x = strings.TrimRight(x, " ")
+		}
 		return kv.EncodeText(buf, x), nil
 	case []byte:
 		return kv.EncodeBytes(buf, x), nil
@@ -51,8 +57,11 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 // encodeValueDatum appends the stored form of v. Numerics are stored as text
 // because the key form does not keep the scale (1.0 and 1.00 encode alike).
 func encodeValueDatum(buf []byte, v any, oid uint32) ([]byte, error) {
-	if d, ok := v.(*apd.Decimal); ok {
-		return kv.EncodeText(buf, d.String()), nil
+	switch x := v.(type) {
+	case *apd.Decimal:
+		return kv.EncodeText(buf, x.String()), nil
+	case string:
+		return kv.EncodeText(buf, x), nil
 	}
 	return encodeKeyDatum(buf, v, oid)
 }

@@ -325,6 +325,9 @@ func (a *analyser) analyseOrderBy(b *builder, clause []*pg_query.Node, sp *selec
 // orderByColumn returns the projected column an ORDER BY item sorts on,
 // adding a hidden column for expressions that are not targets.
 func (a *analyser) orderByColumn(b *builder, n *pg_query.Node, sp *selectPlan) (int, error) {
+	if c := n.GetAConst(); c != nil && c.GetIval() == nil && !c.Isnull {
+		return 0, pgerror.New(pgcode.SyntaxError, "non-integer constant in ORDER BY").WithPosition(c.Location + 1)
+	}
 	if c := n.GetAConst(); c != nil && c.GetIval() != nil {
 		pos := int(c.GetIval().Ival)
 		if pos < 1 || pos > len(sp.targets) {

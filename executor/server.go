@@ -73,6 +73,7 @@ func (s *Server) NewSession(ctx context.Context, opts SessionOptions) (*Session,
 	if opts.Database != db.Name {
 		return nil, nil, pgerror.Newf(pgcode.InvalidCatalogName, "database %q does not exist", opts.Database).WithSeverity(pgerror.SeverityFatal)
 	}
+	userVersion := s.cat.UsersVersion()
 	user, err := s.cat.User(txn, opts.User)
 	if err != nil {
 		return nil, nil, err
@@ -82,13 +83,14 @@ func (s *Server) NewSession(ctx context.Context, opts SessionOptions) (*Session,
 	}
 
 	sess := &Session{
-		srv:      s,
-		user:     user,
-		database: db.Name,
-		pid:      opts.PID,
-		settings: newSettings(s.cfg.TimeZone),
-		cache:    map[string]*parsedQuery{},
-		portals:  map[*portal]struct{}{},
+		srv:         s,
+		user:        user,
+		database:    db.Name,
+		pid:         opts.PID,
+		userVersion: userVersion,
+		settings:    newSettings(s.cfg.TimeZone),
+		cache:       map[string]*parsedQuery{},
+		portals:     map[*portal]struct{}{},
 	}
 	sess.settings.values["session_authorization"] = user.Name
 	sess.settings.values["is_superuser"] = boolSetting(user.Role == catalog.RoleSystem)

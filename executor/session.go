@@ -34,6 +34,10 @@ type Session struct {
 	portals map[*portal]struct{}
 	// notices are queued by statements and sent before their results end.
 	notices []noticeMsg
+	// userVersion is the catalog's users version when user was last read.
+	userVersion uint64
+	// implicitBlock is set while a simple query of several statements runs.
+	implicitBlock bool
 	// loc caches the time zone named by the TimeZone setting locName.
 	loc     *time.Location
 	locName string
@@ -102,7 +106,46 @@ func (s *Session) Close() {
 	}
 }
 
-func (s *Session) currentSchema() string { return "public" }
+// searchPath returns the schema names of the search_path setting, with
+// "$user" replaced by the session's user name.
+func (s *Session) searchPath() []string {
+	var out []string
+	for _, part := range strings.Split(s.settings.values["search_path"], ",") {
+		name := strings.TrimSpace(part)
+		if strings.HasPrefix(name, `"`) && strings.HasSuffix(name, `"`) && len(name) >= 2 {
+			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+		} else {
+			name = strings.ToLower(name)
+		}
+		if name == "$user" {
+			name = s.user.Name
+		}
+		if name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// currentSchema returns the first schema of the search path that exists,
+// where CREATE TABLE puts unqualified names, or "" when none exists.
+func (s *Session) currentSchema() string {
+	name := ""
+	_ = s.withReadTxn(func(txn kv.Txn) error {
+		for _, candidate := range s.searchPath() {
+			schema, err := s.srv.cat.Schema(txn, candidate)
+			if err != nil {
+				return err
+			}
+			if schema != nil && !schema.Virtual {
+				name = candidate
+				return nil
+			}
+		}
+		return nil
+	})
+	return name
+}
 
 // parse returns the statements of a text, from the cache when possible.
 func (s *Session) parse(query string) (*parsedQuery, error) {
@@ -174,7 +217,12 @@ func (s *Session) ensureTxn() error {
 	if err != nil {
 		return err
 	}
-	s.txn = &txnState{kv: t, startTime: time.Now().UTC().Truncate(time.Microsecond), startVersion: s.srv.cat.Version()}
+	s.txn = &txnState{
+		kv:           t,
+		startTime:    time.Now().UTC().Truncate(time.Microsecond),
+		startVersion: s.srv.cat.Version(),
+		readOnly:     s.settings.values["default_transaction_read_only"] == "on",
+	}
 	return nil
 }
 
@@ -242,7 +290,7 @@ func (s *Session) statementFailed() {
 // planFor returns a valid plan of st, analysing it again after a schema
 // change.
 func (s *Session) planFor(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
-	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] {
+	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] && p.searchPath == s.settings.values["search_path"] {
 		return p, nil
 	}
 	p, err := s.analyse(ctx, st, paramOIDs)
@@ -279,6 +327,10 @@ func (s *Session) ExecSimple(ctx context.Context, query string, sink protocol.Re
 	if len(pq.stmts) == 0 {
 		return sink.EmptyQuery()
 	}
+	// Several statements in one message form an implicit transaction
+	// block, which COMMIT and ROLLBACK end without a warning.
+	s.implicitBlock = len(pq.stmts) > 1
+	defer func() { s.implicitBlock = false }()
 	for _, st := range pq.stmts {
 		if err := s.execSimpleStmt(ctx, st, sink); err != nil {
 			s.statementFailed()
@@ -343,11 +395,34 @@ func isTxnEnd(st *parsedStmt) bool {
 	return false
 }
 
-// checkUserCurrent re-reads the session's user when the user store changed,
-// so a dropped user loses its session at the next statement.
+// checkUserCurrent re-reads the session's user when the user store has
+// changed since the last check, so a role change applies at the next
+// statement and a dropped user's next statement ends the session with
+// FATAL 28000. An unchanged store costs one atomic load.
 func (s *Session) checkUserCurrent() error {
-	// TODO: compare a user-store version instead of reading the user from kv
-	// on every statement once that version exists.
+	cat := s.srv.cat
+	version := cat.UsersVersion()
+	if version == s.userVersion {
+		return nil
+	}
+	// Read the committed state: the session's own uncommitted DROP USER of
+	// someone else must not end it, and its own user cannot be dropped.
+	txn, err := cat.Engine().Begin()
+	if err != nil {
+		return err
+	}
+	defer txn.Rollback()
+	u, err := cat.User(txn, s.user.Name)
+	if err != nil {
+		return err
+	}
+	if u == nil || !u.Active() || u.ID != s.user.ID {
+		return pgerror.Newf(pgcode.InvalidAuthorizationSpecification, "role %q does not exist", s.user.Name).
+			WithSeverity(pgerror.SeverityFatal).
+			WithDetail("The user was dropped while this session was open.")
+	}
+	s.user = u
+	s.userVersion = version
 	return nil
 }
 

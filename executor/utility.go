@@ -47,7 +47,7 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 		if err != nil {
 			return nil, err
 		}
-		readOnly := transactionReadOnly(ts.Options)
+		readOnly, readOnlyGiven := transactionReadOnly(ts.Options)
 		return tagPlan("BEGIN", func(ec *evalContext) error {
 			s := ec.sess
 			if s.txn.explicit {
@@ -55,7 +55,10 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 				return nil
 			}
 			s.txn.explicit = true
-			s.txn.readOnly = readOnly
+			if readOnlyGiven {
+				s.txn.readOnly = readOnly
+			}
+			s.settings.values["transaction_isolation"] = s.settings.values["default_transaction_isolation"]
 			if isolation != "" {
 				s.settings.values["transaction_isolation"] = isolation
 			}
@@ -65,7 +68,15 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 		p := &plan{run: func(ec *evalContext) (*result, error) {
 			s := ec.sess
 			if !s.txn.explicit {
-				ec.warning("25P01", "there is no transaction in progress")
+				// COMMIT inside a multi-statement message commits the
+				// statements before it, as PostgreSQL ends its implicit
+				// transaction block.
+				if !s.implicitBlock {
+					ec.warning("25P01", "there is no transaction in progress")
+				}
+				if err := s.finishTxn(true); err != nil {
+					return nil, err
+				}
 				return &result{tag: "COMMIT"}, nil
 			}
 			failed := s.txn.failed
@@ -83,7 +94,7 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		return &plan{run: func(ec *evalContext) (*result, error) {
 			s := ec.sess
-			if !s.txn.explicit {
+			if !s.txn.explicit && !s.implicitBlock {
 				ec.warning("25P01", "there is no transaction in progress")
 			}
 			_ = s.finishTxn(false)
@@ -119,15 +130,15 @@ func transactionIsolation(opts []*pg_query.Node) (string, error) {
 	return level, nil
 }
 
-// transactionReadOnly reports whether BEGIN options ask for READ ONLY.
-func transactionReadOnly(opts []*pg_query.Node) bool {
-	readOnly := false
+// transactionReadOnly returns the READ ONLY or READ WRITE option of BEGIN
+// or SET TRANSACTION, and whether one was given.
+func transactionReadOnly(opts []*pg_query.Node) (readOnly, given bool) {
 	for _, o := range opts {
 		if de := o.GetDefElem(); de != nil && de.Defname == "transaction_read_only" {
-			readOnly = de.Arg.GetAConst().GetIval().GetIval() == 1
+			readOnly, given = de.Arg.GetAConst().GetIval().GetIval() == 1, true
 		}
 	}
-	return readOnly
+	return readOnly, given
 }
 
 // reportedChange returns a ParameterStatus to send when a reported setting
@@ -149,15 +160,28 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		readOnly, readOnlyGiven := transactionReadOnly(vs.Args)
 		return tagPlan("SET", func(ec *evalContext) error {
-			if level == "" {
+			s := ec.sess
+			if vs.Name == "SESSION CHARACTERISTICS" {
+				if level != "" {
+					s.settings.values["default_transaction_isolation"] = level
+				}
+				if readOnlyGiven {
+					s.settings.values["default_transaction_read_only"] = boolSetting(readOnly)
+				}
 				return nil
 			}
-			target := "transaction_isolation"
-			if vs.Name == "SESSION CHARACTERISTICS" {
-				target = "default_transaction_isolation"
+			if !s.txn.explicit {
+				ec.warning("25P01", "SET TRANSACTION can only be used in transaction blocks")
+				return nil
 			}
-			ec.sess.settings.values[target] = level
+			if level != "" {
+				s.settings.values["transaction_isolation"] = level
+			}
+			if readOnlyGiven {
+				s.txn.readOnly = readOnly
+			}
 			return nil
 		}), nil
 	case pg_query.VariableSetKind_VAR_RESET_ALL:

@@ -373,3 +373,30 @@ func readRootPassword(t *testing.T, tn *testNode) string {
 	}
 	return pw
 }
+
+func TestDroppedUserSessionEnds(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	admin := tn.connect(ctx, tn.socketConnString("root"))
+	if _, err := admin.Exec(ctx, "CREATE USER carol WITH PASSWORD 'Carol-pass-123'"); err != nil {
+		t.Fatal(err)
+	}
+	carol := tn.connect(ctx, tn.tcpConnString("carol", "Carol-pass-123"))
+	var name string
+	if err := carol.QueryRow(ctx, "SELECT current_user").Scan(&name); err != nil || name != "carol" {
+		t.Fatalf("carol's first query: %q, %v", name, err)
+	}
+	if _, err := admin.Exec(ctx, "DROP USER carol"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := carol.Exec(ctx, "SELECT 1")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "28000" || pgErr.Severity != "FATAL" {
+		t.Fatalf("statement after DROP USER: %v, want FATAL 28000", err)
+	}
+	if !carol.IsClosed() {
+		if err := carol.Ping(ctx); err == nil {
+			t.Fatal("carol's connection still works after DROP USER")
+		}
+	}
+}

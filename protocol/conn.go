@@ -228,7 +228,12 @@ func (c *Conn) extendedStep(err error) error {
 		return c.writeErr
 	}
 	c.ignoreTillSync = true
-	return c.sendError(err)
+	if err := c.sendError(err); err != nil {
+		return err
+	}
+	// Like PostgreSQL, send the error at once: a client that pipelines
+	// and waits on Flush must not wait for a Sync it has not sent.
+	return c.flush()
 }
 
 func (c *Conn) handleFunctionCall() error {
