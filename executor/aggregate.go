@@ -194,6 +194,8 @@ func walkExpr(e expr, f func(expr)) {
 		children = append([]expr{x.left}, x.items...)
 	case *likeExpr:
 		children = []expr{x.left, x.right, x.escape}
+	case *regexExpr:
+		children = []expr{x.left, x.right}
 	case *negExpr:
 		children = []expr{x.arg}
 	case *arithExpr:

@@ -175,7 +175,10 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 		args = append(args, e)
 	}
 	// An overload whose parameter types equal the argument types wins over
-	// one that needs implicit casts, as in PostgreSQL's function resolution.
+	// one that needs implicit casts; otherwise the first overload listed
+	// that the arguments convert to is taken.
+	// TODO: rank overloads by PostgreSQL's full rules (exact matches, then
+	// preferred types of each category).
 	candidates := lookupBuiltin(name)
 	for _, exactOnly := range []bool{true, false} {
 		for i := range candidates {

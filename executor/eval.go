@@ -761,3 +761,40 @@ func powerFloat8(x, y float64) (any, error) {
 	}
 	return r, nil
 }
+
+// regexExpr is the regular expression match operator ~ and its
+// case-insensitive and negated forms.
+// NOTE: patterns run on Go's RE2 engine, which lacks back-references and
+// some of PostgreSQL's ARE syntax; such patterns fail with 2201B.
+type regexExpr struct {
+	left, right          expr
+	not, caseInsensitive bool
+	cachedPattern        string
+	cached               *regexp.Regexp
+}
+
+func (e *regexExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, err := e.left.eval(ec, row)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	r, err := e.right.eval(ec, row)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	pattern := r.(string)
+	if e.cached == nil || e.cachedPattern != pattern {
+		source := pattern
+		if e.caseInsensitive {
+			source = "(?i)" + source
+		}
+		re, err := regexp.Compile(source)
+		if err != nil {
+			return nil, pgerror.Newf(pgcode.InvalidRegularExpression, "invalid regular expression: %v", err)
+		}
+		e.cached, e.cachedPattern = re, pattern
+	}
+	return e.cached.MatchString(textOf(l, e.left.resultType().OID)) != e.not, nil
+}
+
+func (e *regexExpr) resultType() catalog.ColumnType { return plainType(oidBool) }

@@ -385,15 +385,13 @@ func (b *builder) buildUnary(op string, ae *pg_query.A_Expr) (expr, error) {
 		if c, ok := arg.(*constExpr); ok {
 			switch v := c.val.(type) {
 			case int64:
-				if c.typ.OID == oidInt8 && v == -(1<<63) {
+				if v == math.MinInt64 {
 					break
 				}
-				typ := c.typ
-				// -2147483648 is an integer literal, as in PostgreSQL.
-				if typ.OID == oidInt8 && -v >= -(1<<31) {
-					typ = plainType(oidInt4)
+				if err := checkIntRange(-v, c.typ.OID); err != nil {
+					return nil, err
 				}
-				return &constExpr{val: -v, typ: typ}, nil
+				return &constExpr{val: -v, typ: c.typ}, nil
 			case *apd.Decimal:
 				d := new(apd.Decimal).Neg(v)
 				return &constExpr{val: d, typ: c.typ}, nil
@@ -477,6 +475,18 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		return b.buildConcat(l, r, location)
 	case "^":
 		return b.buildPower(l, r, location)
+	case "~", "~*", "!~", "!~*":
+		var err error
+		for _, side := range []*expr{&l, &r} {
+			t := (*side).resultType().OID
+			if t != oidUnknown && !isStringType(t) {
+				return nil, undefinedOperator(op, typeName(l.resultType().OID), r.resultType().OID, location)
+			}
+			if *side, err = b.castTo(*side, plainType(oidText), false); err != nil {
+				return nil, err
+			}
+		}
+		return &regexExpr{left: l, right: r, not: strings.HasPrefix(op, "!"), caseInsensitive: strings.HasSuffix(op, "*")}, nil
 	case "~~", "!~~", "~~*", "!~~*":
 		return b.like(op, l, r, nil, location)
 	}

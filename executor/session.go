@@ -378,7 +378,30 @@ func (s *Session) planForExec(ctx context.Context, st *parsedStmt, paramOIDs []u
 	if err := s.ensureTxn(); err != nil {
 		return nil, err
 	}
+	if err := s.refreshSnapshot(); err != nil {
+		return nil, err
+	}
 	return s.planFor(ctx, st, paramOIDs)
+}
+
+// refreshSnapshot gives each statement of a READ COMMITTED transaction
+// block a snapshot taken when the statement starts, as PostgreSQL does.
+// REPEATABLE READ and SERIALIZABLE keep the snapshot of the first
+// statement. While a suspended portal still reads the old snapshot, the
+// snapshot stays.
+// NOTE: SERIALIZABLE runs as snapshot isolation: reads are not checked at
+// commit, so write skew between two SERIALIZABLE transactions is possible.
+func (s *Session) refreshSnapshot() error {
+	t := s.txn
+	if !t.explicit || s.settings.values["transaction_isolation"] != "read committed" {
+		return nil
+	}
+	for p := range s.portals {
+		if p.res != nil {
+			return nil
+		}
+	}
+	return t.kv.Refresh()
 }
 
 // isTxnEnd reports whether st is COMMIT or ROLLBACK, the statements allowed

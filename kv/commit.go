@@ -35,7 +35,7 @@ func (t *pebbleTxn) Commit() error {
 		_ = batch.Close()
 	}()
 
-	commitSeq, err := t.engine.oracle.reserve(t.startSeq, keys)
+	commitSeq, err := t.engine.oracle.reserve(t.startSeq, t.keyBase, keys)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,12 @@ type Txn interface {
 	Rollback()
 	// HasWrites reports whether the transaction wrote anything.
 	HasWrites() bool
+	// Refresh moves the read snapshot forward to the newest commits and
+	// keeps the transaction's writes, for READ COMMITTED statements. A key
+	// written before a refresh still conflicts with commits after the
+	// original snapshot; a key first written after it conflicts only with
+	// commits after the refreshed one. It fails while iterators are open.
+	Refresh() error
 }
 
 // Iterator walks keys in ascending order within its bounds. Key and Value

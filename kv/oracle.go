@@ -113,15 +113,25 @@ func (o *oracle) close() error {
 // with that number, whether the apply succeeds or not. On a conflict,
 // reserve waits until the conflicting commits have finished and then
 // returns the 40001 error.
-func (o *oracle) reserve(startSeq uint64, keys []string) (uint64, error) {
+// keyBase overrides startSeq for keys first written after a Refresh.
+func (o *oracle) reserve(startSeq uint64, keyBase map[string]uint64, keys []string) (uint64, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 
 	var conflictSeq uint64
+	conflict := false
 	for _, key := range keys {
-		conflictSeq = max(conflictSeq, o.mu.lastCommit[key])
+		last := o.mu.lastCommit[key]
+		base := startSeq
+		if b, ok := keyBase[key]; ok {
+			base = b
+		}
+		if last > base {
+			conflict = true
+			conflictSeq = max(conflictSeq, last)
+		}
 	}
-	if conflictSeq > startSeq {
+	if conflict {
 		// NB: like PostgreSQL, which makes a writer wait for the transaction
 		// holding the row lock before it raises 40001, the loser waits until
 		// the conflicting commits are visible. A retry then starts from a

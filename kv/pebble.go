@@ -112,6 +112,7 @@ func (e *pebbleEngine) Begin() (Txn, error) {
 	return &pebbleTxn{
 		engine:   e,
 		startSeq: startSeq,
+		readSeq:  startSeq,
 		snap:     e.db.NewSnapshot(),
 	}, nil
 }

@@ -40,6 +40,13 @@ type pebbleTxn struct {
 	getIter      *pebble.Iterator
 	getIterCount uint64
 
+	// readSeq is the commit sequence the current snapshot contains: startSeq
+	// until Refresh moves it. keyBase holds, for keys first written after a
+	// refresh, the readSeq of that first write, the sequence their conflict
+	// check starts from; other keys start from startSeq.
+	readSeq uint64
+	keyBase map[string]uint64
+
 	// iters contains the open iterators, which Commit and Rollback close.
 	iters map[*txnIterator]struct{}
 	// valueBuf contains the last value Get returned.
@@ -133,6 +140,17 @@ func (t *pebbleTxn) write(key, value []byte, tag byte) error {
 	if t.writes == nil {
 		t.writes = t.engine.db.NewIndexedBatch()
 	}
+	if t.readSeq > t.startSeq {
+		if _, seen := t.keyBase[string(key)]; !seen {
+			_, _, written, err := t.getWrite(key)
+			if err != nil {
+				return err
+			}
+			if !written {
+				t.keyBase[string(key)] = t.readSeq
+			}
+		}
+	}
 	op := t.writes.SetDeferred(len(key), 1+len(value))
 	copy(op.Key, key)
 	op.Value[0] = tag
@@ -181,4 +199,26 @@ func (t *pebbleTxn) finish() {
 		t.engine.logger.Error("kv: release snapshot failed", "err", err)
 	}
 	t.snap = nil
+}
+
+// Refresh replaces the snapshot with a new one and keeps the writes.
+func (t *pebbleTxn) Refresh() error {
+	if t.done {
+		return ErrClosed
+	}
+	if len(t.iters) > 0 {
+		return pgerror.Newf(pgcode.ObjectNotInPrerequisiteState, "kv: cannot refresh a transaction with %d open iterators", len(t.iters))
+	}
+	// NB: as in Begin, the sequence is read before the snapshot is taken,
+	// so the snapshot contains every commit up to it.
+	seq := t.engine.oracle.visible.Load()
+	snap := t.engine.db.NewSnapshot()
+	if err := t.snap.Close(); err != nil {
+		t.engine.logger.Error("kv: release snapshot failed", "err", err)
+	}
+	t.snap, t.readSeq = snap, seq
+	if t.keyBase == nil {
+		t.keyBase = map[string]uint64{}
+	}
+	return nil
 }

@@ -345,3 +345,54 @@ func readErrorCode(t *testing.T, nc net.Conn) string {
 		}
 	}
 }
+
+func TestReadCommittedSeesNewCommits(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	c1 := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	c2 := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	setupItems(t, c1)
+
+	// READ COMMITTED: each statement sees what committed before it began.
+	tx, err := c1.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qty int
+	if err := tx.QueryRow(ctx, "SELECT qty FROM items WHERE id = 2").Scan(&qty); err != nil || qty != 20 {
+		t.Fatalf("first read: %d, %v", qty, err)
+	}
+	if _, err := c2.Exec(ctx, "UPDATE items SET qty = 21 WHERE id = 2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRow(ctx, "SELECT qty FROM items WHERE id = 2").Scan(&qty); err != nil || qty != 21 {
+		t.Fatalf("read after another commit: %d, %v; want 21", qty, err)
+	}
+	// Writing a row after seeing its latest version is no conflict.
+	if _, err := tx.Exec(ctx, "UPDATE items SET qty = qty + 1 WHERE id = 2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if err := c2.QueryRow(ctx, "SELECT qty FROM items WHERE id = 2").Scan(&qty); err != nil || qty != 22 {
+		t.Fatalf("final qty = %d, %v; want 22", qty, err)
+	}
+
+	// REPEATABLE READ keeps the first snapshot.
+	rr, err := c1.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rr.QueryRow(ctx, "SELECT qty FROM items WHERE id = 3").Scan(&qty); err != nil || qty != 30 {
+		t.Fatalf("repeatable read first: %d, %v", qty, err)
+	}
+	if _, err := c2.Exec(ctx, "UPDATE items SET qty = 31 WHERE id = 3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rr.QueryRow(ctx, "SELECT qty FROM items WHERE id = 3").Scan(&qty); err != nil || qty != 30 {
+		t.Fatalf("repeatable read second: %d, %v; want 30", qty, err)
+	}
+	_ = rr.Rollback(ctx)
+}
