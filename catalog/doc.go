@@ -9,9 +9,9 @@
 //
 // Bootstrap creates the catalog on first start: the database, the public,
 // system, pg_catalog and information_schema schemas, a random server secret
-// (the key of mock SCRAM salts for unknown users) and the root user, a
-// system user of auth type internal whose generated password is handed to
-// the caller once and stored only as hashes.
+// and the root user. The secret keys the mock SCRAM salts of unknown users.
+// Root is a system user of auth type internal; its generated password is
+// handed to the caller once and stored only as hashes.
 //
 // Version counts schema changes in this process. Cached plans compare it to
 // decide whether they are still valid.

@@ -12,12 +12,13 @@
 // the extended protocol keep their plan the same way, so a hot statement is
 // neither parsed nor planned again.
 //
-// Analysis (the analyser type) resolves names against the catalog, types
-// every expression (builder, expr.go), infers parameter types, checks the
-// session's role for DDL and user management, and builds a plan whose run
-// function executes the statement as a pipeline of row iterators: a scan
-// of the primary index (a point get or a key range when the WHERE clause
-// constrains the key, scan.go), filter, aggregation, projection, sort,
+// Analysis (the analyser type) resolves names against the catalog and the
+// search_path, types every expression (builder, expr.go), infers parameter
+// types and checks the session's role for DDL and user management. It
+// builds a plan whose run function executes the statement as a pipeline of
+// row iterators. The pipeline starts with a scan of the primary index,
+// which is a point get or a key range when the WHERE clause constrains the
+// key (scan.go), and continues with filter, aggregation, projection, sort,
 // DISTINCT and LIMIT.
 //
 // # Transactions

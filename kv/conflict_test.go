@@ -341,9 +341,11 @@ func TestLoserWaitsForWinnerApply(t *testing.T) {
 			loserDone <- retryResult{commitErr: err}
 			return
 		}
-		defer retry.Rollback()
 		value, _, _ := retry.Get([]byte("k"))
 		r.value = string(value)
+		// Roll back before reporting, so the test's cleanup never closes
+		// the engine while this transaction is still open.
+		retry.Rollback()
 		loserDone <- r
 	}()
 

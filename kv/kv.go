@@ -45,7 +45,7 @@ type Txn interface {
 	// Refresh moves the read snapshot forward to the newest commits and
 	// keeps the transaction's writes, for READ COMMITTED statements. A key
 	// written before a refresh still conflicts with commits after the
-	// original snapshot; a key first written after it conflicts only with
+	// original snapshot. A key first written after it conflicts only with
 	// commits after the refreshed one. It fails while iterators are open.
 	Refresh() error
 }

@@ -40,10 +40,10 @@ type pebbleTxn struct {
 	getIter      *pebble.Iterator
 	getIterCount uint64
 
-	// readSeq is the commit sequence the current snapshot contains: startSeq
-	// until Refresh moves it. keyBase holds, for keys first written after a
-	// refresh, the readSeq of that first write, the sequence their conflict
-	// check starts from; other keys start from startSeq.
+	// readSeq is the commit sequence the current snapshot contains. It is
+	// startSeq until Refresh moves it. The conflict check of a key starts
+	// from startSeq, or from keyBase[key] for a key first written after a
+	// refresh, which is the readSeq of that first write.
 	readSeq uint64
 	keyBase map[string]uint64
 
