@@ -20,11 +20,13 @@ build:
 run: build
 	./$(BIN) serve --data-dir $(DATA_DIR)
 
+# The go tool leaves directories named testdata out of ./..., so the SQL
+# logic tests are named explicitly.
 test:
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./... ./testdata/
 
 lint:
-	$(GO) vet ./...
+	$(GO) vet ./... ./testdata/
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then \
 		echo "gofmt found unformatted files (run gofmt -w on them):"; \
