@@ -192,12 +192,8 @@ type compareExpr struct {
 }
 
 func (e *compareExpr) eval(ec *evalContext, row []any) (any, error) {
-	l, err := e.left.eval(ec, row)
+	l, r, err := evalOperands(ec, row, e.left, e.right)
 	if err != nil || l == nil {
-		return nil, err
-	}
-	r, err := e.right.eval(ec, row)
-	if err != nil || r == nil {
 		return nil, err
 	}
 	if e.bpchar {
@@ -315,12 +311,8 @@ type likeExpr struct {
 }
 
 func (e *likeExpr) eval(ec *evalContext, row []any) (any, error) {
-	l, err := e.left.eval(ec, row)
+	l, r, err := evalOperands(ec, row, e.left, e.right)
 	if err != nil || l == nil {
-		return nil, err
-	}
-	r, err := e.right.eval(ec, row)
-	if err != nil || r == nil {
 		return nil, err
 	}
 	escape := `\`
@@ -415,12 +407,8 @@ type arithExpr struct {
 func (e *arithExpr) resultType() catalog.ColumnType { return e.typ }
 
 func (e *arithExpr) eval(ec *evalContext, row []any) (any, error) {
-	l, err := e.left.eval(ec, row)
+	l, r, err := evalOperands(ec, row, e.left, e.right)
 	if err != nil || l == nil {
-		return nil, err
-	}
-	r, err := e.right.eval(ec, row)
-	if err != nil || r == nil {
 		return nil, err
 	}
 	switch x := l.(type) {
@@ -590,12 +578,8 @@ type concatExpr struct {
 }
 
 func (e *concatExpr) eval(ec *evalContext, row []any) (any, error) {
-	l, err := e.left.eval(ec, row)
+	l, r, err := evalOperands(ec, row, e.left, e.right)
 	if err != nil || l == nil {
-		return nil, err
-	}
-	r, err := e.right.eval(ec, row)
-	if err != nil || r == nil {
 		return nil, err
 	}
 	if e.bytea {
@@ -774,12 +758,8 @@ type regexExpr struct {
 }
 
 func (e *regexExpr) eval(ec *evalContext, row []any) (any, error) {
-	l, err := e.left.eval(ec, row)
+	l, r, err := evalOperands(ec, row, e.left, e.right)
 	if err != nil || l == nil {
-		return nil, err
-	}
-	r, err := e.right.eval(ec, row)
-	if err != nil || r == nil {
 		return nil, err
 	}
 	pattern := r.(string)
@@ -798,3 +778,16 @@ func (e *regexExpr) eval(ec *evalContext, row []any) (any, error) {
 }
 
 func (e *regexExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+// evalOperands evaluates the two operands of a strict binary operator. It
+// returns nil for both when either is NULL, without evaluating the right
+// operand after a NULL left one.
+func evalOperands(ec *evalContext, row []any, left, right expr) (l, r any, err error) {
+	if l, err = left.eval(ec, row); err != nil || l == nil {
+		return nil, nil, err
+	}
+	if r, err = right.eval(ec, row); err != nil || r == nil {
+		return nil, nil, err
+	}
+	return l, r, nil
+}
