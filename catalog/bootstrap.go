@@ -87,6 +87,9 @@ func (c *Catalog) Bootstrap(opts BootstrapOptions) (created bool, err error) {
 	if err := putJSON(txn, keyUserPrefix+root.Name, root); err != nil {
 		return false, err
 	}
+	if err := txn.Put([]byte(idKey(keyUserIDPrefix, root.ID)), []byte(root.Name)); err != nil {
+		return false, err
+	}
 	if err := opts.SaveRootPassword(password); err != nil {
 		return false, err
 	}

@@ -16,15 +16,17 @@ import (
 
 // Key prefixes of the catalog. Every catalog key starts with "/meta/".
 const (
-	keyDatabase     = "/meta/db"
-	keySchemaPrefix = "/meta/schema/"
-	keyTableName    = "/meta/tname/"
-	keyDescPrefix   = "/meta/desc/"
-	keyUserPrefix   = "/meta/user/"
-	keyIDCounter    = "/meta/counter/desc"
-	keyUserCounter  = "/meta/counter/user"
-	keySecret       = "/meta/secret"
-	keySeqPrefix    = "/meta/seq/"
+	keyDatabase       = "/meta/db"
+	keySchemaPrefix   = "/meta/schema/"
+	keyTableName      = "/meta/tname/"
+	keyDescPrefix     = "/meta/desc/"
+	keyUserPrefix     = "/meta/user/"
+	keyUserIDPrefix   = "/meta/userid/"
+	keyLastSeenPrefix = "/meta/lastseen/"
+	keyIDCounter      = "/meta/counter/desc"
+	keyUserCounter    = "/meta/counter/user"
+	keySecret         = "/meta/secret"
+	keySeqPrefix      = "/meta/seq/"
 )
 
 // Catalog reads and writes descriptors through kv transactions that the
@@ -252,6 +254,9 @@ func (c *Catalog) CreateTable(txn kv.Txn, t *TableDescriptor) error {
 	if t.Kind == "" {
 		t.Kind = TableKindShared
 	}
+	if t.Kind == TableKindShared && t.AccessLevel == "" {
+		t.AccessLevel = AccessPrivate
+	}
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
 	}
@@ -363,6 +368,9 @@ func (c *Catalog) CreateUser(txn kv.Txn, u *UserDescriptor) error {
 	now := time.Now().UTC()
 	u.CreatedAt, u.UpdatedAt = now, now
 	c.usersVersion.Add(1)
+	if err := txn.Put([]byte(idKey(keyUserIDPrefix, id)), []byte(u.Name)); err != nil {
+		return err
+	}
 	return putJSON(txn, keyUserPrefix+u.Name, u)
 }
 
@@ -502,4 +510,61 @@ func (c *Catalog) Close() error {
 	}
 	s.mu.blocks = map[seqKey]*seqBlock{}
 	return txn.Commit()
+}
+
+// UserPrefix returns the key prefix of one user's rows in an index of a
+// USER or STREAM table: the index prefix, "u" and the big-endian user ID.
+func UserPrefix(tableID, indexID, userID uint32) []byte {
+	b := append(IndexPrefix(tableID, indexID), 'u')
+	return binary.BigEndian.AppendUint32(b, userID)
+}
+
+// PutTable stores a changed table descriptor under its existing ID.
+func (c *Catalog) PutTable(txn kv.Txn, t *TableDescriptor) error {
+	c.BumpVersion()
+	return putJSON(txn, idKey(keyDescPrefix, t.ID), t)
+}
+
+// UserByID returns the user with the given ID, deleted or not, or nil.
+func (c *Catalog) UserByID(txn kv.Txn, id uint32) (*UserDescriptor, error) {
+	name, found, err := txn.Get([]byte(idKey(keyUserIDPrefix, id)))
+	if err != nil || !found {
+		return nil, err
+	}
+	u, err := c.User(txn, string(name))
+	if err != nil || u == nil || u.ID != id {
+		return nil, err
+	}
+	return u, nil
+}
+
+// DeleteUser removes a user for good, as the purge of dropped users does.
+func (c *Catalog) DeleteUser(txn kv.Txn, u *UserDescriptor) error {
+	c.usersVersion.Add(1)
+	if err := txn.Delete([]byte(idKey(keyUserIDPrefix, u.ID))); err != nil {
+		return err
+	}
+	if err := txn.Delete([]byte(idKey(keyLastSeenPrefix, u.ID))); err != nil {
+		return err
+	}
+	return txn.Delete([]byte(keyUserPrefix + u.Name))
+}
+
+// LastSeen returns when a user last logged in, as SetLastSeen recorded it,
+// or nil.
+func (c *Catalog) LastSeen(txn kv.Txn, userID uint32) (*time.Time, error) {
+	b, found, err := txn.Get([]byte(idKey(keyLastSeenPrefix, userID)))
+	if err != nil || !found || len(b) != 8 {
+		return nil, err
+	}
+	t := time.UnixMicro(int64(binary.BigEndian.Uint64(b))).UTC()
+	return &t, nil
+}
+
+// SetLastSeen records a login time. It lives under its own key, so a login
+// never conflicts with a change to the user's descriptor.
+func (c *Catalog) SetLastSeen(txn kv.Txn, userID uint32, t time.Time) error {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixMicro()))
+	return txn.Put([]byte(idKey(keyLastSeenPrefix, userID)), b[:])
 }

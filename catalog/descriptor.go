@@ -17,10 +17,22 @@ const (
 	firstAllocatedTable uint32 = FirstUserID
 )
 
-// Table kinds. Only shared tables have rules today; the per-user kinds come
-// with access control.
+// Table kinds. USER and STREAM tables keep every row under its owner's
+// user ID; SHARED tables hold one set of rows governed by an access level.
 const (
+	TableKindUser   = "user"
 	TableKindShared = "shared"
+	TableKindStream = "stream"
+	// TableKindSystem marks the read-only virtual tables of the system,
+	// pg_catalog and information_schema schemas.
+	TableKindSystem = "system"
+)
+
+// Access levels of SHARED tables.
+const (
+	AccessPublic     = "public"
+	AccessPrivate    = "private"
+	AccessRestricted = "restricted"
 )
 
 // DatabaseDescriptor describes the one database a server serves.
@@ -75,17 +87,27 @@ type ColumnDescriptor struct {
 
 // TableDescriptor describes a stored table.
 type TableDescriptor struct {
-	ID       uint32             `json:"id"`
-	SchemaID uint32             `json:"schema_id"`
-	Name     string             `json:"name"`
-	Kind     string             `json:"kind"`
-	Owner    uint32             `json:"owner"`
-	Columns  []ColumnDescriptor `json:"columns"`
+	ID       uint32 `json:"id"`
+	SchemaID uint32 `json:"schema_id"`
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	// AccessLevel governs SHARED tables; it is empty for the other kinds.
+	AccessLevel string `json:"access_level,omitempty"`
+	// TTLSeconds is the row lifetime of a STREAM table.
+	TTLSeconds int64              `json:"ttl_seconds,omitempty"`
+	Owner      uint32             `json:"owner"`
+	Columns    []ColumnDescriptor `json:"columns"`
 	// PrimaryKey lists the column IDs of the primary index key in order. A
 	// table declared without a primary key gets a hidden row id column.
 	PrimaryKey   []uint32  `json:"primary_key"`
 	NextColumnID uint32    `json:"next_column_id"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// PerUser reports whether the table keeps its rows under their owners'
+// user IDs (USER and STREAM tables).
+func (t *TableDescriptor) PerUser() bool {
+	return t.Kind == TableKindUser || t.Kind == TableKindStream
 }
 
 // ColumnByName returns the column with the given name, or nil.
@@ -140,13 +162,18 @@ type UserDescriptor struct {
 	AuthType string `json:"auth_type"`
 	// BcryptHash and SCRAMVerifier are the stored password forms. Either may
 	// be empty; neither ever leaves the server.
-	BcryptHash    string     `json:"bcrypt_hash,omitempty"`
-	SCRAMVerifier string     `json:"scram_verifier,omitempty"`
-	Email         string     `json:"email,omitempty"`
-	AllowRemote   bool       `json:"allow_remote,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	DeletedAt     *time.Time `json:"deleted_at,omitempty"`
+	BcryptHash    string `json:"bcrypt_hash,omitempty"`
+	SCRAMVerifier string `json:"scram_verifier,omitempty"`
+	Email         string `json:"email,omitempty"`
+	OAuthProvider string `json:"oauth_provider,omitempty"`
+	OAuthSubject  string `json:"oauth_subject,omitempty"`
+	AllowRemote   bool   `json:"allow_remote,omitempty"`
+	// LastSeen is filled in by readers that need it; logins record it under
+	// a key of its own (see Catalog.SetLastSeen).
+	LastSeen  *time.Time `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // Active reports whether the user has not been dropped.

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -8,6 +9,7 @@ import (
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/security"
 )
 
 // rowIDColumn names the hidden key column of tables without a primary key.
@@ -34,7 +36,7 @@ func tagPlan(tag string, run func(ec *evalContext) error) *plan {
 }
 
 func (a *analyser) planCreateSchema(cs *pg_query.CreateSchemaStmt) (*plan, error) {
-	if err := a.requireRole("create schemas", catalog.RoleDBA, catalog.RoleSystem); err != nil {
+	if err := security.CheckDDL(subjectOf(a.subject()), "create schema", cs.Schemaname); err != nil {
 		return nil, err
 	}
 	if len(cs.SchemaElts) > 0 {
@@ -67,7 +69,7 @@ func (a *analyser) planCreateSchema(cs *pg_query.CreateSchemaStmt) (*plan, error
 }
 
 func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
-	if err := a.requireRole("create tables", catalog.RoleDBA, catalog.RoleSystem); err != nil {
+	if err := security.CheckDDL(subjectOf(a.subject()), "create table", cs.Relation.Relname); err != nil {
 		return nil, err
 	}
 	switch {
@@ -80,11 +82,11 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 	case cs.Relation.Relpersistence == "t":
 		return nil, pgerror.NotSupported("temporary tables")
 	}
-	if len(cs.Options) > 0 {
-		return nil, pgerror.NotSupported("CREATE TABLE ... WITH options")
-	}
 	t, err := a.tableDescriptor(cs)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.applyTableOptions(t, cs.Options); err != nil {
 		return nil, err
 	}
 	schemaName := cs.Relation.Schemaname
@@ -308,7 +310,7 @@ func (a *analyser) planDrop(ds *pg_query.DropStmt) (*plan, error) {
 }
 
 func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
-	if err := a.requireRole("drop tables", catalog.RoleDBA, catalog.RoleSystem); err != nil {
+	if err := security.CheckDDL(subjectOf(a.subject()), "drop table", ""); err != nil {
 		return nil, err
 	}
 	var names [][]string
@@ -350,7 +352,7 @@ func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
 }
 
 func (a *analyser) planDropSchemas(ds *pg_query.DropStmt) (*plan, error) {
-	if err := a.requireRole("drop schemas", catalog.RoleDBA, catalog.RoleSystem); err != nil {
+	if err := security.CheckDDL(subjectOf(a.subject()), "drop schema", ""); err != nil {
 		return nil, err
 	}
 	var names []string
@@ -380,5 +382,116 @@ func (a *analyser) planDropSchemas(ds *pg_query.DropStmt) (*plan, error) {
 			}
 		}
 		return nil
+	}), nil
+}
+
+// applyTableOptions sets the kind, access level and TTL of a new table from
+// WITH (type = ..., access_level = ..., ttl_seconds = N) and from pgkeep's
+// CREATE [USER | SHARED | STREAM] TABLE ... ACCESS LEVEL ... TTL ... clauses.
+func (a *analyser) applyTableOptions(t *catalog.TableDescriptor, options []*pg_query.Node) error {
+	opts := tableOptions{}
+	if a.tableOpts != nil {
+		opts = *a.tableOpts
+	}
+	for _, o := range options {
+		de := o.GetDefElem()
+		if de == nil {
+			continue
+		}
+		value := defElemString(de)
+		switch strings.ToLower(de.Defname) {
+		case "type":
+			opts.kind = strings.ToLower(value)
+		case "access_level":
+			opts.accessLevel = strings.ToLower(value)
+		case "ttl_seconds":
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil {
+				return pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for ttl_seconds: %q", value)
+			}
+			opts.ttl = &n
+		default:
+			return pgerror.Newf(pgcode.InvalidParameterValue, "unrecognized parameter %q", de.Defname)
+		}
+	}
+
+	t.Kind = catalog.TableKindShared
+	if opts.kind != "" {
+		kind, err := security.ParseTableKind(opts.kind)
+		if err != nil || kind == security.KindSystem {
+			return pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for type: %q", opts.kind).
+				WithHint("Valid table types are user, shared and stream.")
+		}
+		t.Kind = opts.kind
+	}
+	if opts.accessLevel != "" {
+		if t.Kind != catalog.TableKindShared {
+			return pgerror.Newf(pgcode.InvalidParameterValue, "access_level applies only to shared tables, not to a %s table", t.Kind)
+		}
+		if _, err := security.ParseAccessLevel(opts.accessLevel); err != nil {
+			return err
+		}
+		t.AccessLevel = opts.accessLevel
+	}
+	if t.Kind == catalog.TableKindShared && t.AccessLevel == "" {
+		t.AccessLevel = catalog.AccessPrivate
+	}
+	switch {
+	case opts.ttl != nil && t.Kind != catalog.TableKindStream:
+		return pgerror.Newf(pgcode.InvalidParameterValue, "ttl_seconds applies only to stream tables, not to a %s table", t.Kind)
+	case opts.ttl != nil && *opts.ttl <= 0:
+		return pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for ttl_seconds: %d", *opts.ttl).WithHint("The TTL must be a positive number of seconds.")
+	case opts.ttl == nil && t.Kind == catalog.TableKindStream:
+		return pgerror.New(pgcode.InvalidParameterValue, "a stream table needs a TTL").
+			WithHint("Add TTL <seconds> or WITH (ttl_seconds = <seconds>).")
+	case opts.ttl != nil:
+		t.TTLSeconds = *opts.ttl
+	}
+	return nil
+}
+
+// defElemString returns the value of a reloption as text.
+func defElemString(de *pg_query.DefElem) string {
+	switch {
+	case de.Arg == nil:
+		return ""
+	case de.Arg.GetString_() != nil:
+		return de.Arg.GetString_().GetSval()
+	case de.Arg.GetInteger() != nil:
+		return strconv.Itoa(int(de.Arg.GetInteger().GetIval()))
+	case de.Arg.GetFloat() != nil:
+		return de.Arg.GetFloat().GetFval()
+	case de.Arg.GetTypeName() != nil:
+		names := de.Arg.GetTypeName().Names
+		return names[len(names)-1].GetString_().GetSval()
+	}
+	return ""
+}
+
+// planAlterAccessLevel handles ALTER TABLE t SET ACCESS LEVEL l.
+func (a *analyser) planAlterAccessLevel(al *alterAccessLevelStmt) (*plan, error) {
+	level, err := security.ParseAccessLevel(al.level)
+	if err != nil {
+		return nil, err
+	}
+	t, _, err := a.resolveTable(&pg_query.RangeVar{Schemaname: al.schema, Relname: al.table})
+	if err != nil {
+		return nil, err
+	}
+	if err := security.CheckSetAccessLevel(subjectOf(a.subject()), securityTable(t), level); err != nil {
+		return nil, err
+	}
+	tableID := t.ID
+	return writePlan("ALTER TABLE", func(ec *evalContext) error {
+		cat := ec.sess.srv.cat
+		current, err := cat.TableByID(ec.sess.txn.kv, tableID)
+		if err != nil {
+			return err
+		}
+		if current == nil {
+			return pgerror.Newf(pgcode.UndefinedTable, "relation %q does not exist", al.table)
+		}
+		current.AccessLevel = level.String()
+		return cat.PutTable(ec.sess.txn.kv, current)
 	}), nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/security"
 )
 
 // returning is a compiled RETURNING list.
@@ -100,6 +101,9 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	}
 	t, _, err := a.resolveTable(ins.Relation)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkTable(t, security.OpInsert); err != nil {
 		return nil, err
 	}
 	codec := newRowCodec(t)
@@ -266,8 +270,8 @@ type inserter struct {
 // already evaluated values, filling the other columns with defaults.
 func (ins *inserter) row(ec *evalContext, exprs []expr, vals []any) ([]any, error) {
 	t := ins.table
-	row := make([]any, len(t.Columns))
-	given := make([]bool, len(t.Columns))
+	row := make([]any, ins.codec.width())
+	given := make([]bool, len(row))
 	for i, idx := range ins.targets {
 		switch {
 		case vals != nil:
@@ -284,6 +288,9 @@ func (ins *inserter) row(ec *evalContext, exprs []expr, vals []any) ([]any, erro
 			}
 			row[idx], given[idx] = v, true
 		}
+	}
+	if ins.codec.perUser {
+		row[ins.codec.ownerSlot()], given[ins.codec.ownerSlot()] = ec.actor().Name, true
 	}
 	for i := range row {
 		if given[i] {
@@ -335,7 +342,7 @@ func (ins *inserter) defaultValue(ec *evalContext, i int) (any, error) {
 }
 
 func (ins *inserter) insert(ec *evalContext, row []any) error {
-	key, err := ins.codec.encodeKey(row)
+	key, err := ins.codec.encodeKey(row, ec.actor().ID)
 	if err != nil {
 		return err
 	}
@@ -347,7 +354,7 @@ func (ins *inserter) insert(ec *evalContext, row []any) error {
 	if exists {
 		return ins.uniqueViolation(row)
 	}
-	val, err := ins.codec.encodeValue(nil, row)
+	val, err := ins.codec.encodeValue(nil, row, ec.now().UnixMicro())
 	if err != nil {
 		return err
 	}
@@ -421,6 +428,12 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.Kind == catalog.TableKindSystem {
+		return a.planRestoreUsers(up, t, sc)
+	}
+	if err := a.checkTable(t, security.OpUpdate); err != nil {
+		return nil, err
+	}
 	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "UPDATE"}
 
 	type assignment struct {
@@ -482,6 +495,8 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 			return 0, err
 		}
 		txn := ec.sess.txn.kv
+		owner := ec.actor().ID
+		now := ec.now().UnixMicro()
 		for _, old := range rows {
 			updated := append([]any(nil), old...)
 			for _, s := range sets {
@@ -496,11 +511,11 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 					return 0, notNullViolation(t, c.Name)
 				}
 			}
-			oldKey, err := codec.encodeKey(old)
+			oldKey, err := codec.encodeKey(old, owner)
 			if err != nil {
 				return 0, err
 			}
-			newKey, err := codec.encodeKey(updated)
+			newKey, err := codec.encodeKey(updated, owner)
 			if err != nil {
 				return 0, err
 			}
@@ -514,7 +529,8 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 					return 0, err
 				}
 			}
-			val, err := codec.encodeValue(nil, updated)
+			// NOTE: an UPDATE restarts the TTL of a STREAM row.
+			val, err := codec.encodeValue(nil, updated, now)
 			if err != nil {
 				return 0, err
 			}
@@ -532,7 +548,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 // collectRows reads every row matching filter before any is changed, so an
 // UPDATE does not read its own writes.
 func collectRows(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr) ([][]any, error) {
-	it := newScanIter(codec, ec.sess.txn.kv, spec, filter)
+	it := newScanIter(ec, codec, spec, filter, scanForWrite)
 	defer it.close()
 	var rows [][]any
 	for {
@@ -558,6 +574,9 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.checkTable(t, security.OpDelete); err != nil {
+		return nil, err
+	}
 	filter, err := a.whereFilter(sc, del.WhereClause)
 	if err != nil {
 		return nil, err
@@ -573,7 +592,7 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 			return 0, err
 		}
 		for _, row := range rows {
-			key, err := codec.encodeKey(row)
+			key, err := codec.encodeKey(row, ec.actor().ID)
 			if err != nil {
 				return 0, err
 			}
@@ -614,4 +633,75 @@ func (a *analyser) whereFilter(sc *scope, where *pg_query.Node) (expr, error) {
 		return nil, err
 	}
 	return b.requireBool(filter, "WHERE")
+}
+
+// planRestoreUsers handles the one write allowed on a system table:
+// UPDATE system.users SET deleted_at = NULL WHERE ..., which restores
+// dropped users within the grace period.
+func (a *analyser) planRestoreUsers(up *pg_query.UpdateStmt, t *catalog.TableDescriptor, sc *scope) (*plan, error) {
+	op := security.OpUpdate
+	isRestore := t.ID == systemUsersTableID && len(up.TargetList) == 1
+	if isRestore {
+		rt := up.TargetList[0].GetResTarget()
+		c := rt.Val.GetAConst()
+		isRestore = rt.Name == "deleted_at" && c != nil && c.Isnull && len(up.ReturningList) == 0
+	}
+	if isRestore {
+		op = security.OpRestoreUser
+	}
+	if err := a.checkTable(t, op); err != nil {
+		return nil, err
+	}
+	if !isRestore {
+		return nil, pgerror.Newf(pgcode.InsufficientPrivilege, "permission denied for table %s", t.Name).
+			WithDetail("The only change allowed on system.users is SET deleted_at = NULL, which restores dropped users.")
+	}
+	filter, err := a.whereFilter(sc, up.WhereClause)
+	if err != nil {
+		return nil, err
+	}
+	return &plan{run: func(ec *evalContext) (*result, error) {
+		if err := ec.requireWritable("UPDATE"); err != nil {
+			return nil, err
+		}
+		s := ec.sess
+		cat := s.srv.cat
+		txn := s.txn.kv
+		users, err := cat.Users(txn)
+		if err != nil {
+			return nil, err
+		}
+		var restored int64
+		for _, u := range users {
+			if u.Active() {
+				continue
+			}
+			if filter != nil {
+				ok, err := filter.eval(ec, userRow(u))
+				if err != nil {
+					return nil, err
+				}
+				if ok != true {
+					continue
+				}
+			}
+			// The name may belong to a newer user by now.
+			current, err := cat.User(txn, u.Name)
+			if err != nil {
+				return nil, err
+			}
+			if current == nil || current.ID != u.ID {
+				continue
+			}
+			if err := security.CheckUserChange(subjectOf(ec.actor()), subjectOf(u), security.UserChange{}, 0); err != nil {
+				return nil, err
+			}
+			u.DeletedAt = nil
+			if err := cat.PutUser(txn, u); err != nil {
+				return nil, err
+			}
+			restored++
+		}
+		return &result{tag: "UPDATE " + strconv.FormatInt(restored, 10)}, nil
+	}}, nil
 }

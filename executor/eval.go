@@ -27,6 +27,8 @@ type evalContext struct {
 	txnTime time.Time
 	// aggValues holds the aggregate results of the current group.
 	aggValues []any
+	// asUser is the target of EXECUTE AS USER, or nil.
+	asUser *catalog.UserDescriptor
 }
 
 func typeString(v any) string { return fmt.Sprintf("%T", v) }

@@ -281,10 +281,11 @@ func TestExtensionParser(t *testing.T) {
 		{sql: "SELECT 'CREATE USER x ROLE dba'", ok: false},
 	}
 	for _, c := range cases {
-		ext, ok, err := parseExtension(c.sql)
+		pre, err := preparse(c.sql)
 		if err != nil {
 			t.Fatalf("%s: %v", c.sql, err)
 		}
+		ext, ok := pre.ext, pre.ext != nil
 		if ok != c.ok {
 			t.Fatalf("%s: recognised=%v, want %v", c.sql, ok, c.ok)
 		}
@@ -300,7 +301,7 @@ func TestExtensionParser(t *testing.T) {
 			t.Fatalf("%s: got %+v (password %q)", c.sql, cu, pw)
 		}
 	}
-	if _, _, err := parseExtension("CREATE USER x WITH PASSWORD 'a' INTERNAL ROLE dba"); err == nil {
+	if _, err := preparse("CREATE USER x WITH PASSWORD 'a' INTERNAL ROLE dba"); err == nil {
 		t.Fatal("PASSWORD together with INTERNAL was accepted")
 	}
 }

@@ -241,7 +241,7 @@ func (s *Session) analyse(ctx context.Context, st *parsedStmt, paramOIDs []uint3
 	params := &paramTypes{oids: append([]uint32(nil), paramOIDs...)}
 	var p *plan
 	err := s.withReadTxn(func(txn kvTxn) error {
-		a := &analyser{sess: s, txn: txn, params: params, sql: st.sql}
+		a := &analyser{sess: s, txn: txn, params: params, sql: st.sql, tableOpts: st.tableOpts}
 		var err error
 		if st.ext != nil {
 			p, err = a.planExtension(st.ext)
@@ -279,6 +279,10 @@ type analyser struct {
 	txn    kvTxn
 	params *paramTypes
 	sql    string
+	// asUser is the target of EXECUTE AS USER, or nil.
+	asUser *catalog.UserDescriptor
+	// tableOpts are the pgkeep clauses of a CREATE TABLE.
+	tableOpts *tableOptions
 }
 
 func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
@@ -328,17 +332,6 @@ func statementName(n *pg_query.Node) string {
 	return strings.ToUpper(b.String()) + " statement"
 }
 
-// requireRole fails with 42501 unless the session's role is one of roles.
-func (a *analyser) requireRole(action string, roles ...string) error {
-	for _, r := range roles {
-		if a.sess.user.Role == r {
-			return nil
-		}
-	}
-	return pgerror.Newf(pgcode.InsufficientPrivilege, "permission denied to %s", action).
-		WithDetailf("Required role: %s; current role: %s.", strings.Join(roles, " or "), a.sess.user.Role)
-}
-
 // resolveTable finds the table a RangeVar names.
 func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor, *catalog.SchemaDescriptor, error) {
 	cat := a.sess.srv.cat
@@ -364,6 +357,12 @@ func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor
 		if schema == nil {
 			if rv.Schemaname != "" {
 				return nil, nil, pgerror.Newf(pgcode.UndefinedSchema, "schema %q does not exist", rv.Schemaname).WithPosition(rv.Location + 1)
+			}
+			continue
+		}
+		if schema.Virtual {
+			if vt := virtualTables(schema.Name)[rv.Relname]; vt != nil {
+				return vt.desc, schema, nil
 			}
 			continue
 		}

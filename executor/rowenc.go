@@ -110,6 +110,11 @@ func wrapDecode[T any](v T, rest []byte, err error) (any, []byte, error) {
 }
 
 // rowCodec encodes and decodes the rows of one table.
+//
+// Rows of USER and STREAM tables live under their owner's user prefix, and
+// a row slice of such a table has one more element than the table has
+// columns: the owner's name, the pseudo-column _user. STREAM rows also
+// store their insert time under the reserved column ID 0, for the TTL.
 type rowCodec struct {
 	table *catalog.TableDescriptor
 	// colIndex maps a column ID to its position in the row.
@@ -117,10 +122,14 @@ type rowCodec struct {
 	// keyCols are the row positions of the primary key columns.
 	keyCols []int
 	prefix  []byte
+	perUser bool
 }
 
+// createdColumnID is the reserved column ID of a STREAM row's insert time.
+const createdColumnID = 0
+
 func newRowCodec(t *catalog.TableDescriptor) *rowCodec {
-	rc := &rowCodec{table: t, colIndex: make(map[uint32]int, len(t.Columns))}
+	rc := &rowCodec{table: t, colIndex: make(map[uint32]int, len(t.Columns)), perUser: t.PerUser()}
 	for i, c := range t.Columns {
 		rc.colIndex[c.ID] = i
 	}
@@ -131,21 +140,50 @@ func newRowCodec(t *catalog.TableDescriptor) *rowCodec {
 	return rc
 }
 
-// encodeKey builds the primary index key of a row.
-func (rc *rowCodec) encodeKey(row []any) ([]byte, error) {
-	key := append(make([]byte, 0, len(rc.prefix)+32), rc.prefix...)
-	var err error
-	for _, i := range rc.keyCols {
-		if key, err = encodeKeyDatum(key, row[i], rc.table.Columns[i].Type.OID); err != nil {
-			return nil, err
-		}
+// width is the length of a row slice: the columns, plus _user for
+// per-user tables.
+func (rc *rowCodec) width() int {
+	if rc.perUser {
+		return len(rc.table.Columns) + 1
 	}
-	return key, nil
+	return len(rc.table.Columns)
+}
+
+// ownerSlot is the row position of _user in per-user tables.
+func (rc *rowCodec) ownerSlot() int { return len(rc.table.Columns) }
+
+// rowsPrefix returns the key prefix of the rows owner may write: the whole
+// index of a shared table, the owner's part of a per-user one.
+func (rc *rowCodec) rowsPrefix(owner uint32) []byte {
+	if rc.perUser {
+		return catalog.UserPrefix(rc.table.ID, catalog.PrimaryIndexID, owner)
+	}
+	return rc.prefix
+}
+
+// ownerOf returns the owner ID in the key of a per-user table's row.
+func (rc *rowCodec) ownerOf(key []byte) uint32 {
+	at := len(rc.prefix) + 1
+	if len(key) < at+4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(key[at:])
+}
+
+// encodeKey builds the primary index key of a row owned by owner (ignored
+// for shared tables).
+func (rc *rowCodec) encodeKey(row []any, owner uint32) ([]byte, error) {
+	vals := make([]any, len(rc.keyCols))
+	for j, i := range rc.keyCols {
+		vals[j] = row[i]
+	}
+	return rc.encodeKeyPrefix(vals, owner)
 }
 
 // encodeKeyPrefix builds the key prefix of the first len(vals) key columns.
-func (rc *rowCodec) encodeKeyPrefix(vals []any) ([]byte, error) {
-	key := append(make([]byte, 0, len(rc.prefix)+32), rc.prefix...)
+func (rc *rowCodec) encodeKeyPrefix(vals []any, owner uint32) ([]byte, error) {
+	prefix := rc.rowsPrefix(owner)
+	key := append(make([]byte, 0, len(prefix)+32), prefix...)
 	var err error
 	for j, v := range vals {
 		col := rc.table.Columns[rc.keyCols[j]]
@@ -156,9 +194,15 @@ func (rc *rowCodec) encodeKeyPrefix(vals []any) ([]byte, error) {
 	return key, nil
 }
 
-func (rc *rowCodec) encodeValue(buf []byte, row []any) ([]byte, error) {
+// encodeValue appends the stored form of row. created is the insert time
+// of a STREAM row, in microseconds since the Unix epoch.
+func (rc *rowCodec) encodeValue(buf []byte, row []any, created int64) ([]byte, error) {
+	if rc.table.Kind == catalog.TableKindStream {
+		buf = binary.AppendUvarint(buf, createdColumnID)
+		buf = kv.EncodeTimestampMicros(buf, created)
+	}
 	var err error
-	for i, v := range row {
+	for i, v := range row[:len(rc.table.Columns)] {
 		if v == nil {
 			continue
 		}
@@ -171,34 +215,41 @@ func (rc *rowCodec) encodeValue(buf []byte, row []any) ([]byte, error) {
 	return buf, nil
 }
 
-// decodeValue fills row (len = number of columns) from a stored value.
-// Columns absent from the value are NULL; unknown column IDs belong to
-// dropped columns and are skipped.
-func (rc *rowCodec) decodeValue(buf []byte, row []any) error {
-	for i := range row {
+// decodeValue fills the columns of row from a stored value and returns the
+// insert time of a STREAM row (0 for other tables). Columns absent from
+// the value are NULL; unknown column IDs belong to dropped columns and are
+// skipped.
+func (rc *rowCodec) decodeValue(buf []byte, row []any) (created int64, err error) {
+	for i := range row[:len(rc.table.Columns)] {
 		row[i] = nil
 	}
 	for len(buf) > 0 {
 		id, n := binary.Uvarint(buf)
 		if n <= 0 {
-			return pgerror.Internal("corrupt row in table %s", rc.table.Name)
+			return 0, pgerror.Internal("corrupt row in table %s", rc.table.Name)
 		}
 		buf = buf[n:]
+		if id == createdColumnID {
+			if created, buf, err = kv.DecodeTimestampMicros(buf); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		i, ok := rc.colIndex[uint32(id)]
 		if !ok {
 			rest, err := kv.SkipValue(buf)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			buf = rest
 			continue
 		}
 		v, rest, err := decodeValueDatum(buf, rc.table.Columns[i].Type.OID)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		row[i] = v
 		buf = rest
 	}
-	return nil
+	return created, nil
 }

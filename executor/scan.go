@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"time"
+
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/kv"
 )
@@ -19,11 +21,23 @@ type scanSpec struct {
 }
 
 // scanIter reads rows of a table in primary key order and applies a filter.
+//
+// On a USER or STREAM table it reads only the rows of owner, unless
+// allOwners is set (a privileged reader), and it fills the _user slot.
+// Rows of a STREAM table older than its TTL are skipped.
 type scanIter struct {
 	codec  *rowCodec
 	txn    kv.Txn
 	spec   scanSpec
 	filter expr
+
+	owner     uint32
+	allOwners bool
+	// expiredBefore is the insert time, in microseconds, before which STREAM
+	// rows are invisible; 0 disables the check.
+	expiredBefore int64
+	ownerNames    map[uint32]string
+	ownerLookup   func(id uint32) (string, error)
 
 	it      kv.Iterator
 	row     []any
@@ -32,8 +46,39 @@ type scanIter struct {
 	seen    int
 }
 
-func newScanIter(codec *rowCodec, txn kv.Txn, spec scanSpec, filter expr) *scanIter {
-	return &scanIter{codec: codec, txn: txn, spec: spec, filter: filter, row: make([]any, len(codec.table.Columns))}
+// scanMode selects which owners' rows a scan of a per-user table reads.
+type scanMode int
+
+const (
+	// scanForRead reads all owners' rows when the session's role may.
+	scanForRead scanMode = iota
+	// scanForWrite reads only the rows of the user the statement acts as.
+	scanForWrite
+)
+
+func newScanIter(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr, mode scanMode) *scanIter {
+	s := &scanIter{codec: codec, txn: ec.sess.txn.kv, spec: spec, filter: filter, row: make([]any, codec.width())}
+	if !codec.perUser {
+		return s
+	}
+	s.owner = ec.actor().ID
+	s.allOwners = mode == scanForRead && ec.readsAllUsersRows()
+	if s.allOwners {
+		// A key condition cannot narrow a scan across every owner's rows.
+		s.spec = scanSpec{}
+	}
+	if codec.table.Kind == catalog.TableKindStream && codec.table.TTLSeconds > 0 {
+		s.expiredBefore = ec.now().Add(-time.Duration(codec.table.TTLSeconds) * time.Second).UnixMicro()
+	}
+	s.ownerNames = map[uint32]string{}
+	s.ownerLookup = func(id uint32) (string, error) {
+		u, err := ec.sess.srv.cat.UserByID(s.txn, id)
+		if err != nil || u == nil {
+			return "", err
+		}
+		return u.Name, nil
+	}
+	return s
 }
 
 // bounds computes the key range from the spec. ok is false when a bound
@@ -50,7 +95,11 @@ func (s *scanIter) bounds(ec *evalContext) (lower, upper []byte, ok bool, err er
 		}
 		vals = append(vals, v)
 	}
-	prefix, err := s.codec.encodeKeyPrefix(vals)
+	if s.allOwners {
+		prefix := s.codec.prefix
+		return prefix, kv.PrefixEnd(prefix), true, nil
+	}
+	prefix, err := s.codec.encodeKeyPrefix(vals, s.owner)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -115,7 +164,7 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 			if err != nil || !found {
 				return nil, err
 			}
-			if err := s.codec.decodeValue(val, s.row); err != nil {
+			if ok, err := s.load(lower, val); err != nil || !ok {
 				return nil, err
 			}
 			return s.filtered(ec)
@@ -136,17 +185,48 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 				return nil, err
 			}
 		}
-		if err := s.codec.decodeValue(s.it.Value(), s.row); err != nil {
+		ok, err := s.load(s.it.Key(), s.it.Value())
+		if err != nil {
 			return nil, err
 		}
-		row, err := s.filtered(ec)
-		if err != nil || row != nil {
-			return row, err
+		if ok {
+			row, err := s.filtered(ec)
+			if err != nil || row != nil {
+				return row, err
+			}
 		}
 		if !s.it.Next() {
 			return nil, s.finish()
 		}
 	}
+}
+
+// load decodes a stored row into s.row. It reports false for a STREAM row
+// past its TTL.
+func (s *scanIter) load(key, value []byte) (bool, error) {
+	created, err := s.codec.decodeValue(value, s.row)
+	if err != nil {
+		return false, err
+	}
+	if s.expiredBefore != 0 && created < s.expiredBefore {
+		return false, nil
+	}
+	if !s.codec.perUser {
+		return true, nil
+	}
+	owner := s.owner
+	if s.allOwners {
+		owner = s.codec.ownerOf(key)
+	}
+	name, ok := s.ownerNames[owner]
+	if !ok {
+		if name, err = s.ownerLookup(owner); err != nil {
+			return false, err
+		}
+		s.ownerNames[owner] = name
+	}
+	s.row[s.codec.ownerSlot()] = name
+	return true, nil
 }
 
 // filtered returns the current row when it passes the filter, else nil.

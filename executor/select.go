@@ -9,6 +9,7 @@ import (
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 	"github.com/pgkeep/pgkeep/protocol"
+	"github.com/pgkeep/pgkeep/security"
 )
 
 // selectPlan is the analysed form of a SELECT.
@@ -16,6 +17,8 @@ type selectPlan struct {
 	table *catalog.TableDescriptor
 	codec *rowCodec
 	spec  scanSpec
+	// virtual is set when table is a virtual system table.
+	virtual *virtualTable
 	// filter is WHERE.
 	filter expr
 
@@ -97,7 +100,13 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		if err != nil {
 			return nil, err
 		}
+		if err := a.checkTable(t, security.OpSelect); err != nil {
+			return nil, err
+		}
 		sp.table, sp.codec, sc = t, codec, tsc
+		if t.Kind == catalog.TableKindSystem {
+			sp.virtual = virtualTables(schemaOfVirtual(t))[t.Name]
+		}
 	}
 
 	filter, err := a.whereFilter(sc, sel.WhereClause)
@@ -105,7 +114,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		return nil, err
 	}
 	sp.filter = filter
-	if sp.table != nil {
+	if sp.table != nil && sp.virtual == nil {
 		sp.spec = deriveScanSpec(sp.table, sp.codec, sp.filter)
 	}
 
@@ -171,10 +180,17 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	return sp, nil
 }
 
+// ownerColumn is the pseudo-column of USER and STREAM tables that names
+// each row's owner. SELECT * leaves it out.
+const ownerColumn = "_user"
+
 func tableScope(t *catalog.TableDescriptor, alias string) *scope {
 	sc := &scope{}
 	for i, c := range t.Columns {
 		sc.cols = append(sc.cols, scopeColumn{table: alias, name: c.Name, typ: c.Type, hidden: c.Hidden, tableOID: t.ID, attNum: int16(i + 1)})
+	}
+	if t.PerUser() {
+		sc.cols = append(sc.cols, scopeColumn{table: alias, name: ownerColumn, typ: plainType(oidText), hidden: true})
 	}
 	return sc
 }
@@ -438,8 +454,10 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	switch {
 	case sp.values != nil:
 		src = &valuesIter{rows: sp.values}
+	case sp.virtual != nil:
+		src = &virtualScanIter{table: sp.virtual, filter: sp.filter}
 	case sp.table != nil:
-		src = newScanIter(sp.codec, ec.sess.txn.kv, sp.spec, sp.filter)
+		src = newScanIter(ec, sp.codec, sp.spec, sp.filter, scanForRead)
 	default:
 		src = &singleRowIter{filter: sp.filter}
 	}

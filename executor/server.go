@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
@@ -26,6 +27,10 @@ type Config struct {
 	// IsSCRAMVerifier reports whether a password text is a pre-hashed SCRAM
 	// verifier, which is stored as given.
 	IsSCRAMVerifier func(s string) bool
+	// PasswordPolicy checks new passwords; nil accepts every password.
+	PasswordPolicy func(password string) error
+	// Now is the clock for STREAM TTLs; nil means time.Now. Tests replace it.
+	Now func() time.Time
 }
 
 // Server holds what all sessions share.
@@ -41,6 +46,13 @@ func NewServer(cfg Config, cat *catalog.Catalog, logger *slog.Logger) *Server {
 		cfg.TimeZone = "UTC"
 	}
 	return &Server{cfg: cfg, cat: cat, logger: logger}
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
 }
 
 // Catalog returns the catalog the server executes against.

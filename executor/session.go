@@ -75,6 +75,9 @@ type parsedStmt struct {
 	node *pg_query.Node
 	// ext is set for pgkeep's own statements recognised by the pre-parser.
 	ext *extStmt
+	// tableOpts holds the pgkeep clauses the pre-parser removed from a
+	// CREATE TABLE.
+	tableOpts *tableOptions
 	// plan is the analysed form, valid while plan.version equals the
 	// catalog version.
 	plan *plan
@@ -167,15 +170,14 @@ func (s *Session) parse(query string) (*parsedQuery, error) {
 }
 
 func parseQuery(query string) (*parsedQuery, error) {
-	ext, ok, err := parseExtension(query)
-	switch {
-	case err == errNamespaceSynonym:
-		query = replaceNamespaceKeyword(query)
-	case err != nil:
+	pre, err := preparse(query)
+	if err != nil {
 		return nil, err
-	case ok:
-		return &parsedQuery{stmts: []*parsedStmt{{sql: query, ext: ext}}}, nil
 	}
+	if pre.ext != nil {
+		return &parsedQuery{stmts: []*parsedStmt{{sql: query, ext: pre.ext}}}, nil
+	}
+	query = pre.text
 	tree, err := pg_query.Parse(query)
 	if err != nil {
 		return nil, syntaxError(err)
@@ -190,7 +192,7 @@ func parseQuery(query string) (*parsedQuery, error) {
 			}
 			text = query[raw.StmtLocation:end]
 		}
-		pq.stmts = append(pq.stmts, &parsedStmt{sql: strings.TrimSpace(text), node: raw.Stmt})
+		pq.stmts = append(pq.stmts, &parsedStmt{sql: strings.TrimSpace(text), node: raw.Stmt, tableOpts: pre.tableOpts})
 	}
 	return pq, nil
 }

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/executor"
@@ -42,7 +44,23 @@ type Config struct {
 
 	Server server.Config
 	Auth   security.Config
-	Logger *slog.Logger
+	// PasswordPolicy applies to every new password. The zero value means
+	// security.DefaultPasswordPolicy.
+	PasswordPolicy *security.PasswordPolicy
+	// DeletedUserGracePeriod is how long a dropped user can be restored
+	// before the purge job removes it and its rows; zero means 30 days.
+	DeletedUserGracePeriod time.Duration
+	// MaintenanceInterval is how often the purge of dropped users and the
+	// sweep of expired STREAM rows run; zero means one hour.
+	MaintenanceInterval time.Duration
+	Logger              *slog.Logger
+	TestingKnobs        TestingKnobs
+}
+
+// TestingKnobs contains hooks for tests.
+type TestingKnobs struct {
+	// Now replaces the clock of STREAM TTLs, the purge and last_seen.
+	Now func() time.Time
 }
 
 // Node is a running pgkeep server.
@@ -55,6 +73,11 @@ type Node struct {
 	srv     *server.Server
 	logger  *slog.Logger
 	stopped bool
+
+	stopMaintenance context.CancelFunc
+	maintenanceDone chan struct{}
+	// loginWG tracks the last_seen updates still running.
+	loginWG sync.WaitGroup
 }
 
 // Start opens the store, bootstraps it on first start and starts listening.
@@ -132,17 +155,30 @@ func (n *Node) init() error {
 		return err
 	}
 
+	policy := security.DefaultPasswordPolicy()
+	if cfg.PasswordPolicy != nil {
+		policy = *cfg.PasswordPolicy
+	}
+	if err := policy.Validate(); err != nil {
+		return err
+	}
 	n.exec = executor.NewServer(executor.Config{
 		Database:        cfg.Database,
 		TimeZone:        cfg.TimeZone,
 		HashPassword:    n.auth.HashPassword,
 		IsSCRAMVerifier: security.IsSCRAMVerifier,
+		PasswordPolicy:  policy.Check,
+		Now:             cfg.TestingKnobs.Now,
 	}, n.cat, n.logger)
 
 	if n.srv, err = server.New(cfg.Server, &backend{node: n}, n.logger); err != nil {
 		return err
 	}
-	return n.srv.Start()
+	if err := n.srv.Start(); err != nil {
+		return err
+	}
+	n.startMaintenance()
+	return nil
 }
 
 // Server returns the network server, for its listen addresses.
@@ -156,6 +192,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	n.stopped = true
 	err := n.srv.Shutdown(ctx)
+	n.stopMaintenance()
+	<-n.maintenanceDone
+	n.loginWG.Wait()
 	if cerr := n.cat.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -172,7 +211,11 @@ type backend struct {
 }
 
 func (b *backend) Authenticate(ctx context.Context, ci security.ConnInfo, ex security.Exchange) (security.Result, error) {
-	return b.node.auth.Authenticate(ctx, ci, credentialStore{cat: b.node.cat}, ex)
+	res, err := b.node.auth.Authenticate(ctx, ci, credentialStore{cat: b.node.cat}, ex)
+	if err == nil {
+		b.node.recordLogin(ci.User)
+	}
+	return res, err
 }
 
 func (b *backend) NewSession(ctx context.Context, info server.SessionInfo) (protocol.Session, []server.ParameterStatus, error) {

@@ -1,5 +1,5 @@
 // Package security authenticates pgkeep connections the way PostgreSQL 16
-// does, against pgkeep's own user store.
+// does, against pgkeep's own user store, and decides what each role may do.
 //
 // # Layers
 //
@@ -40,4 +40,44 @@
 // SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, so verifiers
 // copied from PostgreSQL work unchanged. No password, hash, verifier, nonce,
 // proof or signature ever appears in an error or a Result.
+//
+// # Authorization
+//
+// The executor describes the user as a Subject and the table as a Table and
+// calls CheckTable, CheckExecuteAs, CheckDDL, CheckSetAccessLevel or
+// CheckUserChange before it runs a statement. These functions are pure: the
+// caller looks up roles, owners and the number of active system users. The
+// rules live as data in one var block of authz.go:
+//
+//   - shared tables: by access level and role, public is readable by all and
+//     writable by service and above, private is for service and above,
+//     restricted for dba and system. A table's owner always reads and writes.
+//   - user and stream tables: every role reads and writes, a user only its
+//     own rows (ReadsAllUsersRows is false for it).
+//   - system tables: SELECT for all. The one write is OpRestoreUser
+//     (UPDATE system.users SET deleted_at = NULL), for dba and system.
+//   - EXECUTE AS USER: system may target anyone, dba targets dba, service
+//     and user, service targets service and user, and a user only itself.
+//   - DDL: dba and system. SET ACCESS LEVEL: dba, system and the owner move
+//     a shared table to any level, service only between public and private.
+//   - users: dba and system manage other users, and only system manages
+//     system users or grants that role. Everyone may change its own password
+//     and email, nobody its own role. The last active system user cannot be
+//     dropped or demoted.
+//
+// A denial is 42501 "permission denied …" with the required and current role
+// in the detail. Dropping oneself and dropping or demoting the last active
+// system user are 55006, as no role may do either. An invalid Role, TableKind,
+// AccessLevel or Operation value, such as a zero value, is a caller bug and
+// returns XX000, so a field left unset never grants access.
+//
+// # Password policy
+//
+// PasswordPolicy.Check runs on every path that sets a cleartext password:
+// 8 to 72 bytes by default, not on the built-in list of common passwords
+// (common_passwords.txt, compared in lower case), and optionally an
+// uppercase letter, a lowercase letter, a digit and a special character. A
+// violation is 22023 naming the rule. A SCRAM-SHA-256 verifier given in place
+// of a password (IsSCRAMVerifier) hides the password from the server, so the
+// caller stores it without the check.
 package security

@@ -61,6 +61,15 @@ type AuthConfig struct {
 	// AllowRemoteAccess lets internal users log in from remote addresses
 	// with a password.
 	AllowRemoteAccess bool
+	// RejectCommonPasswords rejects new passwords found on the built-in
+	// list of common passwords.
+	RejectCommonPasswords bool
+	// RequirePasswordComplexity requires an uppercase and a lowercase
+	// letter, a digit and a special character in new passwords.
+	RequirePasswordComplexity bool
+	// DeletedUserGracePeriod is how long a dropped user can be restored
+	// before the purge removes it and its rows.
+	DeletedUserGracePeriod time.Duration
 }
 
 // LimitsConfig contains the per-server resource limits.
@@ -125,6 +134,9 @@ var configKeys = []configKey{
 	{"auth.bcrypt_cost", kindInt, 12},
 	{"auth.scram_iterations", kindInt, 4096},
 	{"auth.allow_remote_access", kindBool, false},
+	{"auth.reject_common_passwords", kindBool, true},
+	{"auth.require_password_complexity", kindBool, false},
+	{"auth.deleted_user_grace_days", kindInt, 30},
 	{"limits.max_connections", kindInt, 100},
 	{"limits.max_message_size", kindInt, 64 << 20},
 }
@@ -297,6 +309,10 @@ func configFromViper(v *viper.Viper) *Config {
 			BcryptCost:        v.GetInt("auth.bcrypt_cost"),
 			SCRAMIterations:   v.GetInt("auth.scram_iterations"),
 			AllowRemoteAccess: v.GetBool("auth.allow_remote_access"),
+
+			RejectCommonPasswords:     v.GetBool("auth.reject_common_passwords"),
+			RequirePasswordComplexity: v.GetBool("auth.require_password_complexity"),
+			DeletedUserGracePeriod:    time.Duration(v.GetInt("auth.deleted_user_grace_days")) * 24 * time.Hour,
 		},
 		Limits: LimitsConfig{
 			MaxConnections: v.GetInt("limits.max_connections"),
@@ -638,6 +654,7 @@ func (c *Config) validate() []*configError {
 	checkEnum("auth.password_method", c.Auth.PasswordMethod, "scram-sha-256", "password")
 	checkRange("auth.bcrypt_cost", c.Auth.BcryptCost, minBcryptCost, maxBcryptCost)
 	checkRange("auth.scram_iterations", c.Auth.SCRAMIterations, minSCRAMIterations, maxSCRAMIterations)
+	checkRange("auth.deleted_user_grace_days", int(c.Auth.DeletedUserGracePeriod/(24*time.Hour)), 0, 3650)
 	checkRange("limits.max_connections", c.Limits.MaxConnections, 1, maxMaxConnections)
 	checkRange("limits.max_message_size", c.Limits.MaxMessageSize, minMaxMessageSize, maxMaxMessageSize)
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -43,10 +44,12 @@ func TestLoadConfigDefaults(t *testing.T) {
 		TimeZone:  "UTC",
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{
-			PasswordMethod:    "scram-sha-256",
-			BcryptCost:        12,
-			SCRAMIterations:   4096,
-			AllowRemoteAccess: false,
+			PasswordMethod:         "scram-sha-256",
+			BcryptCost:             12,
+			SCRAMIterations:        4096,
+			AllowRemoteAccess:      false,
+			RejectCommonPasswords:  true,
+			DeletedUserGracePeriod: 30 * 24 * time.Hour,
 		},
 		Limits: LimitsConfig{MaxConnections: 100, MaxMessageSize: 64 << 20},
 	}
@@ -70,10 +73,12 @@ var fullConfig = Config{
 	TimeZone:  "Europe/Berlin",
 	Log:       LogConfig{Level: "debug", Format: "json"},
 	Auth: AuthConfig{
-		PasswordMethod:    "password",
-		BcryptCost:        10,
-		SCRAMIterations:   8192,
-		AllowRemoteAccess: true,
+		PasswordMethod:         "password",
+		BcryptCost:             10,
+		SCRAMIterations:        8192,
+		AllowRemoteAccess:      true,
+		RejectCommonPasswords:  true,
+		DeletedUserGracePeriod: 30 * 24 * time.Hour,
 	},
 	Limits: LimitsConfig{MaxConnections: 250, MaxMessageSize: 8 << 20},
 }
@@ -187,10 +192,12 @@ func TestLoadConfigEnvOverridesFile(t *testing.T) {
 		TimeZone:  "America/New_York",
 		Log:       LogConfig{Level: "warn", Format: "text"},
 		Auth: AuthConfig{
-			PasswordMethod:    "scram-sha-256",
-			BcryptCost:        14,
-			SCRAMIterations:   10000,
-			AllowRemoteAccess: false,
+			PasswordMethod:         "scram-sha-256",
+			BcryptCost:             14,
+			SCRAMIterations:        10000,
+			AllowRemoteAccess:      false,
+			RejectCommonPasswords:  true,
+			DeletedUserGracePeriod: 30 * 24 * time.Hour,
 		},
 		Limits: LimitsConfig{MaxConnections: 7, MaxMessageSize: 2 << 20},
 	}

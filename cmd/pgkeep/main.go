@@ -80,7 +80,12 @@ func serve(args, env []string) int {
 			SCRAMIterations:   cfg.Auth.SCRAMIterations,
 			AllowRemoteAccess: cfg.Auth.AllowRemoteAccess,
 		},
-		Logger: logger,
+		PasswordPolicy: &security.PasswordPolicy{
+			RejectCommon:      cfg.Auth.RejectCommonPasswords,
+			RequireComplexity: cfg.Auth.RequirePasswordComplexity,
+		},
+		DeletedUserGracePeriod: cfg.Auth.DeletedUserGracePeriod,
+		Logger:                 logger,
 	})
 	if err != nil {
 		logger.Error("start failed", "error", err)
