@@ -23,9 +23,15 @@ func subjectOf(u *catalog.UserDescriptor) security.Subject {
 
 // securityTable describes a stored table for the access rules.
 func securityTable(t *catalog.TableDescriptor) security.Table {
-	kind, err := security.ParseTableKind(t.Kind)
-	if err != nil {
-		kind = security.KindShared
+	kind := security.KindSystem
+	if t.Kind != catalog.TableKindSystem {
+		k, err := security.ParseTableKind(t.Kind)
+		if err != nil {
+			// A stored kind is always valid; treat anything else as the
+			// most protected shared table.
+			return security.Table{Name: t.Name, Kind: security.KindShared, Level: security.AccessRestricted, OwnerID: t.Owner}
+		}
+		kind = k
 	}
 	level := security.AccessPrivate
 	if t.Kind == catalog.TableKindShared {

@@ -12,6 +12,7 @@ import (
 	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/protocol"
+	"github.com/pgkeep/pgkeep/security"
 )
 
 // recordingSink keeps the results of statements as text lines.
@@ -78,6 +79,7 @@ func newTestServer(t *testing.T) *Server {
 		Database:        "postgres",
 		HashPassword:    func(pw string) (string, string, error) { return "bcrypt:" + pw, "scram:" + pw, nil },
 		IsSCRAMVerifier: func(s string) bool { return strings.HasPrefix(s, "SCRAM-SHA-256$") },
+		PasswordPolicy:  security.DefaultPasswordPolicy().Check,
 	}, cat, nil)
 }
 

@@ -62,12 +62,11 @@ const (
 	OpUpdate
 	OpDelete
 	// OpRestoreUser is UPDATE system.users SET deleted_at = NULL, the one
-	// write allowed on a system table.
+	// write allowed on a system table. The caller passes it only for that
+	// statement, because CheckTable checks the role and the table kind but not
+	// which system table it is.
 	OpRestoreUser
 )
-
-// SystemUsersTable is the name that Table.Name must have for OpRestoreUser.
-const SystemUsersTable = "system.users"
 
 // Subject is the user a statement runs as.
 type Subject struct {
@@ -77,10 +76,9 @@ type Subject struct {
 	Name   string
 }
 
-// Table is what CheckTable needs to know about a table.
+// Table is the part of a table's descriptor that the access checks use.
 type Table struct {
-	// Name is the table name for error messages. System tables use the
-	// qualified name, such as "system.users".
+	// Name is the table name for error messages.
 	Name  string
 	Kind  TableKind
 	Level AccessLevel // only for KindShared
@@ -88,10 +86,10 @@ type Table struct {
 	OwnerID uint32
 }
 
-// UserChange is a CREATE USER, ALTER USER or DROP USER statement, as
-// CheckUserChange sees it. With neither Create nor Drop set it is an ALTER
-// USER that sets the fields marked true, and the role in NewRole when that is
-// not nil.
+// UserChange is the part of a CREATE USER, ALTER USER or DROP USER statement
+// that CheckUserChange checks. With neither Create nor Drop set it is an
+// ALTER USER that sets the fields marked true, and the role in NewRole when
+// that is not nil.
 type UserChange struct {
 	Create, Drop bool
 	NewRole      *Role
@@ -110,8 +108,8 @@ const (
 	accessReadWrite = accessRead | accessWrite
 )
 
-// The access rules. Every check below reads its decision from these tables;
-// an entry that is absent is a denial.
+// The access rules. Every check below reads its decision from these tables,
+// and an absent entry is a denial.
 var (
 	// sharedAccess is the access of each role to a shared table that it does
 	// not own, by access level. A table's owner always has read and write.
@@ -205,8 +203,8 @@ var (
 
 // CheckTable returns nil when s may run op on the rows of t, and a 42501
 // error when it may not. For user and stream tables a nil result does not
-// widen the rows reached: ReadsAllUsersRows tells which rows a read covers,
-// and writes go to the subject's own rows.
+// widen the rows reached, because ReadsAllUsersRows decides which rows a
+// read covers and writes go to the subject's own rows.
 func CheckTable(s Subject, t Table, op Operation) error {
 	if err := validateRole(s.Role); err != nil {
 		return err
@@ -215,7 +213,7 @@ func CheckTable(s Subject, t Table, op Operation) error {
 		return pgerror.Internal("invalid operation %d on table %s", int(op), t.Name)
 	}
 	if op == OpRestoreUser && t.Kind != KindSystem {
-		return pgerror.Internal("restoring a user applies only to table %s, not %s", SystemUsersTable, t.Name)
+		return pgerror.Internal("restoring a user applies only to table system.users, not %s", t.Name)
 	}
 
 	switch t.Kind {
@@ -251,9 +249,6 @@ func checkSharedTable(s Subject, t Table, op Operation) error {
 
 func checkSystemTable(s Subject, t Table, op Operation) error {
 	if op == OpRestoreUser {
-		if t.Name != SystemUsersTable {
-			return pgerror.Internal("restoring a user applies only to table %s, not %s", SystemUsersTable, t.Name)
-		}
 		if restoreUserRoles.has(s.Role) {
 			return nil
 		}
@@ -263,12 +258,9 @@ func checkSystemTable(s Subject, t Table, op Operation) error {
 	if systemTableAccess[s.Role]&op.accessMode() != 0 {
 		return nil
 	}
-	err := pgerror.Newf(pgcode.InsufficientPrivilege, "permission denied for table %s", t.Name).
-		WithDetailf("System tables are read-only for every role; current role: %s.", s.Role)
-	if t.Name == SystemUsersTable {
-		err = err.WithHint("Use CREATE USER, ALTER USER and DROP USER to change users.")
-	}
-	return err
+	return pgerror.Newf(pgcode.InsufficientPrivilege, "permission denied for table %s", t.Name).
+		WithDetailf("System tables are read-only; current role: %s.", s.Role).
+		WithHint("The only write to a system table is UPDATE system.users SET deleted_at = NULL, which restores a dropped user. Use CREATE USER, ALTER USER and DROP USER to change users.")
 }
 
 // ReadsAllUsersRows reports whether s reads the rows of every user in user
@@ -311,18 +303,22 @@ func CheckExecuteAs(actor Subject, targetName string, targetRole Role) error {
 // schema, table, index or view. action is the statement's verb and object
 // type in lower case, such as "create table" or "drop schema", and object is
 // the object's name. The last word of action names the object type in the
-// message, as in "permission denied for schema app".
+// message, as in "permission denied for schema app". With an empty object
+// the message names the action, as in "permission denied to drop table".
 func CheckDDL(s Subject, action, object string) error {
 	if err := validateRole(s.Role); err != nil {
 		return err
 	}
 	words := strings.Fields(action)
 	if len(words) == 0 {
-		return pgerror.Internal("empty DDL action on %s", object)
+		return pgerror.Internal("empty DDL action on %q", object)
 	}
 
 	if ddlRoles.has(s.Role) {
 		return nil
+	}
+	if object == "" {
+		return permissionDenied(ddlRoles.String(), s.Role, "permission denied to %s", strings.Join(words, " "))
 	}
 	return permissionDenied(ddlRoles.String(), s.Role,
 		"permission denied for %s %s", words[len(words)-1], object)
@@ -425,7 +421,7 @@ func checkDropUser(actor, target Subject, activeSystemUsers int) error {
 func checkAlterUser(actor, target Subject, change UserChange, activeSystemUsers int) error {
 	self := isSelf(actor, target)
 
-	// Nobody changes its own role, not even to the role it has, so a user
+	// No user changes its own role, not even to the role it has, so a user
 	// cannot grant itself more access or lock the others out.
 	if self && change.NewRole != nil {
 		required := userAdminRolesFor(target.Role, change.NewRole)
@@ -600,11 +596,13 @@ func ParseRole(s string) (Role, error) {
 	return 0, invalidValue("role", s, "Valid roles are user, service, dba and system.")
 }
 
-// ParseTableKind returns the table kind named s by the table option type,
-// ignoring ASCII case. "system" is rejected with the unknown names, because
-// no statement creates a system table. An invalid name is a 22023 error.
+// ParseTableKind returns the table kind named s, ignoring ASCII case. An
+// unknown name is a 22023 error naming the table option type. It accepts
+// "system", the kind of stored system table descriptors, so CREATE TABLE must
+// reject KindSystem itself, and the error hint lists only the kinds that
+// CREATE TABLE accepts.
 func ParseTableKind(s string) (TableKind, error) {
-	for k := KindUser; k <= KindStream; k++ {
+	for k := KindUser; k <= KindSystem; k++ {
 		if strings.EqualFold(s, k.String()) {
 			return k, nil
 		}

@@ -3,6 +3,7 @@ package security
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pgkeep/pgkeep/pgerror"
@@ -79,19 +80,19 @@ func TestSharedTable(t *testing.T) {
 		for _, role := range allRoles {
 			for _, owner := range []bool{false, true} {
 				for _, op := range tableOps {
-					who := role.String()
+					label := role.String()
 					table := Table{Name: "orders", Kind: KindShared, Level: level, OwnerID: otherID}
 					if owner {
-						who = "owner-" + who
+						label = "owner-" + label
 						table.OwnerID = actorID
 					}
 					need := "w"
 					if op == OpSelect {
 						need = "r"
 					}
-					allowed := owner || containsRune(grid[level][role], need)
+					allowed := owner || strings.Contains(grid[level][role], need)
 
-					t.Run(fmt.Sprintf("shared/%s/%s/%s", level, who, op), func(t *testing.T) {
+					t.Run(fmt.Sprintf("shared/%s/%s/%s", level, label, op), func(t *testing.T) {
 						err := CheckTable(actor(role), table, op)
 						if allowed {
 							assertAllowed(t, err)
@@ -104,15 +105,6 @@ func TestSharedTable(t *testing.T) {
 			}
 		}
 	}
-}
-
-func containsRune(s, r string) bool {
-	for _, c := range s {
-		if string(c) == r {
-			return true
-		}
-	}
-	return false
 }
 
 func TestSharedTableOwnerIDZero(t *testing.T) {
@@ -149,7 +141,7 @@ func TestReadsAllUsersRows(t *testing.T) {
 }
 
 func TestSystemTable(t *testing.T) {
-	usersTable := Table{Name: SystemUsersTable, Kind: KindSystem}
+	usersTable := Table{Name: "system.users", Kind: KindSystem}
 	restoreRoles := map[Role]bool{RoleDBA: true, RoleSystem: true}
 
 	for _, role := range allRoles {
@@ -166,9 +158,9 @@ func TestSystemTable(t *testing.T) {
 						fmt.Sprintf("Required role: dba or system; current role: %s.", role))
 				default:
 					pe := assertError(t, err, pgcode.InsufficientPrivilege, "permission denied for table system.users",
-						fmt.Sprintf("System tables are read-only for every role; current role: %s.", role))
-					if pe.Hint == "" {
-						t.Error("hint is empty, want a pointer to the user statements")
+						fmt.Sprintf("System tables are read-only; current role: %s.", role))
+					if !strings.Contains(pe.Hint, "UPDATE system.users SET deleted_at = NULL") {
+						t.Errorf("hint = %q, want the restore statement", pe.Hint)
 					}
 				}
 			})
@@ -179,16 +171,14 @@ func TestSystemTable(t *testing.T) {
 func TestSystemTableOtherNames(t *testing.T) {
 	catalogTable := Table{Name: "pg_catalog.pg_class", Kind: KindSystem}
 	assertAllowed(t, CheckTable(actor(RoleUser), catalogTable, OpSelect))
+	assertError(t, CheckTable(actor(RoleSystem), catalogTable, OpDelete), pgcode.InsufficientPrivilege,
+		"permission denied for table pg_catalog.pg_class", "System tables are read-only; current role: system.")
+}
 
-	pe := assertError(t, CheckTable(actor(RoleSystem), catalogTable, OpDelete), pgcode.InsufficientPrivilege,
-		"permission denied for table pg_catalog.pg_class", "System tables are read-only for every role; current role: system.")
-	if pe.Hint != "" {
-		t.Errorf("hint = %q, want none outside system.users", pe.Hint)
-	}
-
-	// The restore operation names one statement on one table.
-	assertInternal(t, CheckTable(actor(RoleSystem), catalogTable, OpRestoreUser))
+func TestRestoreUserOnUserTables(t *testing.T) {
+	// The restore operation names a statement on system.users only.
 	assertInternal(t, CheckTable(actor(RoleSystem), Table{Name: "notes", Kind: KindUser}, OpRestoreUser))
+	assertInternal(t, CheckTable(actor(RoleSystem), Table{Name: "events", Kind: KindStream}, OpRestoreUser))
 	assertInternal(t, CheckTable(actor(RoleSystem), Table{Name: "orders", Kind: KindShared, Level: AccessPublic}, OpRestoreUser))
 }
 
@@ -291,6 +281,12 @@ func TestDDL(t *testing.T) {
 	}
 }
 
+func TestDDLWithoutObjectName(t *testing.T) {
+	assertError(t, CheckDDL(actor(RoleService), "drop table", ""), pgcode.InsufficientPrivilege,
+		"permission denied to drop table", "Required role: dba or system; current role: service.")
+	assertAllowed(t, CheckDDL(actor(RoleDBA), "drop table", ""))
+}
+
 func TestDDLInvalidInput(t *testing.T) {
 	assertInternal(t, CheckDDL(actor(RoleSystem), " ", "orders"))
 	assertInternal(t, CheckDDL(Subject{}, "create table", "orders"))
@@ -311,10 +307,10 @@ func TestSetAccessLevel(t *testing.T) {
 		for _, owner := range []bool{false, true} {
 			for i, from := range allLevels {
 				for j, to := range allLevels {
-					who := role.String()
+					label := role.String()
 					table := Table{Name: "orders", Kind: KindShared, Level: from, OwnerID: otherID}
 					if owner {
-						who = "owner-" + who
+						label = "owner-" + label
 						table.OwnerID = actorID
 					}
 					allowed := owner || grid[role][i][j] == 'y'
@@ -323,7 +319,7 @@ func TestSetAccessLevel(t *testing.T) {
 						required = "dba or system, or table owner"
 					}
 
-					t.Run(fmt.Sprintf("set-level/%s/%s-to-%s", who, from, to), func(t *testing.T) {
+					t.Run(fmt.Sprintf("set-level/%s/%s-to-%s", label, from, to), func(t *testing.T) {
 						err := CheckSetAccessLevel(actor(role), table, to)
 						if allowed {
 							assertAllowed(t, err)
@@ -628,7 +624,7 @@ func TestParseRole(t *testing.T) {
 }
 
 func TestParseTableKind(t *testing.T) {
-	for _, kind := range []TableKind{KindUser, KindShared, KindStream} {
+	for _, kind := range []TableKind{KindUser, KindShared, KindStream, KindSystem} {
 		got, err := ParseTableKind(kind.String())
 		if err != nil || got != kind {
 			t.Errorf("ParseTableKind(%q) = %v, %v, want %v", kind.String(), got, err, kind)
@@ -638,7 +634,7 @@ func TestParseTableKind(t *testing.T) {
 		t.Errorf(`ParseTableKind("Shared") = %v, %v, want shared`, got, err)
 	}
 
-	for _, name := range []string{"system", "", "temp"} {
+	for _, name := range []string{"", "temp", "systems"} {
 		pe := assertError(t, mustFail(ParseTableKind(name)), pgcode.InvalidParameterValue,
 			fmt.Sprintf(`invalid value for type: "%s"`, name), "")
 		if want := "Valid table types are user, shared and stream."; pe.Hint != want {

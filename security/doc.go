@@ -55,7 +55,9 @@
 //   - user and stream tables: every role reads and writes, a user only its
 //     own rows (ReadsAllUsersRows is false for it).
 //   - system tables: SELECT for all. The one write is OpRestoreUser
-//     (UPDATE system.users SET deleted_at = NULL), for dba and system.
+//     (UPDATE system.users SET deleted_at = NULL), for dba and system. The
+//     caller identifies that statement, because the check reads only the
+//     table kind.
 //   - EXECUTE AS USER: system may target anyone, dba targets dba, service
 //     and user, service targets service and user, and a user only itself.
 //   - DDL: dba and system. SET ACCESS LEVEL: dba, system and the owner move

@@ -96,8 +96,8 @@ func (p PasswordPolicy) limits() (minBytes, maxBytes int) {
 }
 
 // isComplex reports whether password contains an uppercase letter, a
-// lowercase letter, a digit and a character that is none of those. Letters
-// and digits of every script count.
+// lowercase letter, a digit and a character that is neither a letter nor a
+// digit. Letters and digits of every script count.
 func isComplex(password string) bool {
 	var upper, lower, digit, special bool
 	for _, c := range password {
