@@ -220,6 +220,9 @@ func TestAccessLevelChanges(t *testing.T) {
 		{"alice", "ALTER TABLE shared_private SET ACCESS LEVEL public", "42501"},
 		{"ops", "ALTER TABLE shared_restricted SET ACCESS LEVEL public", "ok"},
 		{"ops", "ALTER TABLE notes SET ACCESS LEVEL public", "22023"},
+		{"svc", "ALTER TABLE shared_public SET (access_level = 'private')", "ok"},
+		{"svc", "ALTER TABLE shared_public SET (access_level = 'restricted')", "42501"},
+		{"ops", "ALTER TABLE shared_public SET (fillfactor = 50)", "0A000"},
 	}
 	for _, c := range cases {
 		if got := f.exec(c.user, c.sql); got != c.want {

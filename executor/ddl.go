@@ -495,3 +495,24 @@ func (a *analyser) planAlterAccessLevel(al *alterAccessLevelStmt) (*plan, error)
 		return cat.PutTable(ec.sess.txn.kv, current)
 	}), nil
 }
+
+// planAlterTable handles ALTER TABLE t SET (access_level = '...'), the
+// reloption form of SET ACCESS LEVEL. Other ALTER TABLE forms are not
+// supported yet.
+func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
+	if len(at.Cmds) == 1 {
+		cmd := at.Cmds[0].GetAlterTableCmd()
+		if cmd != nil && cmd.Subtype == pg_query.AlterTableType_AT_SetRelOptions {
+			items := cmd.Def.GetList().GetItems()
+			if len(items) == 1 && strings.EqualFold(items[0].GetDefElem().GetDefname(), "access_level") {
+				return a.planAlterAccessLevel(&alterAccessLevelStmt{
+					schema: at.Relation.Schemaname,
+					table:  at.Relation.Relname,
+					level:  strings.ToLower(defElemString(items[0].GetDefElem())),
+				})
+			}
+			return nil, pgerror.NotSupported("ALTER TABLE ... SET with options other than access_level")
+		}
+	}
+	return nil, pgerror.NotSupported("ALTER TABLE")
+}

@@ -307,6 +307,8 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planSet(n.GetVariableSetStmt())
 	case n.GetVariableShowStmt() != nil:
 		return a.planShow(n.GetVariableShowStmt())
+	case n.GetAlterTableStmt() != nil:
+		return a.planAlterTable(n.GetAlterTableStmt())
 	case n.GetCreateRoleStmt() != nil:
 		return a.planCreateRole(n.GetCreateRoleStmt())
 	case n.GetAlterRoleStmt() != nil:

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/mail"
 	"strings"
-	"time"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -372,7 +371,8 @@ func (a *analyser) planDropRole(dr *pg_query.DropRoleStmt) (*plan, error) {
 			if err := security.CheckUserChange(subjectOf(ec.actor()), subjectOf(u), security.UserChange{Drop: true}, systemUsers); err != nil {
 				return err
 			}
-			now := time.Now().UTC()
+			// The server clock, so that tests of the purge can move it.
+			now := ec.now().UTC()
 			u.DeletedAt = &now
 			if err := cat.PutUser(txn, u); err != nil {
 				return err

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgkeep/pgkeep/node"
 	"github.com/pgkeep/pgkeep/server"
 )
 
@@ -201,5 +204,68 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if strings.Contains(text, marker) {
 			t.Errorf("%q appears in a log line, an error or system.users", marker)
 		}
+	}
+}
+
+func TestMaintenanceAndLastSeen(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}
+	advance := func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(d)
+	}
+	tn := startNodeWith(t, server.TestingKnobs{}, node.TestingKnobs{Now: now})
+	conns := setupRBAC(t, tn)
+
+	// A login records last_seen off the login path.
+	var seen int
+	for i := 0; i < 50 && seen == 0; i++ {
+		if err := conns["root"].QueryRow(ctx, "SELECT count(*) FROM system.users WHERE username = 'alice' AND last_seen IS NOT NULL").Scan(&seen); err != nil {
+			t.Fatal(err)
+		}
+		if seen == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if seen != 1 {
+		t.Fatal("alice's login did not set last_seen")
+	}
+
+	// Rows of a STREAM table expire after their TTL and the sweep removes them.
+	if _, err := conns["ops"].Exec(ctx, "CREATE STREAM TABLE pings (id int PRIMARY KEY) TTL 60"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conns["alice"].Exec(ctx, "INSERT INTO pings VALUES (1), (2)"); err != nil {
+		t.Fatal(err)
+	}
+	advance(2 * time.Minute)
+	var n int
+	if err := conns["alice"].QueryRow(ctx, "SELECT count(*) FROM pings").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows after the TTL: %d, %v", n, err)
+	}
+
+	// A user dropped longer than the grace period is purged with its rows.
+	if _, err := conns["root"].Exec(ctx, "DROP USER bob"); err != nil {
+		t.Fatal(err)
+	}
+	advance(31 * 24 * time.Hour)
+	tn.node.RunMaintenance()
+	logs := tn.logs.String()
+	if !strings.Contains(logs, `msg="purged dropped user" user=bob`) || !strings.Contains(logs, "rows_removed=2") {
+		t.Fatalf("the purge did not log bob's removal:\n%s", logs)
+	}
+	if !strings.Contains(logs, `msg="deleted expired stream rows" rows_removed=2`) {
+		t.Fatalf("the sweep did not log the expired rows:\n%s", logs)
+	}
+	var bodies int
+	if err := conns["svc"].QueryRow(ctx, "SELECT count(*) FROM notes WHERE _user = 'bob'").Scan(&bodies); err != nil || bodies != 0 {
+		t.Fatalf("bob's rows after the purge: %d, %v", bodies, err)
 	}
 }

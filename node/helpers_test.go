@@ -31,6 +31,8 @@ type testNode struct {
 	port    int
 	logs    *syncBuffer
 	knobs   server.TestingKnobs
+	// nodeKnobs are the node's own test hooks, such as its clock.
+	nodeKnobs node.TestingKnobs
 }
 
 // syncBuffer collects log output from many goroutines.
@@ -55,6 +57,12 @@ func (b *syncBuffer) String() string {
 // directory that outlives restarts within the test.
 func startNode(t testing.TB, knobs server.TestingKnobs) *testNode {
 	t.Helper()
+	return startNodeWith(t, knobs, node.TestingKnobs{})
+}
+
+// startNodeWith is startNode with the node's test hooks.
+func startNodeWith(t testing.TB, knobs server.TestingKnobs, nodeKnobs node.TestingKnobs) *testNode {
+	t.Helper()
 	// Unix socket paths are limited to about 107 bytes, so the socket lives
 	// in a short directory of its own.
 	sockDir, err := os.MkdirTemp("", "pgk")
@@ -62,7 +70,7 @@ func startNode(t testing.TB, knobs server.TestingKnobs) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
-	tn := &testNode{t: t, dataDir: filepath.Join(t.TempDir(), "data"), sockDir: sockDir, knobs: knobs}
+	tn := &testNode{t: t, dataDir: filepath.Join(t.TempDir(), "data"), sockDir: sockDir, knobs: knobs, nodeKnobs: nodeKnobs}
 	tn.start()
 	t.Cleanup(tn.stop)
 	return tn
@@ -84,8 +92,9 @@ func (tn *testNode) start() {
 			TestingKnobs: tn.knobs,
 		},
 		// The lowest bcrypt cost keeps CREATE USER fast in tests.
-		Auth:   security.Config{BcryptCost: 4},
-		Logger: logger,
+		Auth:         security.Config{BcryptCost: 4},
+		Logger:       logger,
+		TestingKnobs: tn.nodeKnobs,
 	})
 	if err != nil {
 		tn.t.Fatalf("starting node: %v", err)
