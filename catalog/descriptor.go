@@ -26,6 +26,8 @@ const (
 	// TableKindSystem marks the read-only virtual tables of the system,
 	// pg_catalog and information_schema schemas.
 	TableKindSystem = "system"
+	// TableKindView marks a view: a stored query with no rows of its own.
+	TableKindView = "view"
 )
 
 // Access levels of SHARED tables.
@@ -94,9 +96,11 @@ type TableDescriptor struct {
 	// AccessLevel governs SHARED tables; it is empty for the other kinds.
 	AccessLevel string `json:"access_level,omitempty"`
 	// TTLSeconds is the row lifetime of a STREAM table.
-	TTLSeconds int64              `json:"ttl_seconds,omitempty"`
-	Owner      uint32             `json:"owner"`
-	Columns    []ColumnDescriptor `json:"columns"`
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
+	// ViewQuery is the SELECT text of a view.
+	ViewQuery string             `json:"view_query,omitempty"`
+	Owner     uint32             `json:"owner"`
+	Columns   []ColumnDescriptor `json:"columns"`
 	// PrimaryKey lists the column IDs of the primary index key in order. A
 	// table declared without a primary key gets a hidden row id column.
 	PrimaryKey   []uint32  `json:"primary_key"`

@@ -317,8 +317,8 @@ func (it *aggregateIter) consume(ec *evalContext) error {
 	// input.
 	if len(it.groups) == 0 && len(it.plan.groupBy) == 0 {
 		width := 0
-		if it.plan.codec != nil {
-			width = it.plan.codec.width()
+		if it.plan.scope != nil {
+			width = len(it.plan.scope.cols)
 		}
 		it.groups = append(it.groups, &group{rep: make([]any, width), states: make([]aggState, len(it.plan.aggs))})
 	}

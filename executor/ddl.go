@@ -305,6 +305,8 @@ func (a *analyser) planDrop(ds *pg_query.DropStmt) (*plan, error) {
 		return a.planDropTables(ds)
 	case pg_query.ObjectType_OBJECT_SCHEMA:
 		return a.planDropSchemas(ds)
+	case pg_query.ObjectType_OBJECT_VIEW:
+		return a.planDropViews(ds)
 	}
 	return nil, pgerror.NotSupported("DROP " + strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
 }
@@ -342,6 +344,10 @@ func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
 					return pgerror.Newf(pgcode.UndefinedTable, "table %q does not exist", rv.Relname)
 				}
 				return err
+			}
+			if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem {
+				return pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", rv.Relname).
+					WithHint("Use DROP VIEW to remove a view.")
 			}
 			if err := cat.DropTable(ec.sess.txn.kv, t); err != nil {
 				return err

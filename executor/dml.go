@@ -103,6 +103,9 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := rejectViewWrite(t, "insert into"); err != nil {
+		return nil, err
+	}
 	if err := a.checkTable(t, security.OpInsert); err != nil {
 		return nil, err
 	}
@@ -431,6 +434,9 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if t.Kind == catalog.TableKindSystem {
 		return a.planRestoreUsers(up, t, sc)
 	}
+	if err := rejectViewWrite(t, "update"); err != nil {
+		return nil, err
+	}
 	if err := a.checkTable(t, security.OpUpdate); err != nil {
 		return nil, err
 	}
@@ -574,6 +580,9 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := rejectViewWrite(t, "delete from"); err != nil {
+		return nil, err
+	}
 	if err := a.checkTable(t, security.OpDelete); err != nil {
 		return nil, err
 	}
@@ -627,7 +636,7 @@ func (a *analyser) whereFilter(sc *scope, where *pg_query.Node) (expr, error) {
 	if where == nil {
 		return nil, nil
 	}
-	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "WHERE"}
+	b := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "WHERE"}
 	filter, err := b.build(where)
 	if err != nil {
 		return nil, err
@@ -704,4 +713,14 @@ func (a *analyser) planRestoreUsers(up *pg_query.UpdateStmt, t *catalog.TableDes
 		}
 		return &result{tag: "UPDATE " + strconv.FormatInt(restored, 10)}, nil
 	}}, nil
+}
+
+// rejectViewWrite fails for DML on a view, which pgkeep does not update
+// through.
+func rejectViewWrite(t *catalog.TableDescriptor, action string) error {
+	if t.Kind != catalog.TableKindView {
+		return nil
+	}
+	return pgerror.Newf(pgcode.FeatureNotSupported, "cannot %s view %q", action, t.Name).
+		WithDetail("pgkeep views are read-only.")
 }

@@ -29,6 +29,13 @@ type evalContext struct {
 	aggValues []any
 	// asUser is the target of EXECUTE AS USER, or nil.
 	asUser *catalog.UserDescriptor
+	// outer holds the current rows of the enclosing queries while a
+	// correlated subquery runs, innermost last.
+	outer [][]any
+	// subqueryRows and cteRows cache the results of uncorrelated subqueries
+	// and WITH queries for one execution.
+	subqueryRows map[*subquery][][]any
+	cteRows      map[*cteDef][][]any
 }
 
 func typeString(v any) string { return fmt.Sprintf("%T", v) }

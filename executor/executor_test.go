@@ -251,7 +251,7 @@ func TestScanSpecUsesPrimaryKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			spec := sp.spec
+			spec := sp.from.(*tableRelation).spec
 			if len(spec.eq) != c.eq || spec.point != c.point || (spec.lo != nil) != c.lo || (spec.hi != nil) != c.hi || (c.lo && spec.loInclusive != c.loIncl) {
 				t.Fatalf("spec = eq %d point %v lo %v hi %v loIncl %v", len(spec.eq), spec.point, spec.lo != nil, spec.hi != nil, spec.loInclusive)
 			}

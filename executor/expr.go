@@ -30,17 +30,28 @@ type scopeColumn struct {
 	// tableOID and attNum fill RowDescription for plain column references.
 	tableOID uint32
 	attNum   int16
+	// usingDuplicate marks the right-hand copy of a USING column, which
+	// only a qualified name reaches.
+	usingDuplicate bool
 }
 
+// scope lists the columns visible to expressions of one query level.
+// parent is the scope of the enclosing query, which a correlated subquery
+// reads.
 type scope struct {
-	cols []scopeColumn
+	cols   []scopeColumn
+	parent *scope
+	// correlated is set when an expression of this level read a column of
+	// an enclosing level.
+	correlated bool
 }
 
-// resolve finds a column by optional table qualifier and name.
+// resolve finds a column of this level by optional table qualifier and
+// name.
 func (s *scope) resolve(table, name string, location int32) (int, error) {
 	found := -1
 	for i, c := range s.cols {
-		if c.name != name || (table != "" && c.table != table) {
+		if c.name != name || (table != "" && c.table != table) || (table == "" && c.usingDuplicate) {
 			continue
 		}
 		if found >= 0 {
@@ -59,7 +70,9 @@ func (s *scope) resolve(table, name string, location int32) (int, error) {
 
 // builder compiles grammar nodes into exprs.
 type builder struct {
-	sess   *Session
+	sess *Session
+	// an analyses subqueries; it is nil where subqueries are not allowed.
+	an     *analyser
 	scope  *scope
 	params *paramTypes
 	// aggs collects aggregate calls when aggregates are allowed here; nil
@@ -138,7 +151,7 @@ func (b *builder) build(n *pg_query.Node) (expr, error) {
 	case n.GetMinMaxExpr() != nil:
 		return b.buildMinMax(n.GetMinMaxExpr())
 	case n.GetSubLink() != nil:
-		return nil, pgerror.NotSupported("subqueries")
+		return b.buildSubLink(n.GetSubLink())
 	case n.GetAArrayExpr() != nil:
 		return nil, pgerror.NotSupported("array expressions")
 	case n.GetSetToDefault() != nil:
@@ -203,6 +216,7 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		return nil, pgerror.Newf(pgcode.UndefinedColumn, "column %q does not exist", parts[len(parts)-1]).WithPosition(cr.Location + 1)
 	}
 	var table, name string
+
 	switch len(parts) {
 	case 1:
 		name = parts[0]
@@ -214,10 +228,25 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		return nil, pgerror.Newf(pgcode.SyntaxError, "improper qualified name (too many dotted names): %s", strings.Join(parts, ".")).WithPosition(cr.Location + 1)
 	}
 	idx, err := b.scope.resolve(table, name, cr.Location)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		return &columnExpr{idx: idx, typ: b.scope.cols[idx].typ, name: name}, nil
 	}
-	return &columnExpr{idx: idx, typ: b.scope.cols[idx].typ, name: name}, nil
+	// A name the query's own FROM lacks may belong to an enclosing query.
+	depth := 0
+	for outer := b.scope.parent; outer != nil; outer = outer.parent {
+		depth++
+		oidx, oerr := outer.resolve(table, name, cr.Location)
+		if oerr != nil {
+			continue
+		}
+		// This level and every level between it and the one read depend
+		// on the enclosing rows.
+		for s := b.scope; s != outer; s = s.parent {
+			s.correlated = true
+		}
+		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ}, nil
+	}
+	return nil, err
 }
 
 // castTo converts e to typ. A constant is converted right away, so a bad

@@ -283,6 +283,13 @@ type analyser struct {
 	asUser *catalog.UserDescriptor
 	// tableOpts are the pgkeep clauses of a CREATE TABLE.
 	tableOpts *tableOptions
+	// outer is the scope of the enclosing query for a subquery, and parent
+	// that query's analyser, whose WITH queries stay visible.
+	outer  *scope
+	parent *analyser
+	ctes   []*cteDef
+	// depth counts the views being expanded, to stop recursive definitions.
+	depth int
 }
 
 func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
@@ -307,6 +314,8 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planSet(n.GetVariableSetStmt())
 	case n.GetVariableShowStmt() != nil:
 		return a.planShow(n.GetVariableShowStmt())
+	case n.GetViewStmt() != nil:
+		return a.planCreateView(n.GetViewStmt())
 	case n.GetAlterTableStmt() != nil:
 		return a.planAlterTable(n.GetAlterTableStmt())
 	case n.GetCreateRoleStmt() != nil:

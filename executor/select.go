@@ -9,17 +9,17 @@ import (
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 	"github.com/pgkeep/pgkeep/protocol"
-	"github.com/pgkeep/pgkeep/security"
 )
 
 // selectPlan is the analysed form of a SELECT.
 type selectPlan struct {
+	// from is the FROM clause, nil for a query without one.
+	from relation
+	// table is the table of a single-table query, for RowDescription.
 	table *catalog.TableDescriptor
-	codec *rowCodec
-	spec  scanSpec
-	// virtual is set when table is a virtual system table.
-	virtual *virtualTable
-	// filter is WHERE.
+	// scope lists the columns of the FROM clause's rows.
+	scope *scope
+	// filter is the WHERE clause when it is not pushed into a table scan.
 	filter expr
 
 	aggregate bool
@@ -76,8 +76,6 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	switch {
 	case sel.Op != pg_query.SetOperation_SETOP_NONE && sel.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED:
 		return nil, pgerror.NotSupported("UNION, INTERSECT and EXCEPT")
-	case sel.WithClause != nil:
-		return nil, pgerror.NotSupported("WITH")
 	case len(sel.WindowClause) > 0:
 		return nil, pgerror.NotSupported("window functions")
 	case sel.IntoClause != nil:
@@ -86,41 +84,36 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	if len(sel.ValuesLists) > 0 {
 		return a.analyseValues(sel)
 	}
+	if err := a.analyseWith(sel.WithClause); err != nil {
+		return nil, err
+	}
 	sp := &selectPlan{}
-	sc := &scope{}
-	if len(sel.FromClause) > 1 {
-		return nil, pgerror.NotSupported("joins")
+	from, sc, err := a.analyseFrom(sel.FromClause)
+	if err != nil {
+		return nil, err
 	}
-	if len(sel.FromClause) == 1 {
-		rv := sel.FromClause[0].GetRangeVar()
-		if rv == nil {
-			return nil, pgerror.NotSupported("FROM " + nodeName(sel.FromClause[0]))
-		}
-		t, codec, tsc, err := a.targetTable(rv)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.checkTable(t, security.OpSelect); err != nil {
-			return nil, err
-		}
-		sp.table, sp.codec, sc = t, codec, tsc
-		if t.Kind == catalog.TableKindSystem {
-			sp.virtual = virtualTables(schemaOfVirtual(t))[t.Name]
-		}
-	}
+	sc.parent = a.outer
+	sp.from, sp.scope = from, sc
 
 	filter, err := a.whereFilter(sc, sel.WhereClause)
 	if err != nil {
 		return nil, err
 	}
-	sp.filter = filter
-	if sp.table != nil && sp.virtual == nil {
-		sp.spec = deriveScanSpec(sp.table, sp.codec, sp.filter)
+	// The WHERE clause of a single-table query goes into the scan, where it
+	// can narrow the key range.
+	if tr, ok := from.(*tableRelation); ok {
+		sp.table = tr.table
+		tr.filter = filter
+		if tr.virtual == nil {
+			tr.spec = deriveScanSpec(tr.table, tr.codec, filter)
+		}
+	} else {
+		sp.filter = filter
 	}
 
 	// Targets, HAVING and ORDER BY may hold aggregates.
 	aggs := &aggCollector{}
-	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, clause: "SELECT"}
+	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, an: a, clause: "SELECT"}
 	for _, t := range sel.TargetList {
 		rt := t.GetResTarget()
 		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
@@ -137,7 +130,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		sp.names = append(sp.names, targetName(rt))
 	}
 	if len(sel.GroupClause) > 0 {
-		gb := &builder{sess: a.sess, scope: sc, params: a.params, clause: "GROUP BY"}
+		gb := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "GROUP BY"}
 		for _, g := range sel.GroupClause {
 			e, err := a.groupExpr(gb, g, sp)
 			if err != nil {
@@ -204,7 +197,7 @@ func expandStar(sc *scope, cr *pg_query.ColumnRef, sp *selectPlan) error {
 	if len(cr.Fields) == 2 {
 		qualifier = cr.Fields[0].GetString_().GetSval()
 	}
-	if len(sc.cols) == 0 && qualifier == "" {
+	if !hasFrom(sc) && qualifier == "" {
 		return pgerror.New(pgcode.SyntaxError, "SELECT * with no tables specified is not valid").WithPosition(cr.Location + 1)
 	}
 	found := false
@@ -213,7 +206,7 @@ func expandStar(sc *scope, cr *pg_query.ColumnRef, sp *selectPlan) error {
 			continue
 		}
 		found = true
-		if c.hidden {
+		if c.hidden || (qualifier == "" && c.usingDuplicate) {
 			continue
 		}
 		sp.targets = append(sp.targets, &columnExpr{idx: i, typ: c.typ, name: c.name})
@@ -454,10 +447,14 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	switch {
 	case sp.values != nil:
 		src = &valuesIter{rows: sp.values}
-	case sp.virtual != nil:
-		src = &virtualScanIter{table: sp.virtual, filter: sp.filter}
-	case sp.table != nil:
-		src = newScanIter(ec, sp.codec, sp.spec, sp.filter, scanForRead)
+	case sp.from != nil:
+		var err error
+		if src, err = sp.from.open(ec); err != nil {
+			return nil, err
+		}
+		if sp.filter != nil {
+			src = &filterIter{src: src, filter: sp.filter}
+		}
 	default:
 		src = &singleRowIter{filter: sp.filter}
 	}
@@ -742,3 +739,6 @@ func columnsOf(t *catalog.TableDescriptor, exprs []expr, names []string) []proto
 	}
 	return cols
 }
+
+// hasFrom reports whether a scope has FROM columns.
+func hasFrom(sc *scope) bool { return sc != nil && len(sc.cols) > 0 }
