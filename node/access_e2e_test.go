@@ -89,6 +89,43 @@ func TestUserTableOverTheWire(t *testing.T) {
 		}
 	}
 
+	// Every query shape reads only the caller's rows: a join with a SHARED
+	// table, a subquery, a CTE and a view.
+	for _, sql := range []string{
+		"CREATE TABLE labels (id int PRIMARY KEY, label text) WITH (access_level = 'public')",
+		"INSERT INTO labels VALUES (1, 'first'), (2, 'second')",
+		"CREATE VIEW my_notes AS SELECT id, body FROM notes",
+	} {
+		if _, err := conns["ops"].Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	shapes := []struct{ name, sql string }{
+		{"join", "SELECT n.body || '/' || l.label FROM notes n JOIN labels l ON l.id = n.id ORDER BY n.id"},
+		{"subquery", "SELECT body FROM notes WHERE id IN (SELECT id FROM labels) ORDER BY id"},
+		{"scalar subquery", "SELECT (SELECT count(*) FROM notes)::text"},
+		{"cte", "WITH mine AS (SELECT id, body FROM notes) SELECT body FROM mine ORDER BY id"},
+		{"view", "SELECT body FROM my_notes ORDER BY id"},
+		{"derived table", "SELECT d.body FROM (SELECT * FROM notes) d ORDER BY d.id"},
+	}
+	for _, name := range []string{"alice", "bob"} {
+		for _, shape := range shapes {
+			got := strings.Join(queryStrings(t, conns[name], shape.sql), ",")
+			var want string
+			switch shape.name {
+			case "join":
+				want = name + " one/first," + name + " two/second"
+			case "scalar subquery":
+				want = "2"
+			default:
+				want = name + " one," + name + " two"
+			}
+			if got != want {
+				t.Errorf("%s through a %s sees %q, want %q", name, shape.name, got, want)
+			}
+		}
+	}
+
 	// UPDATE and DELETE without WHERE touch only bob's rows.
 	if tag, err := conns["bob"].Exec(ctx, "UPDATE notes SET body = 'bob was here'"); err != nil || tag.RowsAffected() != 2 {
 		t.Fatalf("bob's UPDATE: %v, %v", tag, err)
