@@ -38,6 +38,8 @@ type selectPlan struct {
 	limit, offset expr
 	// values holds the rows of a VALUES list.
 	values [][]expr
+	// setOp combines two queries with UNION, INTERSECT or EXCEPT.
+	setOp *setOperation
 }
 
 type sortKey struct {
@@ -75,7 +77,7 @@ func (a *analyser) planSelect(sel *pg_query.SelectStmt) (*plan, error) {
 func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) {
 	switch {
 	case sel.Op != pg_query.SetOperation_SETOP_NONE && sel.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED:
-		return nil, pgerror.NotSupported("UNION, INTERSECT and EXCEPT")
+		return a.analyseSetOp(sel)
 	case len(sel.WindowClause) > 0:
 		return nil, pgerror.NotSupported("window functions")
 	case sel.IntoClause != nil:
@@ -445,6 +447,12 @@ func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) 
 func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	var src rowIter
 	switch {
+	case sp.setOp != nil:
+		rows, err := sp.setOp.run(ec)
+		if err != nil {
+			return nil, err
+		}
+		src = &sliceIter{rows: rows}
 	case sp.values != nil:
 		src = &valuesIter{rows: sp.values}
 	case sp.from != nil:
