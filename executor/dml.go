@@ -424,9 +424,6 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if up.WithClause != nil {
 		return nil, pgerror.NotSupported("WITH")
 	}
-	if len(up.FromClause) > 0 {
-		return nil, pgerror.NotSupported("UPDATE ... FROM")
-	}
 	t, codec, sc, err := a.targetTable(up.Relation)
 	if err != nil {
 		return nil, err
@@ -440,7 +437,12 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if err := a.checkTable(t, security.OpUpdate); err != nil {
 		return nil, err
 	}
-	b := &builder{sess: a.sess, scope: sc, params: a.params, clause: "UPDATE"}
+	targetScope := sc
+	from, sc, err := a.withFromItems(sc, up.FromClause)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "UPDATE"}
 
 	type assignment struct {
 		idx  int
@@ -490,13 +492,17 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := deriveScanSpec(t, codec, filter)
-	ret, err := a.analyseReturning(up.ReturningList, t, sc)
+	spec := scanSpec{}
+	if from == nil {
+		spec = deriveScanSpec(t, codec, filter)
+	}
+	// NOTE: RETURNING sees the target table's columns only, also with FROM.
+	ret, err := a.analyseReturning(up.ReturningList, t, targetScope)
 	if err != nil {
 		return nil, err
 	}
 	return dmlPlan(t, ret, "UPDATE", func(ec *evalContext, emit func([]any) error) (int64, error) {
-		rows, err := collectRows(ec, codec, spec, filter)
+		rows, err := collectTargetRows(ec, codec, spec, filter, from)
 		if err != nil {
 			return 0, err
 		}
@@ -504,7 +510,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		owner := ec.actor().ID
 		now := ec.now().UnixMicro()
 		for _, old := range rows {
-			updated := append([]any(nil), old...)
+			updated := append([]any(nil), old[:codec.width()]...)
 			for _, s := range sets {
 				v, err := s.expr.eval(ec, old)
 				if err != nil {
@@ -551,6 +557,71 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	}), nil
 }
 
+// withFromItems adds the FROM items of UPDATE ... FROM or the USING items
+// of DELETE ... USING to the target's scope. It returns a nil relation when
+// there are none.
+func (a *analyser) withFromItems(target *scope, items []*pg_query.Node) (relation, *scope, error) {
+	if len(items) == 0 {
+		return nil, target, nil
+	}
+	from, fsc, err := a.analyseFrom(items)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc := &scope{parent: a.outer}
+	sc.cols = append(append(sc.cols, target.cols...), fsc.cols...)
+	return from, sc, nil
+}
+
+// collectTargetRows returns the target rows the statement changes, each
+// followed by the columns of its first matching row of from when there is
+// one. Like PostgreSQL, a target row joined to several FROM rows changes
+// once.
+func collectTargetRows(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr, from relation) ([][]any, error) {
+	if from == nil {
+		return collectRows(ec, codec, spec, filter)
+	}
+	targets, err := collectRows(ec, codec, spec, nil)
+	if err != nil {
+		return nil, err
+	}
+	it, err := from.open(ec)
+	if err != nil {
+		return nil, err
+	}
+	var others [][]any
+	for {
+		row, err := it.next(ec)
+		if err != nil {
+			it.close()
+			return nil, err
+		}
+		if row == nil {
+			break
+		}
+		others = append(others, append([]any(nil), row...))
+	}
+	it.close()
+	var out [][]any
+	for _, t := range targets {
+		for _, o := range others {
+			combined := append(append(make([]any, 0, len(t)+len(o)), t...), o...)
+			if filter != nil {
+				ok, err := filter.eval(ec, combined)
+				if err != nil {
+					return nil, err
+				}
+				if ok != true {
+					continue
+				}
+			}
+			out = append(out, combined)
+			break
+		}
+	}
+	return out, nil
+}
+
 // collectRows reads every row matching filter before any is changed, so an
 // UPDATE does not read its own writes.
 func collectRows(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr) ([][]any, error) {
@@ -573,9 +644,6 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 	if del.WithClause != nil {
 		return nil, pgerror.NotSupported("WITH")
 	}
-	if len(del.UsingClause) > 0 {
-		return nil, pgerror.NotSupported("DELETE ... USING")
-	}
 	t, codec, sc, err := a.targetTable(del.Relation)
 	if err != nil {
 		return nil, err
@@ -586,17 +654,25 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 	if err := a.checkTable(t, security.OpDelete); err != nil {
 		return nil, err
 	}
+	targetScope := sc
+	using, sc, err := a.withFromItems(sc, del.UsingClause)
+	if err != nil {
+		return nil, err
+	}
 	filter, err := a.whereFilter(sc, del.WhereClause)
 	if err != nil {
 		return nil, err
 	}
-	spec := deriveScanSpec(t, codec, filter)
-	ret, err := a.analyseReturning(del.ReturningList, t, sc)
+	spec := scanSpec{}
+	if using == nil {
+		spec = deriveScanSpec(t, codec, filter)
+	}
+	ret, err := a.analyseReturning(del.ReturningList, t, targetScope)
 	if err != nil {
 		return nil, err
 	}
 	return dmlPlan(t, ret, "DELETE", func(ec *evalContext, emit func([]any) error) (int64, error) {
-		rows, err := collectRows(ec, codec, spec, filter)
+		rows, err := collectTargetRows(ec, codec, spec, filter, using)
 		if err != nil {
 			return 0, err
 		}
@@ -608,7 +684,7 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 			if err := ec.sess.txn.kv.Delete(key); err != nil {
 				return 0, err
 			}
-			if err := emit(row); err != nil {
+			if err := emit(row[:codec.width()]); err != nil {
 				return 0, err
 			}
 		}
