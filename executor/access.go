@@ -7,9 +7,9 @@ import (
 	"github.com/pgkeep/pgkeep/security"
 )
 
-// This file connects the executor to the access rules of package security:
-// it describes sessions and tables in security's terms and asks it for
-// every decision.
+// This file connects the executor to the access rules of package security.
+// It describes sessions and tables in security's terms, and every access
+// decision is a call into that package.
 
 // subjectOf describes a user for the access rules.
 func subjectOf(u *catalog.UserDescriptor) security.Subject {

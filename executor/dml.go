@@ -496,7 +496,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if from == nil {
 		spec = deriveScanSpec(t, codec, filter)
 	}
-	// NOTE: RETURNING sees the target table's columns only, also with FROM.
+	// NOTE: RETURNING reads only the target table's columns, also with FROM.
 	ret, err := a.analyseReturning(up.ReturningList, t, targetScope)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,21 @@
 // key (scan.go), and continues with filter, aggregation, projection, sort,
 // DISTINCT and LIMIT.
 //
+// FROM items become relations (relation.go): table scans, joins (a hash
+// join on equality keys, a nested loop otherwise), derived tables, WITH
+// queries and views, whose stored query is analysed again for the reader.
+// Subqueries in expressions (subquery.go) run once per execution, or once
+// per row of the enclosing query when they are correlated.
+//
+// # Access control
+//
+// Every table reference is checked with package security (access.go) for
+// the acting user: the session's user, or the target of EXECUTE AS USER.
+// Rows of USER and STREAM tables are stored under their owner's user ID,
+// and a scan reads only the acting user's part of the key space unless the
+// role may read all users' rows, so no query shape reaches other users'
+// rows. Writes always go to the acting user's rows.
+//
 // # Transactions
 //
 // Every statement runs in a kv transaction. Outside BEGIN ... COMMIT, a
@@ -42,5 +57,5 @@
 //
 // The executor implements protocol.Session, so it imports package protocol
 // for that contract (Session, ResultSink, Column) and for pgtext's output
-// formats; protocol itself does not import the executor.
+// formats. Package protocol itself does not import the executor.
 package executor

@@ -66,7 +66,7 @@ type tableOptions struct {
 type preparsed struct {
 	// ext is set for a pgkeep statement.
 	ext *extStmt
-	// text is what PostgreSQL's grammar parses when ext is nil.
+	// text is the statement text for PostgreSQL's grammar when ext is nil.
 	text      string
 	tableOpts *tableOptions
 }

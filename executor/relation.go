@@ -364,8 +364,8 @@ func (a *analyser) join(left relation, lsc *scope, right relation, rsc *scope, k
 			return nil, nil, err
 		}
 		conds = append(conds, eq)
-		// The merged column answers to the unqualified name and to SELECT *
-		// once, through the left side.
+		// The unqualified name and SELECT * reach the merged column once,
+		// through the left side.
 		// TODO: FULL JOIN USING should merge with COALESCE(left, right).
 		sc.cols[ri].usingDuplicate = true
 	}
@@ -391,8 +391,8 @@ func (a *analyser) join(left relation, lsc *scope, right relation, rsc *scope, k
 }
 
 // joinRelation joins two relations. The right side is read once per
-// execution and kept in memory; equality conditions between the two sides
-// make it a hash join, other conditions a nested loop.
+// execution and kept in memory. Equality conditions between the two sides
+// make it a hash join, and other conditions a nested loop.
 type joinRelation struct {
 	left, right           relation
 	leftWidth, rightWidth int

@@ -10,9 +10,9 @@ import (
 )
 
 // planCreateView handles CREATE [OR REPLACE] VIEW name [(columns)] AS
-// SELECT. The view stores its query as text; every reference analyses it
+// SELECT. The view stores its query as text. Every reference analyses it
 // again for the user reading it, so a user reading a view of a USER table
-// sees only its own rows.
+// reads only its own rows.
 func (a *analyser) planCreateView(vs *pg_query.ViewStmt) (*plan, error) {
 	if err := security.CheckDDL(subjectOf(a.subject()), "create view", vs.View.Relname); err != nil {
 		return nil, err
