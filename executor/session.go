@@ -225,6 +225,9 @@ func (s *Session) ensureTxn() error {
 		startVersion: s.srv.cat.Version(),
 		readOnly:     s.settings.values["default_transaction_read_only"] == "on",
 	}
+	if s.settings.values["default_transaction_isolation"] == "serializable" {
+		t.TrackReads()
+	}
 	return nil
 }
 
@@ -391,8 +394,6 @@ func (s *Session) planForExec(ctx context.Context, st *parsedStmt, paramOIDs []u
 // REPEATABLE READ and SERIALIZABLE keep the snapshot of the first
 // statement. While a suspended portal still reads the old snapshot, the
 // snapshot stays.
-// NOTE: SERIALIZABLE runs as snapshot isolation: reads are not checked at
-// commit, so write skew between two SERIALIZABLE transactions is possible.
 func (s *Session) refreshSnapshot() error {
 	t := s.txn
 	if !t.explicit || s.settings.values["transaction_isolation"] != "read committed" {

@@ -62,6 +62,9 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			if isolation != "" {
 				s.settings.values["transaction_isolation"] = isolation
 			}
+			if s.settings.values["transaction_isolation"] == "serializable" {
+				s.txn.kv.TrackReads()
+			}
 			return nil
 		}), nil
 	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT:
@@ -178,6 +181,9 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 			}
 			if level != "" {
 				s.settings.values["transaction_isolation"] = level
+			}
+			if level == "serializable" {
+				s.txn.kv.TrackReads()
 			}
 			if readOnlyGiven {
 				s.txn.readOnly = readOnly

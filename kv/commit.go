@@ -35,7 +35,7 @@ func (t *pebbleTxn) Commit() error {
 		_ = batch.Close()
 	}()
 
-	commitSeq, err := t.engine.oracle.reserve(t.startSeq, t.keyBase, keys)
+	commitSeq, err := t.engine.oracle.reserve(t.startSeq, t.keyBase, keys, t.reads)
 	if err != nil {
 		return err
 	}

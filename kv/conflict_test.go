@@ -363,3 +363,58 @@ func TestLoserWaitsForWinnerApply(t *testing.T) {
 		t.Errorf("retry after the serialization failure read %q, expected %q", r.value, "winner")
 	}
 }
+
+func TestTrackReadsPreventsWriteSkew(t *testing.T) {
+	e := openTestEngine(t)
+	setup := begin(t, e)
+	put(t, setup, "doctor/a", "on")
+	put(t, setup, "doctor/b", "on")
+	commit(t, setup)
+
+	// Each transaction reads both rows, then takes a different one off
+	// duty: together they break the rule that one doctor stays on duty.
+	first := begin(t, e)
+	second := begin(t, e)
+	for _, txn := range []Txn{first, second} {
+		txn.TrackReads()
+		it, err := txn.NewIterator([]byte("doctor/"), []byte("doctor0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, first, "doctor/a", "off")
+	put(t, second, "doctor/b", "off")
+	commit(t, first)
+	expectSerializationFailure(t, second.Commit())
+
+	// Without TrackReads the same pattern commits (snapshot isolation).
+	third := begin(t, e)
+	fourth := begin(t, e)
+	if _, _, err := third.Get([]byte("doctor/b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fourth.Get([]byte("doctor/a")); err != nil {
+		t.Fatal(err)
+	}
+	put(t, third, "doctor/a", "on")
+	put(t, fourth, "doctor/b", "on")
+	commit(t, third)
+	commit(t, fourth)
+
+	// A point read of a key committed later also conflicts.
+	fifth := begin(t, e)
+	fifth.TrackReads()
+	if _, _, err := fifth.Get([]byte("doctor/a")); err != nil {
+		t.Fatal(err)
+	}
+	sixth := begin(t, e)
+	put(t, sixth, "doctor/a", "off")
+	commit(t, sixth)
+	put(t, fifth, "doctor/c", "on")
+	expectSerializationFailure(t, fifth.Commit())
+}

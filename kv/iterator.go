@@ -47,6 +47,9 @@ func (t *pebbleTxn) NewIterator(lower, upper []byte) (Iterator, error) {
 		LowerBound: cloneBytes(lower),
 		UpperBound: cloneBytes(upper),
 	}
+	if t.reads != nil {
+		t.reads.ranges = append(t.reads.ranges, keyRange{lower: opts.LowerBound, upper: opts.UpperBound})
+	}
 
 	it := &txnIterator{txn: t}
 	var err error

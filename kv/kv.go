@@ -48,6 +48,12 @@ type Txn interface {
 	// original snapshot. A key first written after it conflicts only with
 	// commits after the refreshed one. It fails while iterators are open.
 	Refresh() error
+	// TrackReads makes Commit also fail with 40001 when another transaction
+	// committed, after this one's snapshot, a key this one read with Get or
+	// a key inside the bounds of one of its iterators. SERIALIZABLE
+	// transactions use it to rule out write skew. A transaction that wrote
+	// nothing commits without the check.
+	TrackReads()
 }
 
 // Iterator walks keys in ascending order within its bounds. Key and Value

@@ -114,12 +114,30 @@ func (o *oracle) close() error {
 // reserve waits until the conflicting commits have finished and then
 // returns the 40001 error.
 // keyBase overrides startSeq for keys first written after a Refresh.
-func (o *oracle) reserve(startSeq uint64, keyBase map[string]uint64, keys []string) (uint64, error) {
+// reads, when not nil, adds the keys and ranges the transaction read.
+func (o *oracle) reserve(startSeq uint64, keyBase map[string]uint64, keys []string, reads *readSet) (uint64, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 
 	var conflictSeq uint64
 	conflict := false
+	if reads != nil {
+		// NB: a range check visits every recent commit; the map only holds
+		// commits newer than the oldest open transaction.
+		for key, seq := range o.mu.lastCommit {
+			if seq <= startSeq {
+				continue
+			}
+			_, read := reads.keys[key]
+			for i := 0; !read && i < len(reads.ranges); i++ {
+				read = reads.ranges[i].contains(key)
+			}
+			if read {
+				conflict = true
+				conflictSeq = max(conflictSeq, seq)
+			}
+		}
+	}
 	for _, key := range keys {
 		last := o.mu.lastCommit[key]
 		base := startSeq

@@ -47,6 +47,10 @@ type pebbleTxn struct {
 	readSeq uint64
 	keyBase map[string]uint64
 
+	// reads, when not nil, records the keys and key ranges read, for the
+	// conflict check of TrackReads.
+	reads *readSet
+
 	// iters contains the open iterators, which Commit and Rollback close.
 	iters map[*txnIterator]struct{}
 	// valueBuf contains the last value Get returned.
@@ -61,6 +65,9 @@ var _ Txn = (*pebbleTxn)(nil)
 func (t *pebbleTxn) Get(key []byte) ([]byte, bool, error) {
 	if t.done {
 		return nil, false, ErrClosed
+	}
+	if t.reads != nil {
+		t.reads.keys[string(key)] = struct{}{}
 	}
 
 	if t.writes != nil {
@@ -221,4 +228,27 @@ func (t *pebbleTxn) Refresh() error {
 		t.keyBase = map[string]uint64{}
 	}
 	return nil
+}
+
+// readSet is what a transaction that tracks its reads has read.
+type readSet struct {
+	keys   map[string]struct{}
+	ranges []keyRange
+}
+
+// keyRange is the half-open range [lower, upper); nil bounds are open.
+type keyRange struct{ lower, upper []byte }
+
+func (r keyRange) contains(key string) bool {
+	if r.lower != nil && key < string(r.lower) {
+		return false
+	}
+	return r.upper == nil || key < string(r.upper)
+}
+
+// TrackReads starts recording reads for the commit check.
+func (t *pebbleTxn) TrackReads() {
+	if t.reads == nil {
+		t.reads = &readSet{keys: map[string]struct{}{}}
+	}
 }

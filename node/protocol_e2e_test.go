@@ -396,3 +396,41 @@ func TestReadCommittedSeesNewCommits(t *testing.T) {
 	}
 	_ = rr.Rollback(ctx)
 }
+
+func TestSerializableRejectsWriteSkew(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	c1 := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	c2 := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	setupItems(t, c1)
+
+	// Both read the total, then each changes a different row: one of the
+	// two must fail, or the result matches no serial order.
+	var txs []pgx.Tx
+	for _, c := range []*pgx.Conn{c1, c2} {
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int
+		if err := tx.QueryRow(ctx, "SELECT sum(qty) FROM items").Scan(&total); err != nil || total != 60 {
+			t.Fatalf("sum = %d, %v", total, err)
+		}
+		txs = append(txs, tx)
+	}
+	if _, err := txs[0].Exec(ctx, "UPDATE items SET qty = 0 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txs[1].Exec(ctx, "UPDATE items SET qty = 0 WHERE id = 2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := txs[0].Commit(ctx); err != nil {
+		t.Fatalf("first commit: %v", err)
+	}
+	err := txs[1].Commit(ctx)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "40001" {
+		t.Fatalf("second commit: %v, want 40001", err)
+	}
+}
