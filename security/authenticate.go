@@ -38,6 +38,15 @@ type ConnInfo struct {
 	User, Database string
 	Source         Source
 	RemoteAddr     string
+	// TLS is set when the connection runs over TLS.
+	TLS bool
+	// ChannelBinding is the tls-server-end-point channel binding data of a
+	// TLS connection (RFC 5929): the hash of the server certificate. It is
+	// empty without TLS.
+	ChannelBinding []byte
+	// Params are the startup parameters other than user and database, such
+	// as options=-c pgkeep.auth=jwt.
+	Params map[string]string
 }
 
 // Values of Result.Method.

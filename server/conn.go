@@ -181,11 +181,18 @@ func (c *sessionConn) run(ctx context.Context) {
 // returns false.
 func (c *sessionConn) authenticate(ctx context.Context, backend *pgproto3.Backend) bool {
 	s := c.server
+	params := make(map[string]string, len(c.startup.params))
+	for k, v := range c.startup.params {
+		if k != "user" && k != "database" {
+			params[k] = v
+		}
+	}
 	ci := security.ConnInfo{
 		User:       c.startup.params["user"],
 		Database:   c.startup.params["database"],
 		Source:     c.source,
 		RemoteAddr: c.remoteAddr,
+		Params:     params,
 	}
 	authCtx, cancel := context.WithTimeout(ctx, s.cfg.AuthenticationTimeout)
 	defer cancel()
