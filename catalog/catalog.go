@@ -41,6 +41,7 @@ type Catalog struct {
 	// user or a changed role without reading the user on every statement.
 	usersVersion atomic.Uint64
 	seqs         sequences
+	audit        auditIDs
 }
 
 // New returns a catalog over engine.
@@ -321,13 +322,19 @@ func IndexPrefix(tableID, indexID uint32) []byte {
 	return binary.BigEndian.AppendUint32(TablePrefix(tableID), indexID)
 }
 
-// User returns the user with the given name, deleted or not, or nil.
+// User returns the user with the given name, deleted or not, or nil. A
+// dropped user whose name was taken again is found only by ID or in Users.
 func (c *Catalog) User(txn kv.Txn, name string) (*UserDescriptor, error) {
+	return c.userAt(txn, name)
+}
+
+func (c *Catalog) userAt(txn kv.Txn, storageKey string) (*UserDescriptor, error) {
 	var u UserDescriptor
-	found, err := getJSON(txn, keyUserPrefix+name, &u)
+	found, err := getJSON(txn, keyUserPrefix+storageKey, &u)
 	if err != nil || !found {
 		return nil, err
 	}
+	u.storageKey = storageKey
 	return &u, nil
 }
 
@@ -345,6 +352,7 @@ func (c *Catalog) Users(txn kv.Txn) ([]*UserDescriptor, error) {
 			_ = it.Close()
 			return nil, pgerror.Internal("decoding user descriptor: %v", err)
 		}
+		u.storageKey = string(it.Key()[len(prefix):])
 		out = append(out, &u)
 	}
 	return out, it.Close()
@@ -359,6 +367,13 @@ func (c *Catalog) CreateUser(txn kv.Txn, u *UserDescriptor) error {
 	}
 	if existing != nil && existing.Active() {
 		return pgerror.Newf(pgcode.DuplicateObject, "role %q already exists", u.Name)
+	}
+	if existing != nil {
+		// Keep the dropped user, restorable and purgeable, under a key
+		// of its own.
+		if err := c.moveUser(txn, existing, archivedKey(existing)); err != nil {
+			return err
+		}
 	}
 	id, err := nextCounter(txn, keyUserCounter, firstAllocatedUser)
 	if err != nil {
@@ -378,7 +393,49 @@ func (c *Catalog) CreateUser(txn kv.Txn, u *UserDescriptor) error {
 func (c *Catalog) PutUser(txn kv.Txn, u *UserDescriptor) error {
 	u.UpdatedAt = time.Now().UTC()
 	c.usersVersion.Add(1)
-	return putJSON(txn, keyUserPrefix+u.Name, u)
+	return putJSON(txn, keyUserPrefix+u.key(), u)
+}
+
+func archivedKey(u *UserDescriptor) string {
+	return string(binary.BigEndian.AppendUint32([]byte(u.Name+"\x00"), u.ID))
+}
+
+// moveUser stores u under another key suffix and points its ID there.
+func (c *Catalog) moveUser(txn kv.Txn, u *UserDescriptor, storageKey string) error {
+	if err := txn.Delete([]byte(keyUserPrefix + u.key())); err != nil {
+		return err
+	}
+	u.storageKey = storageKey
+	if err := txn.Put([]byte(idKey(keyUserIDPrefix, u.ID)), []byte(storageKey)); err != nil {
+		return err
+	}
+	c.usersVersion.Add(1)
+	return putJSON(txn, keyUserPrefix+storageKey, u)
+}
+
+// RestoreUser clears the deletion of a dropped user. It fails with 42710
+// when an active user has taken the name meanwhile.
+func (c *Catalog) RestoreUser(txn kv.Txn, u *UserDescriptor) error {
+	if u.Archived() {
+		current, err := c.User(txn, u.Name)
+		if err != nil {
+			return err
+		}
+		if current != nil && current.Active() {
+			return pgerror.Newf(pgcode.DuplicateObject, "role %q already exists", u.Name).
+				WithDetail("The dropped user cannot be restored while another user has its name.")
+		}
+		if current != nil {
+			if err := c.moveUser(txn, current, archivedKey(current)); err != nil {
+				return err
+			}
+		}
+		if err := c.moveUser(txn, u, u.Name); err != nil {
+			return err
+		}
+	}
+	u.DeletedAt = nil
+	return c.PutUser(txn, u)
 }
 
 // ServerSecret returns the random secret created at bootstrap.
@@ -527,11 +584,11 @@ func (c *Catalog) PutTable(txn kv.Txn, t *TableDescriptor) error {
 
 // UserByID returns the user with the given ID, deleted or not, or nil.
 func (c *Catalog) UserByID(txn kv.Txn, id uint32) (*UserDescriptor, error) {
-	name, found, err := txn.Get([]byte(idKey(keyUserIDPrefix, id)))
+	storageKey, found, err := txn.Get([]byte(idKey(keyUserIDPrefix, id)))
 	if err != nil || !found {
 		return nil, err
 	}
-	u, err := c.User(txn, string(name))
+	u, err := c.userAt(txn, string(storageKey))
 	if err != nil || u == nil || u.ID != id {
 		return nil, err
 	}
@@ -547,7 +604,7 @@ func (c *Catalog) DeleteUser(txn kv.Txn, u *UserDescriptor) error {
 	if err := txn.Delete([]byte(idKey(keyLastSeenPrefix, u.ID))); err != nil {
 		return err
 	}
-	return txn.Delete([]byte(keyUserPrefix + u.Name))
+	return txn.Delete([]byte(keyUserPrefix + u.key()))
 }
 
 // LastSeen returns when a user last logged in, as SetLastSeen recorded it,

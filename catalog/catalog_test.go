@@ -203,9 +203,33 @@ func TestUsers(t *testing.T) {
 	if again.ID == alice.ID {
 		t.Fatal("recreated user reused the old ID")
 	}
+	// The dropped alice is kept under a key of its own.
 	users, err := c.Users(txn)
-	if err != nil || len(users) != 2 {
-		t.Fatalf("Users = %d, %v; want root and alice", len(users), err)
+	if err != nil || len(users) != 3 {
+		t.Fatalf("Users = %d, %v; want root and both alices", len(users), err)
+	}
+	old, err := c.UserByID(txn, alice.ID)
+	if err != nil || old == nil || old.Active() || !old.Archived() {
+		t.Fatalf("the dropped alice by ID = %+v, %v", old, err)
+	}
+	if err := c.RestoreUser(txn, old); !pgerror.HasCode(err, pgcode.DuplicateObject) {
+		t.Fatalf("restoring while the name is taken: %v, want 42710", err)
+	}
+	// Once the new alice is dropped too, the old one can come back.
+	dropped := again.CreatedAt
+	again.DeletedAt = &dropped
+	if err := c.PutUser(txn, again); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RestoreUser(txn, old); err != nil {
+		t.Fatal(err)
+	}
+	current, err := c.User(txn, "alice")
+	if err != nil || current == nil || current.ID != alice.ID || !current.Active() {
+		t.Fatalf("alice after the restore = %+v, %v", current, err)
+	}
+	if newer, err := c.UserByID(txn, again.ID); err != nil || newer == nil || newer.Active() {
+		t.Fatalf("the newer alice after the restore = %+v, %v", newer, err)
 	}
 }
 

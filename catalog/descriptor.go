@@ -178,6 +178,22 @@ type UserDescriptor struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// storageKey is the key suffix the descriptor was read from: the name,
+	// or name, NUL and ID for a dropped user whose name was taken again.
+	storageKey string
+}
+
+// Archived reports whether u is a dropped user whose name a newer user has
+// taken.
+func (u *UserDescriptor) Archived() bool {
+	return u.storageKey != "" && u.storageKey != u.Name
+}
+
+func (u *UserDescriptor) key() string {
+	if u.storageKey != "" {
+		return u.storageKey
+	}
+	return u.Name
 }
 
 // Active reports whether the user has not been dropped.

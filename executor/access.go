@@ -74,3 +74,17 @@ func (a *analyser) subject() *catalog.UserDescriptor {
 	}
 	return a.sess.user
 }
+
+// audit appends an audit log entry in the statement's transaction, so it
+// commits or rolls back with the change it records.
+func (ec *evalContext) audit(action, target, detail string) error {
+	s := ec.sess
+	actor := s.user.Name
+	if ec.asUser != nil {
+		actor = s.user.Name + " as " + ec.asUser.Name
+	}
+	return s.srv.cat.AppendAudit(s.txn.kv, &catalog.AuditEntry{
+		Time: ec.now().UTC(), Actor: actor, Action: action, Target: target,
+		Source: s.source, Success: true, Detail: detail,
+	})
+}

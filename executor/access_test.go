@@ -393,3 +393,86 @@ func TestPerUserTableAccessMatrix(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessReviewFindings(t *testing.T) {
+	f := newAccessFixture(t)
+
+	// EXECUTE AS USER runs only row statements, so a service cannot act
+	// as a user to change that user's password.
+	for _, sql := range []string{
+		"EXECUTE AS USER 'bob' (ALTER USER bob SET PASSWORD 'Hijacked-pass-2')",
+		"EXECUTE AS USER 'svc' (CREATE TABLE sneaky (a int))",
+		"EXECUTE AS USER 'bob' (EXECUTE AS USER 'bob' (SELECT 1))",
+	} {
+		if got := f.exec("svc", sql); got != "42501" {
+			t.Errorf("%s: %s, want 42501", sql, got)
+		}
+	}
+	// Inside EXECUTE AS, current_user is the target, session_user the caller.
+	run(t, f.sessions["svc"], "EXECUTE AS USER 'alice' (INSERT INTO notes SELECT 77, current_user || '/' || session_user)")
+	expectLines(t, f.query(t, "alice", "SELECT body FROM notes WHERE id = 77"), "alice/svc")
+
+	// A user gets the same answer whether or not the target exists.
+	for _, target := range []string{"root", "ops", "nobody"} {
+		for _, sql := range []string{
+			"EXECUTE AS USER '" + target + "' (SELECT 1)",
+			"DROP USER " + target,
+			"ALTER USER " + target + " SET EMAIL 'x@example.org'",
+		} {
+			err := f.sessions["alice"].ExecSimple(context.Background(), sql, &recordingSink{})
+			pe, _ := pgerror.Flatten(err)
+			if pe.Code != "42501" || strings.Contains(pe.Detail, "Required role: system") {
+				t.Errorf("%s as alice: %s %q %q", sql, pe.Code, pe.Message, pe.Detail)
+			}
+		}
+	}
+
+	// A pre-hashed verifier must be well formed and use enough iterations.
+	weak := "SCRAM-SHA-256$1:MDEyMzQ1Njc4OWFiY2RlZg==$LGN1j/Gl12Hju1vc4FA0GO4UdaQbu+VkOqPeB+j9j+0=:r9y2O3Kq2aDA7XOnYvBFirLW8nnHrnkbi5ILb6ZJE60="
+	if got := f.exec("alice", "ALTER USER alice SET PASSWORD '"+weak+"'"); got != "22023" {
+		t.Errorf("weak SCRAM verifier: %s, want 22023", got)
+	}
+
+	// Role names are stored in their canonical form.
+	run(t, f.sessions["root"], `CREATE USER dana WITH PASSWORD 'Long-enough-pw-5' ROLE "DBA"`)
+	expectLines(t, f.query(t, "root", "SELECT role FROM system.users WHERE username = 'dana'"), "dba")
+
+	// A dropped user whose name is taken again stays restorable later.
+	run(t, f.sessions["ops"], "DROP USER bob")
+	run(t, f.sessions["ops"], "CREATE USER bob WITH PASSWORD 'Long-enough-pw-6'")
+	expectLines(t, f.query(t, "ops", "SELECT count(*) FROM system.users WHERE username = 'bob' AND deleted_at IS NOT NULL"), "1")
+	if got := f.exec("ops", "UPDATE system.users SET deleted_at = NULL WHERE username = 'bob' AND deleted_at IS NOT NULL"); got != "42710" {
+		t.Errorf("restoring bob while the name is taken: %s, want 42710", got)
+	}
+}
+
+func TestLastSystemUserRace(t *testing.T) {
+	f := newAccessFixture(t)
+	run(t, f.sessions["root"], "CREATE USER sysa WITH PASSWORD 'Long-enough-pw-7' ROLE system")
+	sysa := newTestSession(t, f.srv, "sysa")
+	root := f.sessions["root"]
+	run(t, root, "BEGIN")
+	run(t, sysa, "BEGIN")
+	run(t, root, "ALTER USER sysa SET ROLE dba")
+	run(t, sysa, "ALTER USER root SET ROLE dba")
+	run(t, root, "COMMIT")
+	if e := runErr(t, sysa, "COMMIT"); e.Code != "40001" {
+		t.Fatalf("second demotion: %s, want 40001", e.Code)
+	}
+	expectLines(t, f.query(t, "ops", "SELECT count(*) FROM system.users WHERE role = 'system'"), "1")
+}
+
+func TestExpiredStreamKeyReuse(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	srv := newTestServer(t)
+	srv.cfg.Now = func() time.Time { return clock }
+	root := newTestSession(t, srv, "root")
+	run(t, root, "CREATE STREAM TABLE ev (id int PRIMARY KEY, v text) TTL 5")
+	run(t, root, "INSERT INTO ev VALUES (1, 'old')")
+	if e := runErr(t, root, "INSERT INTO ev VALUES (1, 'again')"); e.Code != "23505" {
+		t.Fatalf("live key: %s, want 23505", e.Code)
+	}
+	clock = clock.Add(7 * time.Second)
+	run(t, root, "INSERT INTO ev VALUES (1, 'new')")
+	expectLines(t, run(t, root, "SELECT v FROM ev"), "cols: v", "new", "tag: SELECT 1")
+}

@@ -43,7 +43,7 @@ var builtins = map[string][]builtin{
 	}}},
 	"current_database": {{result: fixed(oidName), fn: func(ec *evalContext, _ []any) (any, error) { return ec.sess.database, nil }}},
 	"current_schema":   {{result: fixed(oidName), fn: func(ec *evalContext, _ []any) (any, error) { return ec.sess.currentSchema(), nil }}},
-	"current_user":     {{result: fixed(oidName), fn: func(ec *evalContext, _ []any) (any, error) { return ec.sess.user.Name, nil }}},
+	"current_user":     {{result: fixed(oidName), fn: func(ec *evalContext, _ []any) (any, error) { return ec.actor().Name, nil }}},
 	"session_user":     {{result: fixed(oidName), fn: func(ec *evalContext, _ []any) (any, error) { return ec.sess.user.Name, nil }}},
 	"pg_backend_pid":   {{result: fixed(oidInt4), fn: func(ec *evalContext, _ []any) (any, error) { return int64(ec.sess.pid), nil }}},
 	"now":              {{result: fixed(oidTimestamptz), fn: func(ec *evalContext, _ []any) (any, error) { return ec.txnTime, nil }}},

@@ -497,6 +497,9 @@ func (a *analyser) planAlterAccessLevel(al *alterAccessLevelStmt) (*plan, error)
 		if current == nil {
 			return pgerror.Newf(pgcode.UndefinedTable, "relation %q does not exist", al.table)
 		}
+		if err := ec.audit("change access level", current.Name, current.AccessLevel+" -> "+level.String()); err != nil {
+			return err
+		}
 		current.AccessLevel = level.String()
 		return cat.PutTable(ec.sess.txn.kv, current)
 	}), nil

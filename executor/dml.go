@@ -2,6 +2,7 @@ package executor
 
 import (
 	"strconv"
+	"time"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -350,11 +351,11 @@ func (ins *inserter) insert(ec *evalContext, row []any) error {
 		return err
 	}
 	txn := ec.sess.txn.kv
-	_, exists, err := txn.Get(key)
+	old, exists, err := txn.Get(key)
 	if err != nil {
 		return err
 	}
-	if exists {
+	if exists && !ins.expired(ec, old) {
 		return ins.uniqueViolation(row)
 	}
 	val, err := ins.codec.encodeValue(nil, row, ec.now().UnixMicro())
@@ -362,6 +363,20 @@ func (ins *inserter) insert(ec *evalContext, row []any) error {
 		return err
 	}
 	return txn.Put(key, val)
+}
+
+// expired reports whether a stored STREAM row is past its TTL: it is
+// invisible, so a new row may take its key before the sweep removes it.
+func (ins *inserter) expired(ec *evalContext, value []byte) bool {
+	t := ins.table
+	if t.Kind != catalog.TableKindStream || t.TTLSeconds <= 0 {
+		return false
+	}
+	created, err := ins.codec.decodeValue(value, make([]any, ins.codec.width()))
+	if err != nil {
+		return false
+	}
+	return created < ec.now().Add(-time.Duration(t.TTLSeconds)*time.Second).UnixMicro()
 }
 
 func (ins *inserter) uniqueViolation(row []any) error {
@@ -770,19 +785,13 @@ func (a *analyser) planRestoreUsers(up *pg_query.UpdateStmt, t *catalog.TableDes
 					continue
 				}
 			}
-			// The name may belong to a newer user by now.
-			current, err := cat.User(txn, u.Name)
-			if err != nil {
-				return nil, err
-			}
-			if current == nil || current.ID != u.ID {
-				continue
-			}
 			if err := security.CheckUserChange(subjectOf(ec.actor()), subjectOf(u), security.UserChange{}, 0); err != nil {
 				return nil, err
 			}
-			u.DeletedAt = nil
-			if err := cat.PutUser(txn, u); err != nil {
+			if err := cat.RestoreUser(txn, u); err != nil {
+				return nil, err
+			}
+			if err := ec.audit("restore user", u.Name, ""); err != nil {
 				return nil, err
 			}
 			restored++

@@ -701,6 +701,8 @@ type sessionValueExpr struct {
 func (e *sessionValueExpr) eval(ec *evalContext, _ []any) (any, error) {
 	switch e.kind {
 	case "user":
+		return ec.actor().Name, nil
+	case "session_user":
 		return ec.sess.user.Name, nil
 	case "database":
 		return ec.sess.database, nil

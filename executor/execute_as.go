@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 	"github.com/pgkeep/pgkeep/security"
@@ -22,14 +23,22 @@ func (a *analyser) planExecuteAs(ea *executeAsStmt) (*plan, error) {
 		return nil, pgerror.New(pgcode.SyntaxError, "EXECUTE AS USER runs exactly one statement")
 	}
 	st := inner.stmts[0]
-	if st.ext != nil && st.ext.executeAs != nil {
-		return nil, pgerror.New(pgcode.SyntaxError, "EXECUTE AS USER cannot be nested")
-	}
-	if st.node != nil && st.node.GetTransactionStmt() != nil {
-		return nil, pgerror.New(pgcode.SyntaxError, "EXECUTE AS USER cannot run transaction control statements")
+	// Only reads and writes of rows run as another user. User management
+	// and DDL would let the target's rights act on the session's behalf,
+	// for example a service changing a user's password as that user.
+	n := st.node
+	if st.ext != nil || n == nil || (n.GetSelectStmt() == nil && n.GetInsertStmt() == nil && n.GetUpdateStmt() == nil && n.GetDeleteStmt() == nil) {
+		return nil, pgerror.New(pgcode.InsufficientPrivilege, "EXECUTE AS USER runs only SELECT, INSERT, UPDATE and DELETE").
+			WithHint("Run user management and DDL as yourself.")
 	}
 	return &plan{run: func(ec *evalContext) (*result, error) {
 		s := ec.sess
+		// A user may act only as itself; refuse before the lookup, so the
+		// answer does not reveal whether the target exists.
+		if actor := ec.actor(); actor.Role == catalog.RoleUser && ea.user != actor.Name {
+			return nil, pgerror.Newf(pgcode.InsufficientPrivilege, "permission denied to execute as user %q", ea.user).
+				WithDetailf("Required role: service, dba or system; current role: %s.", actor.Role)
+		}
 		target, err := s.srv.cat.User(s.txn.kv, ea.user)
 		if err != nil {
 			return nil, err
@@ -80,6 +89,11 @@ func (a *analyser) planExecuteAs(ea *executeAsStmt) (*plan, error) {
 		tag := res.tag
 		if tag == "" {
 			tag = "SELECT " + itoa(int64(count))
+		}
+		// The detail is the command tag, not the statement text, which may
+		// hold a password.
+		if err := ec.audit("execute as user", target.Name, tag); err != nil {
+			return nil, err
 		}
 		return &result{tag: tag}, nil
 	}}, nil

@@ -824,8 +824,10 @@ func (b *builder) buildMinMax(mm *pg_query.MinMaxExpr) (expr, error) {
 func buildSQLValueFunction(f *pg_query.SQLValueFunction) (expr, error) {
 	switch f.Op {
 	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_USER, pg_query.SQLValueFunctionOp_SVFOP_CURRENT_ROLE,
-		pg_query.SQLValueFunctionOp_SVFOP_USER, pg_query.SQLValueFunctionOp_SVFOP_SESSION_USER:
+		pg_query.SQLValueFunctionOp_SVFOP_USER:
 		return &sessionValueExpr{kind: "user", typ: plainType(oidName)}, nil
+	case pg_query.SQLValueFunctionOp_SVFOP_SESSION_USER:
+		return &sessionValueExpr{kind: "session_user", typ: plainType(oidName)}, nil
 	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
 		return &sessionValueExpr{kind: "database", typ: plainType(oidName)}, nil
 	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:

@@ -63,13 +63,12 @@ func (s *Server) purgeUser(u *catalog.UserDescriptor) (int, error) {
 		}
 	}
 	return removed, s.withWriteTxn(func(txn kv.Txn) error {
-		current, err := s.cat.User(txn, u.Name)
+		current, err := s.cat.UserByID(txn, u.ID)
 		if err != nil {
 			return err
 		}
-		// Leave a user that was restored meanwhile, or a newer user that
-		// took the name.
-		if current == nil || current.ID != u.ID || current.Active() {
+		// Leave a user that was restored meanwhile.
+		if current == nil || current.Active() {
 			return nil
 		}
 		return s.cat.DeleteUser(txn, current)
@@ -212,4 +211,23 @@ func (s *Server) RecordLogin(name string, now time.Time) error {
 		}
 		return s.cat.SetLastSeen(txn, u.ID, now)
 	})
+}
+
+// RecordAudit stores an audit log entry of an event outside a statement,
+// such as a login, in a transaction of its own.
+func (s *Server) RecordAudit(e *catalog.AuditEntry) error {
+	return s.withWriteTxn(func(txn kv.Txn) error {
+		return s.cat.AppendAudit(txn, e)
+	})
+}
+
+// PruneAuditLog deletes audit log entries older than now minus retention.
+func (s *Server) PruneAuditLog(now time.Time, retention time.Duration) (int, error) {
+	n := 0
+	err := s.withWriteTxn(func(txn kv.Txn) error {
+		var err error
+		n, err = s.cat.PruneAudit(txn, now.Add(-retention))
+		return err
+	})
+	return n, err
 }

@@ -68,6 +68,8 @@ type SessionOptions struct {
 	// Params are the startup parameters other than user and database.
 	Params map[string]string
 	PID    uint32
+	// RemoteAddr is the client address, for the audit log.
+	RemoteAddr string
 }
 
 // NewSession creates the session of an authenticated user and returns the
@@ -99,6 +101,7 @@ func (s *Server) NewSession(ctx context.Context, opts SessionOptions) (*Session,
 		user:        user,
 		database:    db.Name,
 		pid:         opts.PID,
+		source:      opts.RemoteAddr,
 		userVersion: userVersion,
 		settings:    newSettings(s.cfg.TimeZone),
 		cache:       map[string]*parsedQuery{},

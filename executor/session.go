@@ -24,6 +24,8 @@ type Session struct {
 	user     *catalog.UserDescriptor
 	database string
 	pid      uint32
+	// source is the client address, for the audit log.
+	source   string
 	settings *settings
 
 	txn *txnState
@@ -462,6 +464,9 @@ func (s *Session) Prepare(ctx context.Context, query string, paramOIDs []uint32)
 	if len(pq.stmts) > 1 {
 		s.statementFailed()
 		return nil, pgerror.New(pgcode.SyntaxError, "cannot insert multiple commands into a prepared statement")
+	}
+	if err := s.checkUserCurrent(); err != nil {
+		return nil, err
 	}
 	ps := &preparedStatement{sess: s, paramOIDs: paramOIDs}
 	if len(pq.stmts) == 0 {

@@ -204,7 +204,7 @@ func (a *analyser) planCreateUser(cu *createUserStmt) (*plan, error) {
 			}
 			return pgerror.Newf(pgcode.DuplicateObject, "role %q already exists", cu.name)
 		}
-		u := &catalog.UserDescriptor{Name: cu.name, Role: cu.role, Email: cu.email, AllowRemote: cu.allowRemote}
+		u := &catalog.UserDescriptor{Name: cu.name, Role: role.String(), Email: cu.email, AllowRemote: cu.allowRemote}
 		switch {
 		case cu.internal:
 			u.AuthType = catalog.AuthInternal
@@ -217,7 +217,14 @@ func (a *analyser) planCreateUser(cu *createUserStmt) (*plan, error) {
 				return err
 			}
 		}
-		return cat.CreateUser(s.txn.kv, u)
+		if err := cat.CreateUser(s.txn.kv, u); err != nil {
+			return err
+		}
+		detail := "role=" + u.Role + " auth_type=" + u.AuthType
+		if cu.password != nil {
+			detail += " password=[REDACTED]"
+		}
+		return ec.audit("create user", u.Name, detail)
 	}), nil
 }
 
@@ -229,6 +236,13 @@ func (s *Session) setPassword(u *catalog.UserDescriptor, pw string) error {
 		return pgerror.Newf(pgcode.InvalidParameterValue, "user %q signs in with OAuth and cannot have a password", u.Name)
 	}
 	if s.srv.cfg.IsSCRAMVerifier != nil && s.srv.cfg.IsSCRAMVerifier(pw) {
+		v, err := security.ParseSCRAMVerifier(pw)
+		if err != nil {
+			return pgerror.New(pgcode.InvalidParameterValue, "invalid value for password: malformed SCRAM-SHA-256 verifier")
+		}
+		if v.Iterations < security.DefaultSCRAMIterations {
+			return pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for password: a SCRAM-SHA-256 verifier needs at least %d iterations", security.DefaultSCRAMIterations)
+		}
 		u.BcryptHash, u.SCRAMVerifier = "", pw
 		return nil
 	}
@@ -294,6 +308,12 @@ func (a *analyser) planAlterUser(au *alterUserStmt) (*plan, error) {
 		s := ec.sess
 		cat := s.srv.cat
 		txn := s.txn.kv
+		if err := denyOtherUsers(ec.actor(), au.name, "alter"); err != nil {
+			return err
+		}
+		// The last-system-user rule counts users: reading them with
+		// TrackReads makes two concurrent demotions conflict at commit.
+		txn.TrackReads()
 		u, err := cat.User(txn, au.name)
 		if err != nil {
 			return err
@@ -308,19 +328,32 @@ func (a *analyser) planAlterUser(au *alterUserStmt) (*plan, error) {
 		if err := security.CheckUserChange(subjectOf(ec.actor()), subjectOf(u), change, systemUsers); err != nil {
 			return err
 		}
+		var changes []string
 		if au.password != nil {
 			if err := s.setPassword(u, *au.password); err != nil {
 				return err
 			}
+			changes = append(changes, "password=[REDACTED]")
 		}
-		if au.role != nil {
-			u.Role = strings.ToLower(*au.role)
+		if change.NewRole != nil {
+			newRole := change.NewRole.String()
+			if err := ec.audit("change role", u.Name, u.Role+" -> "+newRole); err != nil {
+				return err
+			}
+			u.Role = newRole
 		}
 		if au.email != nil {
 			u.Email = *au.email
+			changes = append(changes, "email="+u.Email)
 		}
 		if au.allowRemote != nil {
 			u.AllowRemote = *au.allowRemote
+			changes = append(changes, "allow_remote="+boolSetting(u.AllowRemote))
+		}
+		if len(changes) > 0 {
+			if err := ec.audit("alter user", u.Name, strings.Join(changes, " ")); err != nil {
+				return err
+			}
 		}
 		return cat.PutUser(txn, u)
 	}), nil
@@ -350,7 +383,11 @@ func (a *analyser) planDropRole(dr *pg_query.DropRoleStmt) (*plan, error) {
 		s := ec.sess
 		cat := s.srv.cat
 		txn := s.txn.kv
+		txn.TrackReads()
 		for _, name := range names {
+			if err := denyOtherUsers(ec.actor(), name, "drop"); err != nil {
+				return err
+			}
 			u, err := cat.User(txn, name)
 			if err != nil {
 				return err
@@ -377,7 +414,24 @@ func (a *analyser) planDropRole(dr *pg_query.DropRoleStmt) (*plan, error) {
 			if err := cat.PutUser(txn, u); err != nil {
 				return err
 			}
+			if err := ec.audit("drop user", u.Name, ""); err != nil {
+				return err
+			}
 		}
 		return nil
 	}), nil
+}
+
+// denyOtherUsers rejects a user or service managing another user before
+// the target is looked up, so the answer reveals neither whether the user
+// exists nor its role.
+func denyOtherUsers(actor *catalog.UserDescriptor, target, verb string) error {
+	if actor.Role == catalog.RoleDBA || actor.Role == catalog.RoleSystem {
+		return nil
+	}
+	if verb == "alter" && target == actor.Name {
+		return nil
+	}
+	return pgerror.Newf(pgcode.InsufficientPrivilege, "permission denied to %s user %q", verb, target).
+		WithDetailf("Required role: dba or system; current role: %s.", actor.Role)
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/kv"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
 
 // virtualTable is a read-only table whose rows are generated from the
@@ -22,6 +24,7 @@ const (
 	systemUsersTableID      = catalog.FirstUserID - 1
 	systemTablesTableID     = catalog.FirstUserID - 2
 	systemNamespacesTableID = catalog.FirstUserID - 3
+	systemAuditLogTableID   = catalog.FirstUserID - 4
 )
 
 func virtualColumns(cols ...catalog.ColumnDescriptor) []catalog.ColumnDescriptor {
@@ -66,6 +69,13 @@ func virtualTables(schema string) map[string]*virtualTable {
 				col("access_level", oidText), col("ttl_seconds", oidInt8), col("owner", oidText), col("created_at", oidTimestamptz),
 			)},
 			rows: systemTablesRows,
+		},
+		"audit_log": {
+			desc: &catalog.TableDescriptor{ID: systemAuditLogTableID, SchemaID: catalog.SystemSchemaID, Name: "audit_log", Kind: catalog.TableKindSystem, Columns: virtualColumns(
+				col("id", oidInt8), col("time", oidTimestamptz), col("actor", oidText), col("action", oidText),
+				col("target", oidText), col("source", oidText), col("auth_method", oidText), col("success", oidBool), col("detail", oidText),
+			)},
+			rows: auditLogRows,
 		},
 		"namespaces": {
 			desc: &catalog.TableDescriptor{ID: systemNamespacesTableID, SchemaID: catalog.SystemSchemaID, Name: "namespaces", Kind: catalog.TableKindSystem, Columns: virtualColumns(
@@ -245,4 +255,22 @@ func schemaOfVirtual(t *catalog.TableDescriptor) string {
 		return "information_schema"
 	}
 	return ""
+}
+
+// auditLogRows lists the audit log, which only dba and system may read.
+func auditLogRows(ec *evalContext, _ expr) ([][]any, error) {
+	actor := ec.actor()
+	if actor.Role != catalog.RoleDBA && actor.Role != catalog.RoleSystem {
+		return nil, pgerror.New(pgcode.InsufficientPrivilege, "permission denied for table audit_log").
+			WithDetailf("Required role: dba or system; current role: %s.", actor.Role)
+	}
+	entries, err := ec.sess.srv.cat.AuditEntries(ec.sess.txn.kv)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([][]any, 0, len(entries))
+	for _, e := range entries {
+		rows = append(rows, []any{e.ID, e.Time, textOrNull(e.Actor), e.Action, textOrNull(e.Target), textOrNull(e.Source), textOrNull(e.Method), e.Success, textOrNull(e.Detail)})
+	}
+	return rows, nil
 }

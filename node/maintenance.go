@@ -8,6 +8,7 @@ import (
 const (
 	defaultGracePeriod         = 30 * 24 * time.Hour
 	defaultMaintenanceInterval = time.Hour
+	defaultAuditRetention      = 90 * 24 * time.Hour
 )
 
 func (n *Node) now() time.Time {
@@ -43,7 +44,7 @@ func (n *Node) startMaintenance() {
 }
 
 // RunMaintenance purges users dropped longer than the grace period, with
-// their rows, and deletes STREAM rows past their TTL. It logs what it
+// their rows, prunes the audit log and deletes STREAM rows past their TTL. It logs what it
 // removed and every error; the next run retries what failed.
 func (n *Node) RunMaintenance() {
 	grace := n.cfg.DeletedUserGracePeriod
@@ -57,6 +58,17 @@ func (n *Node) RunMaintenance() {
 	}
 	if err != nil {
 		n.logger.Error("purging dropped users failed", "error", err)
+	}
+	retention := n.cfg.AuditRetention
+	if retention <= 0 {
+		retention = defaultAuditRetention
+	}
+	pruned, err := n.exec.PruneAuditLog(now, retention)
+	if pruned > 0 {
+		n.logger.Info("pruned audit log entries", "entries_removed", pruned)
+	}
+	if err != nil {
+		n.logger.Error("pruning the audit log failed", "error", err)
 	}
 	swept, err := n.exec.SweepExpiredStreamRows(now)
 	if swept > 0 {

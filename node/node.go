@@ -50,6 +50,9 @@ type Config struct {
 	// DeletedUserGracePeriod is how long a dropped user can be restored
 	// before the purge job removes it and its rows; zero means 30 days.
 	DeletedUserGracePeriod time.Duration
+	// AuditRetention is how long audit log entries are kept; zero means 90
+	// days.
+	AuditRetention time.Duration
 	// MaintenanceInterval is how often the purge of dropped users and the
 	// sweep of expired STREAM rows run; zero means one hour.
 	MaintenanceInterval time.Duration
@@ -78,6 +81,9 @@ type Node struct {
 	maintenanceDone chan struct{}
 	// loginWG tracks the last_seen updates still running.
 	loginWG sync.WaitGroup
+
+	auditQueue chan *catalog.AuditEntry
+	auditDone  chan struct{}
 }
 
 // Start opens the store, bootstraps it on first start and starts listening.
@@ -174,7 +180,9 @@ func (n *Node) init() error {
 	if n.srv, err = server.New(cfg.Server, &backend{node: n}, n.logger); err != nil {
 		return err
 	}
+	n.startAuditWriter()
 	if err := n.srv.Start(); err != nil {
+		n.stopAuditWriter()
 		return err
 	}
 	n.startMaintenance()
@@ -195,6 +203,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	n.stopMaintenance()
 	<-n.maintenanceDone
 	n.loginWG.Wait()
+	n.stopAuditWriter()
 	if cerr := n.cat.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -215,15 +224,17 @@ func (b *backend) Authenticate(ctx context.Context, ci security.ConnInfo, ex sec
 	if err == nil {
 		b.node.recordLogin(ci.User)
 	}
+	b.node.auditLogin(ci, res, err)
 	return res, err
 }
 
 func (b *backend) NewSession(ctx context.Context, info server.SessionInfo) (protocol.Session, []server.ParameterStatus, error) {
 	sess, params, err := b.node.exec.NewSession(ctx, executor.SessionOptions{
-		User:     info.User,
-		Database: info.Database,
-		Params:   info.Params,
-		PID:      info.PID,
+		User:       info.User,
+		Database:   info.Database,
+		Params:     info.Params,
+		PID:        info.PID,
+		RemoteAddr: info.RemoteAddr,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"math"
+	"slices"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -48,16 +50,80 @@ type Config struct {
 	// AllowRemoteAccess lets internal users with a password log in from
 	// remote addresses. Credentials.AllowRemote does the same per user.
 	AllowRemoteAccess bool
+
+	// Rules are the connection rules in order, usually from ParseRules. When
+	// there are none, the default rules apply: internal users are trusted on
+	// local and loopback connections, and every other login runs
+	// PasswordMethod, or jwt when the client sends the startup option
+	// -c pgkeep.auth=jwt.
+	Rules []Rule
+	// TokenVerifier checks the tokens of the jwt method. When it is nil,
+	// every jwt login fails like a wrong password.
+	TokenVerifier TokenVerifier
+
+	// MaxFailuresPerUser is the number of failed logins of one user name
+	// within FailureWindow after which the name is locked out. Zero means
+	// DefaultMaxFailuresPerUser, and a negative value turns the per-user
+	// limit off.
+	MaxFailuresPerUser int
+	// MaxFailuresPerAddress is the same limit per client IP address. Zero
+	// means DefaultMaxFailuresPerAddress, and a negative value turns it off.
+	MaxFailuresPerAddress int
+	// FailureWindow is the sliding window of the failure limits. Zero means
+	// DefaultFailureWindow.
+	FailureWindow time.Duration
+	// LockoutBackoff is the length of the first lockout and MaxLockoutBackoff
+	// the cap of the doubling ones. Zero means DefaultLockoutBackoff and
+	// DefaultMaxLockoutBackoff.
+	LockoutBackoff    time.Duration
+	MaxLockoutBackoff time.Duration
+	// MaxThrottleKeys bounds the user names and addresses tracked for the
+	// limits. Zero means DefaultMaxThrottleKeys.
+	MaxThrottleKeys int
+	// ThrottleLocal applies the limits to local and loopback connections
+	// too. By default they are exempt, so that a remote attacker cannot lock
+	// an administrator out of the local machine.
+	ThrottleLocal bool
+
+	// VerifyCacheTTL is how long a successful cleartext password check is
+	// reused for the same user and password. Zero means
+	// DefaultVerifyCacheTTL, and a negative value turns the cache off.
+	VerifyCacheTTL time.Duration
+	// VerifyCacheSize bounds the number of cached checks. Zero means
+	// DefaultVerifyCacheSize.
+	VerifyCacheSize int
+
+	// Now is the clock of the throttle and the verification cache. Nil
+	// means time.Now.
+	Now func() time.Time
+
+	TestingKnobs AuthTestingKnobs
 }
 
-// Authenticator runs logins with one validated Config. It holds no mutable
-// state, so one Authenticator serves all connections concurrently.
+// AuthTestingKnobs contains hooks for tests. Production leaves it empty.
+type AuthTestingKnobs struct {
+	// OnSlowPasswordCheck, when set, is called before every bcrypt comparison
+	// and every PBKDF2 derivation of a cleartext login, including the dummy
+	// comparison of logins that cannot succeed.
+	OnSlowPasswordCheck func()
+}
+
+// Authenticator runs logins with one validated Config. One Authenticator
+// serves all connections concurrently. Its throttle and verification cache
+// are its only mutable state, and they lock internally.
 type Authenticator struct {
 	cfg Config
 	// dummyBcryptHash is a hash of a random password at the configured cost.
 	// Cleartext logins that cannot succeed compare against it so that they take
 	// as long as a real bcrypt check.
 	dummyBcryptHash []byte
+
+	// passwordRules and jwtRules are the default rules, used when cfg.Rules
+	// is empty, for connections without and with the pgkeep.auth=jwt option.
+	passwordRules, jwtRules []Rule
+
+	throttle    *throttle
+	verifyCache *verifyCache // nil when the cache is off
 }
 
 // NewAuthenticator validates cfg, fills in defaults and returns an
@@ -98,6 +164,27 @@ func NewAuthenticator(cfg Config) (*Authenticator, error) {
 	}
 	cfg.ServerSecret = bytes.Clone(cfg.ServerSecret)
 
+	if err := cfg.validateRules(); err != nil {
+		return nil, err
+	}
+	cfg.Rules = cloneRules(cfg.Rules)
+	if err := cfg.fillThrottleDefaults(); err != nil {
+		return nil, err
+	}
+	if cfg.VerifyCacheTTL == 0 {
+		cfg.VerifyCacheTTL = DefaultVerifyCacheTTL
+	}
+	if cfg.VerifyCacheSize == 0 {
+		cfg.VerifyCacheSize = DefaultVerifyCacheSize
+	}
+	if cfg.VerifyCacheSize < 0 {
+		return nil, pgerror.Newf(pgcode.InvalidParameterValue,
+			"verification cache size %d is invalid: use a positive number, or 0 for %d", cfg.VerifyCacheSize, DefaultVerifyCacheSize)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+
 	dummyPassword := make([]byte, 32)
 	if _, err := rand.Read(dummyPassword); err != nil {
 		return nil, pgerror.Wrapf(err, pgcode.InternalError, "generating dummy password")
@@ -107,12 +194,88 @@ func NewAuthenticator(cfg Config) (*Authenticator, error) {
 		return nil, pgerror.Wrapf(err, pgcode.InternalError, "hashing dummy password")
 	}
 
-	return &Authenticator{cfg: cfg, dummyBcryptHash: dummyHash}, nil
+	a := &Authenticator{
+		cfg:             cfg,
+		dummyBcryptHash: dummyHash,
+		passwordRules:   defaultRules(cfg.PasswordMethod),
+		jwtRules:        defaultRules(MethodJWT),
+		throttle: newThrottle(throttleLimits{
+			perUser:    max(cfg.MaxFailuresPerUser, 0),
+			perAddress: max(cfg.MaxFailuresPerAddress, 0),
+			window:     cfg.FailureWindow,
+			backoff:    cfg.LockoutBackoff,
+			maxBackoff: cfg.MaxLockoutBackoff,
+			maxKeys:    cfg.MaxThrottleKeys,
+		}),
+	}
+	if cfg.VerifyCacheTTL > 0 {
+		if a.verifyCache, err = newVerifyCache(cfg.VerifyCacheTTL, cfg.VerifyCacheSize); err != nil {
+			return nil, pgerror.Wrapf(err, pgcode.InternalError, "generating verification cache key")
+		}
+	}
+	return a, nil
+}
+
+func (cfg *Config) validateRules() error {
+	for i := range cfg.Rules {
+		if err := cfg.Rules[i].validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillThrottleDefaults replaces zero throttle settings with the defaults and
+// checks the others.
+func (cfg *Config) fillThrottleDefaults() error {
+	defaultInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	defaultDuration := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	defaultInt(&cfg.MaxFailuresPerUser, DefaultMaxFailuresPerUser)
+	defaultInt(&cfg.MaxFailuresPerAddress, DefaultMaxFailuresPerAddress)
+	defaultInt(&cfg.MaxThrottleKeys, DefaultMaxThrottleKeys)
+	defaultDuration(&cfg.FailureWindow, DefaultFailureWindow)
+	defaultDuration(&cfg.LockoutBackoff, DefaultLockoutBackoff)
+	defaultDuration(&cfg.MaxLockoutBackoff, DefaultMaxLockoutBackoff)
+
+	switch {
+	case cfg.FailureWindow < 0:
+		return pgerror.Newf(pgcode.InvalidParameterValue, "failure window %s is invalid: it must be positive", cfg.FailureWindow)
+	case cfg.LockoutBackoff < 0:
+		return pgerror.Newf(pgcode.InvalidParameterValue, "lockout backoff %s is invalid: it must be positive", cfg.LockoutBackoff)
+	case cfg.MaxLockoutBackoff < cfg.LockoutBackoff:
+		return pgerror.Newf(pgcode.InvalidParameterValue,
+			"maximum lockout backoff %s is shorter than the first backoff %s", cfg.MaxLockoutBackoff, cfg.LockoutBackoff)
+	case cfg.MaxThrottleKeys < 0:
+		return pgerror.Newf(pgcode.InvalidParameterValue, "maximum throttle keys %d is invalid: it must be positive", cfg.MaxThrottleKeys)
+	}
+	return nil
+}
+
+// cloneRules copies rules deeply, so that the caller's later changes do not
+// reach the Authenticator.
+func cloneRules(rules []Rule) []Rule {
+	out := make([]Rule, len(rules))
+	for i, r := range rules {
+		r.Databases = slices.Clone(r.Databases)
+		r.Users = slices.Clone(r.Users)
+		r.Roles = slices.Clone(r.Roles)
+		out[i] = r
+	}
+	return out
 }
 
 // Config returns the configuration with defaults filled in.
 func (a *Authenticator) Config() Config {
 	cfg := a.cfg
 	cfg.ServerSecret = bytes.Clone(cfg.ServerSecret)
+	cfg.Rules = cloneRules(cfg.Rules)
 	return cfg
 }

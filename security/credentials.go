@@ -17,6 +17,9 @@ const (
 // Credentials are the stored secrets and login flags of a user.
 type Credentials struct {
 	AuthType string
+	// Role is the user's role, which "+role" entries of connection rules
+	// match. Zero matches no such entry.
+	Role Role
 	// BcryptHash is the bcrypt hash of the password, or empty.
 	BcryptHash string
 	// SCRAMVerifier is the SCRAM-SHA-256 verifier in PostgreSQL's format

@@ -6,35 +6,61 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"slices"
 	"strconv"
 
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
 
-// scramSHA256Mechanism is the SASL mechanism name of RFC 7677.
-const scramSHA256Mechanism = "SCRAM-SHA-256"
+// SASL mechanism names of RFC 7677. The -PLUS variant adds channel binding.
+const (
+	scramSHA256Mechanism     = "SCRAM-SHA-256"
+	scramSHA256PlusMechanism = "SCRAM-SHA-256-PLUS"
+)
+
+// tlsServerEndPoint is the one channel binding type the server supports, as
+// in PostgreSQL: the hash of the server certificate (RFC 5929 section 4).
+const tlsServerEndPoint = "tls-server-end-point"
+
+// MethodSCRAMSHA256Plus is the Result.Method of a SCRAM-SHA-256-PLUS login.
+const MethodSCRAMSHA256Plus = "scram-sha-256-plus"
 
 // scramNonceLen is the number of random bytes in the server nonce, as
 // PostgreSQL's SCRAM_RAW_NONCE_LEN. The nonce is sent in base64.
 const scramNonceLen = 18
 
-// authenticateSCRAM runs a SCRAM-SHA-256 exchange (RFC 5802, RFC 7677). When
-// doomReason is set, or the user has no usable verifier, it runs the exchange
-// against a mock verifier and fails at the end like a wrong password.
-func (a *Authenticator) authenticateSCRAM(user string, creds Credentials, doomReason string, ex Exchange) (Result, error) {
+// authenticateSCRAM runs a SCRAM-SHA-256 exchange (RFC 5802, RFC 7677). On a
+// TLS connection with channel binding data it offers SCRAM-SHA-256-PLUS first,
+// as PostgreSQL 16 does. When doomReason is set, or the user has no usable
+// verifier, it runs the exchange against a mock verifier and fails at the end
+// like a wrong password.
+func (a *Authenticator) authenticateSCRAM(ci ConnInfo, creds Credentials, doomReason string, ex Exchange) (Result, error) {
+	user := ci.User
+	method := MethodSCRAMSHA256
 	verifier, doomReason, err := a.scramVerifierFor(user, creds, doomReason)
 	if err != nil {
-		return failure(MethodSCRAMSHA256, err)
+		return failure(method, err)
 	}
 
-	mechanism, clientFirst, err := ex.StartSASL([]string{scramSHA256Mechanism})
-	if err != nil {
-		return failure(MethodSCRAMSHA256, exchangeError(err))
+	// The list depends on the connection alone, so the mock exchange offers
+	// the same mechanisms as a real one.
+	mechanisms := []string{scramSHA256Mechanism}
+	var channelBinding []byte
+	if ci.TLS && len(ci.ChannelBinding) > 0 {
+		channelBinding = ci.ChannelBinding
+		mechanisms = []string{scramSHA256PlusMechanism, scramSHA256Mechanism}
 	}
-	if mechanism != scramSHA256Mechanism {
-		return failure(MethodSCRAMSHA256, fatal(pgerror.New(pgcode.ProtocolViolation,
+	mechanism, clientFirst, err := ex.StartSASL(mechanisms)
+	if err != nil {
+		return failure(method, exchangeError(err))
+	}
+	if !slices.Contains(mechanisms, mechanism) {
+		return failure(method, fatal(pgerror.New(pgcode.ProtocolViolation,
 			"client selected an invalid SASL authentication mechanism")))
+	}
+	if mechanism == scramSHA256PlusMechanism {
+		method = MethodSCRAMSHA256Plus
 	}
 
 	// A SASLInitialResponse without data requests an empty challenge, after
@@ -42,37 +68,41 @@ func (a *Authenticator) authenticateSCRAM(user string, creds Credentials, doomRe
 	if clientFirst == nil {
 		clientFirst, err = ex.ContinueSASL([]byte{})
 		if err != nil {
-			return failure(MethodSCRAMSHA256, exchangeError(err))
+			return failure(method, exchangeError(err))
 		}
 	}
 
-	conv := &scramConversation{verifier: verifier}
+	conv := &scramConversation{
+		verifier:       verifier,
+		channelBinding: channelBinding,
+		bindingInUse:   mechanism == scramSHA256PlusMechanism,
+	}
 	serverFirst, err := conv.handleClientFirst(clientFirst)
 	if err != nil {
-		return failure(MethodSCRAMSHA256, err)
+		return failure(method, err)
 	}
 	clientFinal, err := ex.ContinueSASL(serverFirst)
 	if err != nil {
-		return failure(MethodSCRAMSHA256, exchangeError(err))
+		return failure(method, exchangeError(err))
 	}
 	serverFinal, proofOK, err := conv.handleClientFinal(clientFinal)
 	if err != nil {
-		return failure(MethodSCRAMSHA256, err)
+		return failure(method, err)
 	}
 
 	// As PostgreSQL does, a failed proof ends the exchange with the error and
 	// no server-final-message.
 	if doomReason != "" {
-		return Result{Method: MethodSCRAMSHA256, Reason: doomReason}, authFailed(user)
+		return Result{Method: method, Reason: doomReason}, authFailed(user)
 	}
 	if !proofOK {
-		return Result{Method: MethodSCRAMSHA256, Reason: ReasonWrongPassword}, authFailed(user)
+		return Result{Method: method, Reason: ReasonWrongPassword}, authFailed(user)
 	}
 
 	if err := ex.FinishSASL(serverFinal); err != nil {
-		return failure(MethodSCRAMSHA256, exchangeError(err))
+		return failure(method, exchangeError(err))
 	}
-	return Result{Method: MethodSCRAMSHA256}, nil
+	return Result{Method: method}, nil
 }
 
 // scramVerifierFor returns the verifier to run the exchange with, and the
@@ -104,7 +134,13 @@ func (a *Authenticator) scramVerifierFor(user string, creds Credentials, doomRea
 // scramConversation is the server state of one SCRAM exchange between the
 // client-first-message and the client-final-message.
 type scramConversation struct {
-	verifier    *Verifier
+	verifier *Verifier
+	// channelBinding is the tls-server-end-point data of the connection when
+	// the server offered SCRAM-SHA-256-PLUS, and nil otherwise.
+	channelBinding []byte
+	// bindingInUse is set when the client selected SCRAM-SHA-256-PLUS.
+	bindingInUse bool
+
 	clientFirst *clientFirstMessage
 	serverNonce string
 	serverFirst string
@@ -113,7 +149,7 @@ type scramConversation struct {
 // handleClientFirst parses the client-first-message and returns the
 // server-first-message: the combined nonce, the salt and the iteration count.
 func (c *scramConversation) handleClientFirst(data []byte) ([]byte, error) {
-	msg, err := parseClientFirst(data)
+	msg, err := parseClientFirst(data, c.bindingInUse, c.channelBinding != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +171,7 @@ func (c *scramConversation) handleClientFirst(data []byte) ([]byte, error) {
 // proof, and returns the server-final-message. proofOK is false for a wrong
 // password. A nonce that does not match is a protocol error, as in PostgreSQL.
 func (c *scramConversation) handleClientFinal(data []byte) (serverFinal []byte, proofOK bool, err error) {
-	msg, err := parseClientFinal(data, c.clientFirst.cbindFlag)
+	msg, err := parseClientFinal(data, c.clientFirst.cbindFlag, c.channelBinding)
 	if err != nil {
 		return nil, false, err
 	}

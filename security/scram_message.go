@@ -1,6 +1,7 @@
 package security
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -15,7 +16,8 @@ import (
 
 // clientFirstMessage is a parsed client-first-message.
 type clientFirstMessage struct {
-	// cbindFlag is the gs2-cbind-flag: 'n' or 'y'.
+	// cbindFlag is the gs2-cbind-flag: 'n', 'y' or 'p'. 'p' always comes with
+	// the channel binding type tls-server-end-point.
 	cbindFlag byte
 	// bare is the client-first-message-bare, part of the AuthMessage.
 	bare string
@@ -35,9 +37,12 @@ type clientFinalMessage struct {
 	proof        []byte
 }
 
-// parseClientFirst parses a client-first-message. Only the flags 'n' and 'y'
-// are accepted: 'p' requests channel binding, which needs TLS.
-func parseClientFirst(data []byte) (*clientFirstMessage, error) {
+// parseClientFirst parses a client-first-message. bindingInUse is set when the
+// client selected SCRAM-SHA-256-PLUS, which requires the flag 'p'.
+// bindingOffered is set when the server offered SCRAM-SHA-256-PLUS, so a
+// client that sends 'y' (it supports channel binding but thinks the server
+// does not) is rejected as RFC 5802 section 6 requires.
+func parseClientFirst(data []byte, bindingInUse, bindingOffered bool) (*clientFirstMessage, error) {
 	if err := checkSCRAMMessage(data); err != nil {
 		return nil, err
 	}
@@ -46,20 +51,40 @@ func parseClientFirst(data []byte) (*clientFirstMessage, error) {
 
 	switch flag := r.peek(); flag {
 	case 'n', 'y':
-		// 'y' means the client supports channel binding but believes the
-		// server does not, which is true without TLS.
+		if bindingInUse {
+			return nil, malformedSCRAM("The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.")
+		}
+		// A client that sends 'y' after the server offered channel binding
+		// may have seen a mechanism list that an attacker stripped of
+		// SCRAM-SHA-256-PLUS.
+		if flag == 'y' && bindingOffered {
+			return nil, fatal(pgerror.New(pgcode.InvalidAuthorizationSpecification,
+				"SCRAM channel binding negotiation error").
+				WithDetail("The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding."))
+		}
 		msg.cbindFlag = flag
 		r.pos++
+		if c := r.peek(); c != ',' {
+			return nil, malformedSCRAM(fmt.Sprintf("Comma expected, but found character \"%s\".", sanitizeChar(c)))
+		}
+		r.pos++
 	case 'p':
-		// TODO: accept 'p' with SCRAM-SHA-256-PLUS once the server has TLS.
-		return nil, malformedSCRAM("The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.")
+		if !bindingInUse {
+			return nil, malformedSCRAM("The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.")
+		}
+		// readAttrValue also steps over the comma that ends the flag.
+		bindingType, err := r.readAttrValue('p')
+		if err != nil {
+			return nil, err
+		}
+		if bindingType != tlsServerEndPoint {
+			return nil, fatal(pgerror.Newf(pgcode.ProtocolViolation,
+				"unsupported SCRAM channel-binding type \"%s\"", sanitizeString(bindingType)))
+		}
+		msg.cbindFlag = flag
 	default:
 		return nil, malformedSCRAM(fmt.Sprintf("Unexpected channel-binding flag \"%s\".", sanitizeChar(flag)))
 	}
-	if c := r.peek(); c != ',' {
-		return nil, malformedSCRAM(fmt.Sprintf("Comma expected, but found character \"%s\".", sanitizeChar(c)))
-	}
-	r.pos++
 
 	// PostgreSQL does not support an authorization identity.
 	if r.peek() == 'a' {
@@ -104,20 +129,29 @@ func parseClientFirst(data []byte) (*clientFirstMessage, error) {
 
 // parseClientFinal parses a client-final-message. cbindFlag is the flag of the
 // client-first-message, which the channel-binding attribute must repeat.
-func parseClientFinal(data []byte, cbindFlag byte) (*clientFinalMessage, error) {
+// channelBinding is the tls-server-end-point data of the connection, which the
+// attribute must carry after the flag 'p'.
+func parseClientFinal(data []byte, cbindFlag byte, channelBinding []byte) (*clientFinalMessage, error) {
 	if err := checkSCRAMMessage(data); err != nil {
 		return nil, err
 	}
 	r := &scramReader{s: string(data)}
 	msg := &clientFinalMessage{}
 
-	// Without channel binding the attribute is the gs2-header in base64:
-	// "biws" for "n,," and "eSws" for "y,,".
-	channelBinding, err := r.readAttrValue('c')
+	// The attribute is the gs2-header in base64, followed after the flag 'p'
+	// by the channel binding data: "biws" for "n,," and "eSws" for "y,,".
+	attribute, err := r.readAttrValue('c')
 	if err != nil {
 		return nil, err
 	}
-	if !(channelBinding == "biws" && cbindFlag == 'n') && !(channelBinding == "eSws" && cbindFlag == 'y') {
+	if cbindFlag == 'p' {
+		cbindInput := append([]byte("p="+tlsServerEndPoint+",,"), channelBinding...)
+		expected := base64.StdEncoding.EncodeToString(cbindInput)
+		if subtle.ConstantTimeCompare([]byte(attribute), []byte(expected)) != 1 {
+			return nil, fatal(pgerror.New(pgcode.InvalidAuthorizationSpecification,
+				"SCRAM channel binding check failed"))
+		}
+	} else if !(attribute == "biws" && cbindFlag == 'n') && !(attribute == "eSws" && cbindFlag == 'y') {
 		return nil, fatal(pgerror.New(pgcode.ProtocolViolation,
 			"unexpected SCRAM channel-binding attribute in client-final-message"))
 	}
@@ -239,6 +273,23 @@ func isSCRAMPrintable(s string) bool {
 		}
 	}
 	return true
+}
+
+// sanitizeString formats a string of client input for an error message the
+// way PostgreSQL does: at most 30 bytes, with '?' for each byte that is not
+// printable ASCII.
+func sanitizeString(s string) string {
+	const maxLen = 30
+	if len(s) > maxLen {
+		s = s[:maxLen]
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x21 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 // sanitizeChar formats a byte of client input for an error detail the way

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -38,6 +40,15 @@ type Config struct {
 	// AuthenticationTimeout bounds the startup and authentication phase of a
 	// connection. Zero selects DefaultAuthenticationTimeout.
 	AuthenticationTimeout time.Duration
+	// TLS, when set, makes the server answer an SSLRequest on TCP with 'S'
+	// and a TLS handshake with this configuration. nil answers 'N'. The
+	// server uses TLS 1.2 or newer whatever MinVersion says, and disables
+	// session resumption. GetConfigForClient is not supported.
+	TLS *tls.Config
+	// RequireTLSRemote rejects connections from remote addresses that do
+	// not use TLS with FATAL 28000. It requires TLS. Unix socket and
+	// loopback connections are exempt.
+	RequireTLSRemote bool
 	// TestingKnobs contains hooks for tests. Production leaves it empty.
 	TestingKnobs TestingKnobs
 }
@@ -67,6 +78,17 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.AuthenticationTimeout < 0 {
 		return cfg, fmt.Errorf("invalid authentication timeout %s: must be positive, or 0 for the default %s",
 			cfg.AuthenticationTimeout, DefaultAuthenticationTimeout)
+	}
+
+	if cfg.RequireTLSRemote && cfg.TLS == nil {
+		return cfg, errors.New("invalid server config: RequireTLSRemote is set but TLS is not configured")
+	}
+	if cfg.TLS != nil {
+		prepared, err := prepareTLSConfig(cfg.TLS)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.TLS = prepared
 	}
 
 	if cfg.MaxConnections == 0 {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -44,9 +45,29 @@ func (s *Server) serveConn(netConn net.Conn, unix bool) {
 	stopWake := context.AfterFunc(ctx, func() { _ = netConn.SetDeadline(time.Now()) })
 	defer stopWake()
 
-	startup, cancelReq, err := readStartup(netConn)
+	// PostgreSQL answers 'N' to an SSLRequest on a unix socket, too.
+	var tlsInfo *tlsState
+	var startTLS func(net.Conn) (net.Conn, error)
+	if s.cfg.TLS != nil && !unix {
+		startTLS = func(raw net.Conn) (net.Conn, error) {
+			tlsConn, state, err := s.startTLS(ctx, raw)
+			if err != nil {
+				return nil, err
+			}
+			tlsInfo = &state
+			return tlsConn, nil
+		}
+	}
+	conn, startup, cancelReq, err := readStartup(netConn, startTLS)
+	if tlsInfo != nil {
+		// Closing the TLS connection sends close_notify before the deferred
+		// close of the socket.
+		defer conn.Close()
+		logger = logger.With(slog.String("tls_version", tls.VersionName(tlsInfo.version)),
+			slog.String("tls_cipher", tls.CipherSuiteName(tlsInfo.cipherSuite)))
+	}
 	if err != nil {
-		s.rejectStartup(logger, netConn, err)
+		s.rejectStartup(logger, conn, err)
 		return
 	}
 	if cancelReq != nil {
@@ -54,10 +75,18 @@ func (s *Server) serveConn(netConn net.Conn, unix bool) {
 		return
 	}
 
+	if s.cfg.RequireTLSRemote && tlsInfo == nil && source == security.SourceRemote {
+		logger.Warn("connection rejected: TLS is required for remote addresses",
+			slog.String("user", startup.params["user"]), slog.String("database", startup.params["database"]))
+		sendFatal(conn, pgerror.Newf(pgcode.InvalidAuthorizationSpecification,
+			`TLS is required for connections from host "%s"`, hostOf(remoteAddr)))
+		return
+	}
+
 	if !s.acquireSession() {
 		logger.Warn("connection rejected: too many clients",
 			slog.Int("max_connections", s.cfg.MaxConnections))
-		sendFatal(netConn, pgerror.New(pgcode.TooManyConnections, "sorry, too many clients already"))
+		sendFatal(conn, pgerror.New(pgcode.TooManyConnections, "sorry, too many clients already"))
 		return
 	}
 	defer s.releaseSession()
@@ -74,7 +103,8 @@ func (s *Server) serveConn(netConn net.Conn, unix bool) {
 
 	c := &sessionConn{
 		server:     s,
-		netConn:    netConn,
+		netConn:    conn,
+		tls:        tlsInfo,
 		logger:     logger,
 		startup:    startup,
 		source:     source,
@@ -90,6 +120,9 @@ func (s *Server) serveConn(netConn net.Conn, unix bool) {
 func (s *Server) rejectStartup(logger *slog.Logger, netConn net.Conn, err error) {
 	var startupErr *startupError
 	switch {
+	case errors.Is(err, errTLSHandshake):
+		// The client expects TLS records, so it gets no ErrorResponse.
+		logger.Info("TLS handshake failed", slog.Any("error", err))
 	case errors.As(err, &startupErr):
 		logger.Info("startup packet rejected", slog.String("error", startupErr.err.Message))
 		sendFatal(netConn, startupErr.err)
@@ -130,8 +163,12 @@ func sendFatal(netConn net.Conn, err *pgerror.Error) {
 
 // sessionConn is a connection that sent a valid StartupMessage.
 type sessionConn struct {
-	server     *Server
-	netConn    net.Conn
+	server *Server
+	// netConn is the connection after the startup packets, a *tls.Conn when
+	// the client negotiated TLS.
+	netConn net.Conn
+	// tls describes the TLS session, nil without TLS.
+	tls        *tlsState
 	logger     *slog.Logger
 	startup    *startupMessage
 	source     security.Source
@@ -193,6 +230,10 @@ func (c *sessionConn) authenticate(ctx context.Context, backend *pgproto3.Backen
 		Source:     c.source,
 		RemoteAddr: c.remoteAddr,
 		Params:     params,
+	}
+	if c.tls != nil {
+		ci.TLS = true
+		ci.ChannelBinding = c.tls.channelBinding
 	}
 	authCtx, cancel := context.WithTimeout(ctx, s.cfg.AuthenticationTimeout)
 	defer cancel()

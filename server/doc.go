@@ -12,7 +12,12 @@
 //     loopback, anything else = remote.
 //  2. Startup packets (startup.go), within Config.AuthenticationTimeout. A
 //     packet shorter than 8 or longer than 10,000 bytes closes the connection
-//     without a reply. The server replies 'N' to SSLRequest and GSSENCRequest.
+//     without a reply. The server replies 'N' to GSSENCRequest, and to
+//     SSLRequest when Config.TLS is nil or the connection is a unix socket.
+//     Otherwise it replies 'S' and runs a TLS handshake of version 1.2 or
+//     newer (tls.go), and the startup continues on the encrypted stream. A
+//     second SSLRequest gets FATAL 08P01. With Config.RequireTLSRemote, a
+//     StartupMessage from a remote address without TLS gets FATAL 28000.
 //     CancelRequest cancels the running statement of the connection with
 //     that PID and secret key (cancel.go) and closes without a reply. A
 //     protocol major version other than 3 gets FATAL 0A000; version 3.x with
@@ -22,7 +27,10 @@
 //     FATAL 53300.
 //  4. Authentication (auth_exchange.go): Backend.Authenticate talks to the
 //     client through a security.Exchange that sends the cleartext password
-//     and SASL requests and reads the replies. A failure is logged with the
+//     and SASL requests and reads the replies. On TLS connections
+//     security.ConnInfo carries the tls-server-end-point channel binding
+//     data (RFC 5929) of the certificate the server sent, for
+//     SCRAM-SHA-256-PLUS. A failure is logged with the
 //     method and reason and sent as FATAL with its SQLSTATE.
 //  5. Session: AuthenticationOk, Backend.NewSession, its ParameterStatus
 //     values, and BackendKeyData with a random PID and a random 4-byte secret

@@ -48,3 +48,13 @@ func remoteAddrString(conn net.Conn, unix bool) string {
 	}
 	return conn.RemoteAddr().String()
 }
+
+// hostOf returns the host part of a remote address for messages, or the
+// address unchanged when it has no port, such as "[local]".
+func hostOf(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}

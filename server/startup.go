@@ -56,44 +56,56 @@ type cancelRequest struct {
 	secret []byte
 }
 
-// readStartup reads startup packets until a StartupMessage or
-// CancelRequest arrives. It replies 'N' to SSLRequest and GSSENCRequest,
-// because pgkeep offers neither TLS nor GSSAPI encryption yet. Exactly one
-// of the results is non-nil when err is nil.
-//
-// TODO: answer SSLRequest with 'S' and a TLS handshake once the server has
-// a certificate.
-func readStartup(conn net.Conn) (*startupMessage, *cancelRequest, error) {
+// readStartup reads startup packets until a StartupMessage or CancelRequest
+// arrives. It answers GSSENCRequest with 'N'. It answers SSLRequest with 'N'
+// when startTLS is nil, and otherwise with 'S' followed by startTLS, whose
+// connection carries the rest of the startup. It returns the connection to
+// continue on. Exactly one of the messages is non-nil when err is nil.
+func readStartup(conn net.Conn, startTLS func(net.Conn) (net.Conn, error)) (net.Conn, *startupMessage, *cancelRequest, error) {
 	sslDone, gssDone := false, false
 	for {
 		packet, err := readStartupPacket(conn)
 		if err != nil {
-			return nil, nil, err
+			return conn, nil, nil, err
 		}
 
 		code := binary.BigEndian.Uint32(packet)
 		switch code {
 		case sslRequestCode, gssEncRequestCode:
 			if (code == sslRequestCode && sslDone) || (code == gssEncRequestCode && gssDone) {
-				return nil, nil, fatalStartupError(pgerror.New(pgcode.ProtocolViolation,
+				return conn, nil, nil, fatalStartupError(pgerror.New(pgcode.ProtocolViolation,
 					"encryption negotiation already done on this connection"))
 			}
 			sslDone = sslDone || code == sslRequestCode
 			gssDone = gssDone || code == gssEncRequestCode
-			if _, err := conn.Write([]byte{'N'}); err != nil {
-				return nil, nil, err
+			if code == gssEncRequestCode || startTLS == nil {
+				if _, err := conn.Write([]byte{'N'}); err != nil {
+					return conn, nil, nil, err
+				}
+				continue
 			}
+
+			if _, err := conn.Write([]byte{'S'}); err != nil {
+				return conn, nil, nil, err
+			}
+			tlsConn, err := startTLS(conn)
+			if err != nil {
+				return conn, nil, nil, err
+			}
+			conn = tlsConn
+			// As in PostgreSQL, GSSAPI encryption cannot follow TLS.
+			gssDone = true
 		case cancelRequestCode:
 			if len(packet) < 8+secretKeyLen {
-				return nil, nil, errInvalidStartupLength
+				return conn, nil, nil, errInvalidStartupLength
 			}
-			return nil, &cancelRequest{pid: binary.BigEndian.Uint32(packet[4:]), secret: packet[8:]}, nil
+			return conn, nil, &cancelRequest{pid: binary.BigEndian.Uint32(packet[4:]), secret: packet[8:]}, nil
 		default:
 			msg, err := parseStartupMessage(code, packet[4:])
 			if err != nil {
-				return nil, nil, err
+				return conn, nil, nil, err
 			}
-			return msg, nil, nil
+			return conn, msg, nil, nil
 		}
 	}
 }
