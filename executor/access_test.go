@@ -476,3 +476,44 @@ func TestExpiredStreamKeyReuse(t *testing.T) {
 	run(t, root, "INSERT INTO ev VALUES (1, 'new')")
 	expectLines(t, run(t, root, "SELECT v FROM ev"), "cols: v", "new", "tag: SELECT 1")
 }
+
+func TestAuditLog(t *testing.T) {
+	f := newAccessFixture(t)
+	run(t, f.sessions["ops"], "CREATE USER erin WITH PASSWORD 'Erin-secret-pass-9' ROLE user")
+	run(t, f.sessions["ops"], "ALTER USER erin SET ROLE service")
+	run(t, f.sessions["ops"], "ALTER USER erin SET PASSWORD 'Erin-other-pass-8'")
+	run(t, f.sessions["ops"], "ALTER TABLE shared_private SET ACCESS LEVEL public")
+	run(t, f.sessions["svc"], "EXECUTE AS USER 'alice' (INSERT INTO notes VALUES (3, 'x'))")
+	run(t, f.sessions["ops"], "DROP USER erin")
+	run(t, f.sessions["ops"], "UPDATE system.users SET deleted_at = NULL WHERE username = 'erin'")
+
+	got := f.query(t, "root", "SELECT actor, action, target, coalesce(detail, '') FROM system.audit_log ORDER BY id")
+	want := []string{
+		"root|create user|alice|role=user auth_type=password password=[REDACTED]",
+		"root|create user|bob|role=user auth_type=password password=[REDACTED]",
+		"root|create user|svc|role=service auth_type=password password=[REDACTED]",
+		"root|create user|ops|role=dba auth_type=password password=[REDACTED]",
+		"ops|create user|erin|role=user auth_type=password password=[REDACTED]",
+		"ops|change role|erin|user -> service",
+		"ops|alter user|erin|password=[REDACTED]",
+		"ops|change access level|shared_private|private -> public",
+		"svc|execute as user|alice|INSERT 0 1",
+		"ops|drop user|erin|",
+		"ops|restore user|erin|",
+	}
+	expectLines(t, got, want...)
+	all := strings.Join(got, "\n")
+	if strings.Contains(all, "Erin-secret-pass-9") || strings.Contains(all, "Erin-other-pass-8") {
+		t.Fatal("a password appears in the audit log")
+	}
+	for _, u := range []string{"alice", "svc"} {
+		if got := f.exec(u, "SELECT * FROM system.audit_log"); got != "42501" {
+			t.Errorf("%s reading the audit log: %s, want 42501", u, got)
+		}
+	}
+	// Entries older than the retention are pruned.
+	n, err := f.srv.PruneAuditLog(time.Now().Add(91*24*time.Hour), 90*24*time.Hour)
+	if err != nil || n != len(want) {
+		t.Fatalf("pruned %d entries, %v; want %d", n, err, len(want))
+	}
+}

@@ -39,6 +39,10 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc 
 		if from == oidBpchar {
 			s = strings.TrimRight(s, " ")
 		}
+		// The boolean to text cast spells the value out; output uses t/f.
+		if b, ok := v.(bool); ok {
+			s = boolText(b)
+		}
 		if to == oidVarchar || to == oidBpchar {
 			return applyCharTypmod(s, typ, assignment)
 		}
@@ -330,4 +334,11 @@ func castTime(t time.Time, from, to uint32, loc *time.Location) time.Time {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	return t
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
 }

@@ -613,6 +613,9 @@ func (e *concatExpr) resultType() catalog.ColumnType {
 
 // textOf renders a datum as text the way a cast to text does.
 func textOf(v any, oid uint32) string {
+	if b, ok := v.(bool); ok {
+		return boolText(b)
+	}
 	s := formatDatum(v, oid)
 	if oid == oidBpchar {
 		s = strings.TrimRight(s, " ")

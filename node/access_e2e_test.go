@@ -306,3 +306,27 @@ func TestMaintenanceAndLastSeen(t *testing.T) {
 		t.Fatalf("bob's rows after the purge: %d, %v", bodies, err)
 	}
 }
+
+func TestLoginAudit(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	conns := setupRBAC(t, tn)
+	if _, err := pgx.Connect(ctx, tn.tcpConnString("alice", "Wrong-password-1")); err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	// The writer is asynchronous: wait for the failed login's row.
+	var rows []string
+	for i := 0; i < 100; i++ {
+		rows = queryStrings(t, conns["root"], "SELECT actor || ' ' || action || ' ' || success::text || ' ' || coalesce(auth_method, '') || ' ' || coalesce(detail, '') FROM system.audit_log WHERE action = 'login' ORDER BY id")
+		if len(rows) > 0 && strings.Contains(rows[len(rows)-1], "false") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	joined := strings.Join(rows, "\n")
+	for _, want := range []string{"alice login true scram-sha-256", "alice login false scram-sha-256 wrong password", "root login true trust"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, joined)
+		}
+	}
+}

@@ -101,8 +101,11 @@ type Rule struct {
 	Method string
 }
 
-// ruleMethods lists the methods a rule may name, in the order of the hint.
+// ruleMethods lists the methods a rule may name.
 var ruleMethods = []string{MethodTrust, MethodSCRAMSHA256, MethodPassword, MethodJWT, MethodReject}
+
+// ruleMethodsHint lists ruleMethods for error messages.
+const ruleMethodsHint = "trust, scram-sha-256, password, jwt or reject"
 
 // ParseRules parses connection rules in pg_hba.conf syntax, one rule per
 // string:
@@ -196,7 +199,7 @@ func parseRule(line string) (Rule, error) {
 		methodField = fields[4]
 	}
 	if len(methodField) != 1 || methodField[0].quoted || !slices.Contains(ruleMethods, methodField[0].text) {
-		return Rule{}, ruleErrorf("invalid method %s: use %s", quoteField(methodField), strings.Join(ruleMethods, ", "))
+		return Rule{}, ruleErrorf("invalid method %s: use %s", quoteField(methodField), ruleMethodsHint)
 	}
 	rule.Method = methodField[0].text
 	return rule, nil
@@ -358,7 +361,7 @@ func (r *Rule) validate() error {
 	}
 	if !slices.Contains(ruleMethods, r.Method) {
 		return pgerror.Newf(pgcode.InvalidParameterValue, "rule %d: invalid method %q: use %s",
-			r.Number, r.Method, strings.Join(ruleMethods, ", "))
+			r.Number, r.Method, ruleMethodsHint)
 	}
 	if r.Type == ConnLocal {
 		if r.Address.Kind != AddressNone {

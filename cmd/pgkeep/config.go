@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/netip"
 	"os"
@@ -41,6 +43,7 @@ type Config struct {
 	Log    LogConfig
 	Auth   AuthConfig
 	Limits LimitsConfig
+	TLS    TLSConfig
 }
 
 // LogConfig selects the slog handler and its minimum level.
@@ -80,6 +83,58 @@ type LimitsConfig struct {
 	MaxMessageSize int
 }
 
+// TLSConfig contains the server certificate and the TLS policy.
+type TLSConfig struct {
+	// CertFile is the PEM file of the server certificate, followed by any
+	// intermediate certificates. TLS is enabled when it and KeyFile are set.
+	CertFile string
+	// KeyFile is the PEM file of the private key of CertFile.
+	KeyFile string
+	// RequireRemote rejects connections from remote addresses without TLS.
+	RequireRemote bool
+	// MinVersion is the oldest TLS version accepted: "1.2" or "1.3".
+	MinVersion string
+}
+
+// tlsVersions maps the values of tls.min_version to crypto/tls constants.
+var tlsVersions = map[string]uint16{
+	"1.2": tls.VersionTLS12,
+	"1.3": tls.VersionTLS13,
+}
+
+// Enabled reports whether a certificate is configured.
+func (c TLSConfig) Enabled() bool {
+	return c.CertFile != "" && c.KeyFile != ""
+}
+
+// ServerConfig loads the certificate and returns the server's TLS
+// configuration, or nil when TLS is disabled. It reads the files again after
+// Validate, so a file changed in between is reported here.
+func (c TLSConfig) ServerConfig() (*tls.Config, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, keyPairError(c, err)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tlsVersions[c.MinVersion],
+	}, nil
+}
+
+// keyPairError names the key whose file failed to load: tls.key_file when
+// the key file could not be read, tls.cert_file otherwise.
+func keyPairError(c TLSConfig, err error) *configError {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && pathErr.Path == c.KeyFile {
+		return keyError("tls.key_file", "cannot read the key file: %v", err)
+	}
+	return keyError("tls.cert_file", "cannot load the certificate %s with the key %s: %v",
+		describeValue(c.CertFile), describeValue(c.KeyFile), err)
+}
+
 // Bounds checked by Validate.
 const (
 	minBcryptCost = 4  // bcrypt.MinCost in golang.org/x/crypto/bcrypt
@@ -111,6 +166,9 @@ const (
 	kindString valueKind = iota
 	kindInt
 	kindBool
+	// kindVersion is a version string such as "1.3". Files may also give
+	// it as a number, which YAML and TOML decode as a float.
+	kindVersion
 )
 
 // configKey describes one key that a file, an environment variable or a flag
@@ -139,16 +197,22 @@ var configKeys = []configKey{
 	{"auth.deleted_user_grace_days", kindInt, 30},
 	{"limits.max_connections", kindInt, 100},
 	{"limits.max_message_size", kindInt, 64 << 20},
+	{"tls.cert_file", kindString, ""},
+	{"tls.key_file", kindString, ""},
+	{"tls.require_remote", kindBool, false},
+	{"tls.min_version", kindVersion, "1.2"},
 }
 
 // configSections are the keys that contain other keys.
-var configSections = []string{"log", "auth", "limits"}
+var configSections = []string{"log", "auth", "limits", "tls"}
 
 // configFlags maps each flag name to the key it sets.
 var configFlags = []struct{ flag, key, usage string }{
 	{"listen", "listen", "TCP address to listen on, host:port"},
 	{"socket-dir", "socket_dir", `directory of the unix socket .s.PGSQL.<port>; "" disables the socket`},
 	{"data-dir", "data_dir", "directory of the database files"},
+	{"tls-cert", "tls.cert_file", "PEM file of the server certificate; enables TLS together with --tls-key"},
+	{"tls-key", "tls.key_file", "PEM file of the private key of --tls-cert"},
 }
 
 const (
@@ -179,8 +243,8 @@ func DefaultConfig() *Config {
 	return configFromViper(v)
 }
 
-// AddConfigFlags registers --config, --listen, --socket-dir and --data-dir
-// on fs, so that a subcommand can add its own flags to the same set.
+// AddConfigFlags registers --config and the flags of configFlags on fs, so
+// that a subcommand can add its own flags to the same set.
 func AddConfigFlags(fs *pflag.FlagSet) {
 	fs.String(configFlag, "", "configuration file, .yaml, .yml or .toml (environment: "+configEnvVar+")")
 	for _, f := range configFlags {
@@ -318,6 +382,12 @@ func configFromViper(v *viper.Viper) *Config {
 			MaxConnections: v.GetInt("limits.max_connections"),
 			MaxMessageSize: v.GetInt("limits.max_message_size"),
 		},
+		TLS: TLSConfig{
+			CertFile:      v.GetString("tls.cert_file"),
+			KeyFile:       v.GetString("tls.key_file"),
+			RequireRemote: v.GetBool("tls.require_remote"),
+			MinVersion:    v.GetString("tls.min_version"),
+		},
 	}
 }
 
@@ -414,6 +484,12 @@ func checkKind(kind valueKind, val any) string {
 	case kindBool:
 		if _, ok := val.(bool); !ok {
 			return "must be true or false, got " + describeValue(val)
+		}
+	case kindVersion:
+		switch val.(type) {
+		case string, float32, float64:
+		default:
+			return "must be a version such as \"1.3\", got " + describeValue(val)
 		}
 	}
 	return ""
@@ -658,6 +734,30 @@ func (c *Config) validate() []*configError {
 	checkRange("limits.max_connections", c.Limits.MaxConnections, 1, maxMaxConnections)
 	checkRange("limits.max_message_size", c.Limits.MaxMessageSize, minMaxMessageSize, maxMaxMessageSize)
 
+	errs = append(errs, c.TLS.validate()...)
+	return errs
+}
+
+// validate checks the TLS keys and loads the certificate, so that a missing
+// or invalid file stops start-up.
+func (c TLSConfig) validate() []*configError {
+	var errs []*configError
+	if _, ok := tlsVersions[c.MinVersion]; !ok {
+		errs = append(errs, keyError("tls.min_version", "must be one of 1.2, 1.3, got %s", describeValue(c.MinVersion)))
+	}
+	switch {
+	case c.CertFile != "" && c.KeyFile == "":
+		errs = append(errs, keyError("tls.key_file", "must be set when tls.cert_file is set"))
+	case c.CertFile == "" && c.KeyFile != "":
+		errs = append(errs, keyError("tls.cert_file", "must be set when tls.key_file is set"))
+	case c.Enabled():
+		if _, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile); err != nil {
+			errs = append(errs, keyPairError(c, err))
+		}
+	}
+	if c.RequireRemote && (c.CertFile == "" || c.KeyFile == "") {
+		errs = append(errs, keyError("tls.require_remote", "requires tls.cert_file and tls.key_file"))
+	}
 	return errs
 }
 

@@ -52,6 +52,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 			DeletedUserGracePeriod: 30 * 24 * time.Hour,
 		},
 		Limits: LimitsConfig{MaxConnections: 100, MaxMessageSize: 64 << 20},
+		TLS:    TLSConfig{MinVersion: "1.2"},
 	}
 	if *cfg != want {
 		t.Errorf("LoadConfig(nil, nil) = %+v, want %+v", *cfg, want)
@@ -81,6 +82,7 @@ var fullConfig = Config{
 		DeletedUserGracePeriod: 30 * 24 * time.Hour,
 	},
 	Limits: LimitsConfig{MaxConnections: 250, MaxMessageSize: 8 << 20},
+	TLS:    TLSConfig{MinVersion: "1.2"},
 }
 
 const fullYAML = `

@@ -1,6 +1,7 @@
 // Command pgkeep is the pgkeep database server.
 //
 //	pgkeep serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--socket-dir DIR]
+//	             [--tls-cert FILE --tls-key FILE]
 //	pgkeep version
 package main
 
@@ -24,6 +25,7 @@ var version = "dev"
 
 const usage = `Usage:
   pgkeep serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--socket-dir DIR]
+               [--tls-cert FILE --tls-key FILE]
   pgkeep version
 `
 
@@ -61,18 +63,29 @@ func serve(args, env []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	tlsConfig, err := cfg.TLS.ServerConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	logger := NewLogger(cfg.Log, os.Stderr)
 	logger.Info("starting pgkeep", "version", version, "data_dir", cfg.DataDir, "database", cfg.Database)
+	if tlsConfig != nil {
+		logger.Info("TLS enabled", "cert_file", cfg.TLS.CertFile, "min_version", cfg.TLS.MinVersion,
+			"require_remote", cfg.TLS.RequireRemote)
+	}
 
 	n, err := node.Start(node.Config{
 		DataDir:  cfg.DataDir,
 		Database: cfg.Database,
 		TimeZone: cfg.TimeZone,
 		Server: server.Config{
-			ListenAddr:     cfg.Listen,
-			SocketDir:      cfg.SocketDir,
-			MaxConnections: cfg.Limits.MaxConnections,
-			MaxMessageSize: cfg.Limits.MaxMessageSize,
+			ListenAddr:       cfg.Listen,
+			SocketDir:        cfg.SocketDir,
+			MaxConnections:   cfg.Limits.MaxConnections,
+			MaxMessageSize:   cfg.Limits.MaxMessageSize,
+			TLS:              tlsConfig,
+			RequireTLSRemote: cfg.TLS.RequireRemote,
 		},
 		Auth: security.Config{
 			PasswordMethod:    cfg.Auth.PasswordMethod,
