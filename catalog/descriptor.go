@@ -103,9 +103,48 @@ type TableDescriptor struct {
 	Columns   []ColumnDescriptor `json:"columns"`
 	// PrimaryKey lists the column IDs of the primary index key in order. A
 	// table declared without a primary key gets a hidden row id column.
-	PrimaryKey   []uint32  `json:"primary_key"`
-	NextColumnID uint32    `json:"next_column_id"`
-	CreatedAt    time.Time `json:"created_at"`
+	PrimaryKey   []uint32 `json:"primary_key"`
+	NextColumnID uint32   `json:"next_column_id"`
+	// Indexes are the secondary indexes, with IDs from 2 up.
+	Indexes     []IndexDescriptor `json:"indexes,omitempty"`
+	NextIndexID uint32            `json:"next_index_id,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+}
+
+// IndexDescriptor describes a secondary index. Its entries live under the
+// index's own ID: the indexed values, then the primary key values, which
+// locate the row. A unique index without NULLs in an entry leaves the
+// primary key out of the key, so a second entry with the same values
+// collides.
+type IndexDescriptor struct {
+	ID      uint32   `json:"id"`
+	Name    string   `json:"name"`
+	Columns []uint32 `json:"columns"`
+	Unique  bool     `json:"unique,omitempty"`
+	// Constraint is set for the index of a UNIQUE constraint, whose name it
+	// shares.
+	Constraint bool `json:"constraint,omitempty"`
+}
+
+// IndexByName returns the secondary index with the given name, or nil.
+func (t *TableDescriptor) IndexByName(name string) *IndexDescriptor {
+	for i := range t.Indexes {
+		if t.Indexes[i].Name == name {
+			return &t.Indexes[i]
+		}
+	}
+	return nil
+}
+
+// AddIndex gives ix the next index ID and appends it.
+func (t *TableDescriptor) AddIndex(ix IndexDescriptor) *IndexDescriptor {
+	if t.NextIndexID <= PrimaryIndexID {
+		t.NextIndexID = PrimaryIndexID + 1
+	}
+	ix.ID = t.NextIndexID
+	t.NextIndexID++
+	t.Indexes = append(t.Indexes, ix)
+	return &t.Indexes[len(t.Indexes)-1]
 }
 
 // PerUser reports whether the table keeps its rows under their owners'

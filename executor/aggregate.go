@@ -1,6 +1,9 @@
 package executor
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/cockroachdb/apd/v3"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -16,16 +19,23 @@ type aggSpec struct {
 	distinct bool
 	filter   expr
 	typ      catalog.ColumnType
+	// delimiter is string_agg's second argument.
+	delimiter expr
+	// order is the ORDER BY inside the call, sorted by orderKeys.
+	order     []expr
+	orderKeys []sortKey
 }
 
 // aggCollector gathers the aggregate calls of the clauses that allow them.
 type aggCollector struct {
 	specs []*aggSpec
+	// windows gathers the window calls of the same clauses.
+	windows *windowCollector
 }
 
 var aggregateNames = map[string]bool{
 	"count": true, "sum": true, "avg": true, "min": true, "max": true,
-	"bool_and": true, "bool_or": true, "every": true,
+	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
 }
 
 func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, error) {
@@ -35,13 +45,19 @@ func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, erro
 		}
 		return nil, pgerror.Newf(pgcode.GroupingError, "aggregate functions are not allowed in %s", b.clause).WithPosition(fc.Location + 1)
 	}
-	if fc.Over != nil {
-		return nil, pgerror.NotSupported("window functions")
-	}
-	if len(fc.AggOrder) > 0 {
-		return nil, pgerror.NotSupported("ORDER BY inside aggregate calls")
-	}
 	inner := &builder{sess: b.sess, scope: b.scope, params: b.params, clause: "aggregate function calls"}
+	spec, err := inner.aggregateSpec(name, fc)
+	if err != nil {
+		return nil, err
+	}
+	b.aggs.specs = append(b.aggs.specs, spec)
+	return &aggRefExpr{idx: len(b.aggs.specs) - 1, typ: spec.typ}, nil
+}
+
+// aggregateSpec builds an aggregate call's arguments, FILTER and ORDER BY
+// with b and types its result.
+func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, error) {
+	inner := b
 	spec := &aggSpec{name: name, distinct: fc.AggDistinct}
 	if fc.AggFilter != nil {
 		f, err := inner.build(fc.AggFilter)
@@ -58,8 +74,9 @@ func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, erro
 			return nil, pgerror.Newf(pgcode.WrongObjectType, "%s(*) specified, but %s is not an aggregate function", name, name).WithPosition(fc.Location + 1)
 		}
 		spec.typ = plainType(oidInt8)
-		b.aggs.specs = append(b.aggs.specs, spec)
-		return &aggRefExpr{idx: len(b.aggs.specs) - 1, typ: spec.typ}, nil
+		return spec, nil
+	case name == "string_agg":
+		return spec, inner.stringAggSpec(spec, fc)
 	case len(fc.Args) != 1:
 		return nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(fc.Args)).WithPosition(fc.Location + 1)
 	}
@@ -75,6 +92,9 @@ func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, erro
 		argType = oidText
 	}
 	spec.arg = arg
+	if err := inner.aggregateOrder(spec, fc); err != nil {
+		return nil, err
+	}
 	switch name {
 	case "count":
 		spec.typ = plainType(oidInt8)
@@ -109,8 +129,7 @@ func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, erro
 		}
 		spec.typ = plainType(oidBool)
 	}
-	b.aggs.specs = append(b.aggs.specs, spec)
-	return &aggRefExpr{idx: len(b.aggs.specs) - 1, typ: spec.typ}, nil
+	return spec, nil
 }
 
 func aggregateTypeError(name string, oid uint32, location int32) error {
@@ -210,6 +229,8 @@ func walkExpr(e expr, f func(expr)) {
 		children = x.args
 	case *funcExpr:
 		children = x.args
+	case *windowRefExpr:
+		children = x.children()
 	}
 	for _, c := range children {
 		walkExpr(c, f)
@@ -226,6 +247,11 @@ type aggState struct {
 	best     any
 	boolAcc  any
 	seen     map[string]struct{}
+	// text is string_agg's result so far.
+	text []byte
+	// ordered holds the inputs of an aggregate with ORDER BY until the
+	// group is complete.
+	ordered []orderedAggInput
 }
 
 type group struct {
@@ -337,8 +363,26 @@ func accumulate(ec *evalContext, spec *aggSpec, st *aggState, row []any) error {
 		return nil
 	}
 	v, err := spec.arg.eval(ec, row)
-	if err != nil || v == nil {
+	if err != nil {
 		return err
+	}
+	var delimiter any
+	if spec.delimiter != nil {
+		if delimiter, err = spec.delimiter.eval(ec, row); err != nil {
+			return err
+		}
+	}
+	if len(spec.order) > 0 {
+		return deferOrderedInput(ec, spec, st, row, v, delimiter)
+	}
+	return addAggregateValue(spec, st, v, delimiter)
+}
+
+// addAggregateValue adds one argument value, after FILTER, to a group's
+// state.
+func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
+	if v == nil {
+		return nil
 	}
 	if spec.distinct {
 		key, err := groupKey([]any{v})
@@ -370,6 +414,8 @@ func accumulate(ec *evalContext, spec *aggSpec, st *aggState, row []any) error {
 		st.boolAcc = (st.boolAcc == nil || st.boolAcc == true) && v == true
 	case "bool_or":
 		st.boolAcc = st.boolAcc == true || v == true
+	case "string_agg":
+		appendStringAgg(st, v, delimiter)
 	}
 	return nil
 }
@@ -401,7 +447,14 @@ func addToSum(st *aggState, v any) error {
 }
 
 func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
+	if len(st.ordered) > 0 {
+		if err := replayOrderedInputs(spec, st); err != nil {
+			return nil, err
+		}
+	}
 	switch spec.name {
+	case "string_agg":
+		return stringAggResult(spec, st), nil
 	case "count":
 		return st.count, nil
 	case "min", "max":
@@ -442,3 +495,138 @@ func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
 }
 
 func (it *aggregateIter) close() { it.src.close() }
+
+// stringAggSpec types string_agg(value, delimiter): both text, or both
+// bytea.
+func (b *builder) stringAggSpec(spec *aggSpec, fc *pg_query.FuncCall) error {
+	var args []expr
+	for _, n := range fc.Args {
+		e, err := b.build(n)
+		if err != nil {
+			return err
+		}
+		args = append(args, e)
+	}
+	noMatch := func() error {
+		types := make([]string, len(args))
+		for i, a := range args {
+			types[i] = typeName(a.resultType().OID)
+		}
+		return pgerror.Newf(pgcode.UndefinedFunction, "function string_agg(%s) does not exist", strings.Join(types, ", ")).
+			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").
+			WithPosition(fc.Location + 1)
+	}
+	if len(args) != 2 {
+		return noMatch()
+	}
+	typ := plainType(oidText)
+	if args[0].resultType().OID == oidBytea {
+		typ = plainType(oidBytea)
+	}
+	for i, a := range args {
+		t := a.resultType().OID
+		if t != oidUnknown && t != typ.OID && !(typ.OID == oidText && isStringType(t)) {
+			return noMatch()
+		}
+		c, err := b.castTo(a, typ, false)
+		if err != nil {
+			return err
+		}
+		args[i] = c
+	}
+	spec.arg, spec.delimiter, spec.typ = args[0], args[1], typ
+	return b.aggregateOrder(spec, fc)
+}
+
+// aggregateOrder builds the ORDER BY inside an aggregate call. With
+// DISTINCT, PostgreSQL accepts only ORDER BY items that are arguments.
+func (b *builder) aggregateOrder(spec *aggSpec, fc *pg_query.FuncCall) error {
+	for i, n := range fc.AggOrder {
+		sb := n.GetSortBy()
+		if sb.SortbyDir == pg_query.SortByDir_SORTBY_USING {
+			return pgerror.NotSupported("ORDER BY ... USING in an aggregate call")
+		}
+		if spec.distinct {
+			found := false
+			for _, a := range fc.Args {
+				found = found || sameNode(a, sb.Node)
+			}
+			if !found {
+				return pgerror.New(pgcode.InvalidColumnReference, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
+			}
+		}
+		e, err := b.build(sb.Node)
+		if err != nil {
+			return err
+		}
+		key := sortKeyOf(sb)
+		key.col = i
+		spec.order = append(spec.order, e)
+		spec.orderKeys = append(spec.orderKeys, key)
+	}
+	return nil
+}
+
+// orderedAggInput is one input of an aggregate with ORDER BY, kept with
+// its sort key values.
+type orderedAggInput struct {
+	value, delimiter any
+	keys             []any
+}
+
+func deferOrderedInput(ec *evalContext, spec *aggSpec, st *aggState, row []any, v, delimiter any) error {
+	in := orderedAggInput{value: v, delimiter: delimiter, keys: make([]any, len(spec.order))}
+	for i, e := range spec.order {
+		k, err := e.eval(ec, row)
+		if err != nil {
+			return err
+		}
+		in.keys[i] = k
+	}
+	st.ordered = append(st.ordered, in)
+	return nil
+}
+
+// replayOrderedInputs adds a group's deferred inputs in ORDER BY order.
+func replayOrderedInputs(spec *aggSpec, st *aggState) error {
+	cmp := &sortIter{keys: spec.orderKeys}
+	sort.SliceStable(st.ordered, func(i, j int) bool { return cmp.less(st.ordered[i].keys, st.ordered[j].keys) })
+	inputs := st.ordered
+	st.ordered = nil
+	for _, in := range inputs {
+		if err := addAggregateValue(spec, st, in.value, in.delimiter); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendStringAgg adds a value to string_agg's result, preceded by its
+// row's delimiter unless it is the first value. A NULL delimiter adds
+// nothing.
+func appendStringAgg(st *aggState, v, delimiter any) {
+	if st.count > 1 {
+		switch d := delimiter.(type) {
+		case string:
+			st.text = append(st.text, d...)
+		case []byte:
+			st.text = append(st.text, d...)
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		st.text = append(st.text, x...)
+	case []byte:
+		st.text = append(st.text, x...)
+	}
+}
+
+func stringAggResult(spec *aggSpec, st *aggState) any {
+	if st.count == 0 {
+		return nil
+	}
+	if spec.typ.OID == oidBytea {
+		return append([]byte(nil), st.text...)
+	}
+	return string(st.text)
+}

@@ -100,7 +100,7 @@ var builtins = map[string][]builtin{
 }
 
 // builtinTables are the function tables, one per family of functions.
-var builtinTables = []map[string][]builtin{builtins, stringBuiltins, mathBuiltins}
+var builtinTables = []map[string][]builtin{builtins, stringBuiltins, mathBuiltins, timeBuiltins}
 
 // lookupBuiltin returns the overloads of a function name.
 func lookupBuiltin(name string) []builtin {
@@ -160,14 +160,24 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if len(parts) > 1 && parts[0] != "pg_catalog" {
 		return nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s does not exist", strings.Join(parts, ".")).WithPosition(fc.Location + 1)
 	}
+	if fc.Over != nil {
+		return b.buildWindowCall(name, fc)
+	}
+	if windowFunctionNames[name] {
+		return nil, pgerror.Newf(pgcode.WrongObjectType, "window function %s requires an OVER clause", name).WithPosition(fc.Location + 1)
+	}
 	if aggregateNames[name] {
 		return b.buildAggregate(name, fc)
 	}
 	if fc.AggStar || fc.AggDistinct || fc.Over != nil {
 		return nil, pgerror.Newf(pgcode.WrongObjectType, "%s is not an aggregate function", name).WithPosition(fc.Location + 1)
 	}
-	args := make([]expr, 0, len(fc.Args))
-	for _, a := range fc.Args {
+	argNodes, err := positionalArgs(name, fc)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]expr, 0, len(argNodes))
+	for _, a := range argNodes {
 		e, err := b.build(a)
 		if err != nil {
 			return nil, err
@@ -219,7 +229,8 @@ func (b *builder) matchArgs(fn *builtin, args []expr, exactOnly bool) ([]expr, b
 			return nil, false
 		case
 			isStringType(have) && isStringType(want),
-			isNumericType(have) && isNumericType(want) && numericRank(have) <= numericRank(want):
+			isNumericType(have) && isNumericType(want) && numericRank(have) <= numericRank(want),
+			isTimeType(have) && isTimeType(want) && timeRank(have) < timeRank(want):
 		default:
 			return nil, false
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/apd/v3"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
@@ -67,6 +68,10 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc 
 	case to == oidDate || to == oidTimestamp || to == oidTimestamptz:
 		if t, ok := v.(time.Time); ok {
 			return castTime(t, from, to, loc), nil
+		}
+	case to == oidInterval:
+		if iv, ok := v.(pgtype.Interval); ok {
+			return iv, nil
 		}
 	case to == oidJSON || to == oidJSONB:
 		if s, ok := v.(string); ok {
@@ -270,6 +275,10 @@ func compareDatums(a, b any) int {
 	case [16]byte:
 		if y, ok := b.([16]byte); ok {
 			return bytes.Compare(x[:], y[:])
+		}
+	case pgtype.Interval:
+		if y, ok := b.(pgtype.Interval); ok {
+			return compareIntervals(x, y)
 		}
 	}
 	return 0

@@ -33,6 +33,7 @@ import (
 //	json, jsonb               string holding the JSON text
 //	bytea                     []byte
 //	date, timestamp(tz)       time.Time in UTC
+//	interval                  pgtype.Interval with Valid set
 //	uuid                      [16]byte
 
 // decimalCtx is the context for numeric arithmetic.
@@ -87,6 +88,8 @@ func parseDatum(s string, typ catalog.ColumnType, loc *time.Location) (any, erro
 		return parseTimestamp(s, false, time.UTC)
 	case oidTimestamptz:
 		return parseTimestamp(s, true, loc)
+	case oidInterval:
+		return parseInterval(s)
 	case oidUUID:
 		var u pgtype.UUID
 		if err := u.Scan(strings.TrimSpace(s)); err != nil {
@@ -191,6 +194,15 @@ func parseDate(s string) (any, error) {
 			return d, nil
 		}
 	}
+	if m := longYear.FindStringSubmatch(t); m != nil {
+		year, _ := strconv.Atoi(m[1])
+		if d, err := time.Parse("2006-01-02", "2000"+t[len(m[1]):]); err == nil && (d.Month() != time.February || d.Day() != 29 || daysIn(year, time.February) == 29) {
+			if _, err := checkDate(time.Date(year, d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)); err != nil {
+				return nil, pgerror.Newf(pgcode.DatetimeFieldOverflow, "date out of range: %q", s)
+			}
+			return time.Date(year, d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), nil
+		}
+	}
 	// A timestamp literal is accepted as a date, dropping the time.
 	if ts, err := parseTimestamp(t, false, time.UTC); err == nil {
 		tt := ts.(time.Time)
@@ -223,6 +235,7 @@ var timestampLayouts = []string{
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02T15:04:05.999999999",
 	"2006-01-02 15:04Z07:00",
+	"2006-01-02 15:04Z07",
 	"2006-01-02 15:04",
 	"2006-01-02",
 }
@@ -243,14 +256,30 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 	if strings.HasSuffix(t, " UTC") || strings.HasSuffix(t, " GMT") {
 		t = strings.TrimSpace(t[:len(t)-4]) + "+00:00"
 	}
+	// Go's layouts read four-digit years, so a longer year is parsed as
+	// 2000, a leap year, and put back afterwards.
+	year := 0
+	if m := longYear.FindStringSubmatch(t); m != nil {
+		year, _ = strconv.Atoi(m[1])
+		t = "2000" + t[len(m[1]):]
+	}
 	for _, layout := range timestampLayouts {
 		ts, err := time.ParseInLocation(layout, t, loc)
+		if err == nil && year != 0 {
+			if ts.Month() == time.February && ts.Day() == 29 && daysIn(year, time.February) != 29 {
+				break
+			}
+			ts = time.Date(year, ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), ts.Location())
+		}
 		if err != nil {
 			continue
 		}
 		if !withZone {
 			// timestamp without time zone ignores a zone in the input.
 			ts = time.Date(ts.Year(), ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), time.UTC)
+		}
+		if _, err := checkTimestamp(ts); err != nil {
+			return nil, pgerror.Newf(pgcode.DatetimeFieldOverflow, "timestamp out of range: %q", s)
 		}
 		return roundMicro(ts.UTC()), nil
 	}
@@ -260,6 +289,9 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 	}
 	return nil, invalidDatetime(oid, s)
 }
+
+// longYear matches a date that starts with a year of five or more digits.
+var longYear = regexp.MustCompile(`^(\d{5,})-\d`)
 
 func roundMicro(t time.Time) time.Time { return t.Round(time.Microsecond) }
 
@@ -442,6 +474,8 @@ func formatDatum(v any, oid uint32) string {
 		return `\x` + hex.EncodeToString(x)
 	case time.Time:
 		return formatTime(x, oid)
+	case pgtype.Interval:
+		return formatInterval(x)
 	case [16]byte:
 		return formatUUID(x)
 	}
@@ -472,6 +506,10 @@ func formatFloat(f float64, oid uint32) string {
 func formatTime(t time.Time, oid uint32) string {
 	switch oid {
 	case oidDate:
+		if t.Year() <= 0 {
+			// Year 0 is 1 BC.
+			return t.AddDate(1-2*t.Year(), 0, 0).Format("2006-01-02") + " BC"
+		}
 		return t.Format("2006-01-02")
 	case oidTimestamptz:
 		// The caller has moved t into the session time zone.

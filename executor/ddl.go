@@ -133,14 +133,18 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescriptor, error) {
 	t := &catalog.TableDescriptor{Name: cs.Relation.Relname, Kind: catalog.TableKindShared}
 	var pkNames []string
+	var uniques [][]string
 	nextID := uint32(1)
 	for _, elt := range cs.TableElts {
 		switch {
 		case elt.GetColumnDef() != nil:
 			cd := elt.GetColumnDef()
-			col, isPK, err := a.columnDescriptor(cd, nextID)
+			col, isPK, isUnique, err := a.columnDescriptor(cd, nextID)
 			if err != nil {
 				return nil, err
+			}
+			if isUnique {
+				uniques = append(uniques, []string{col.Name})
 			}
 			if t.ColumnByName(col.Name) != nil {
 				return nil, pgerror.Newf(pgcode.DuplicateColumn, "column %q specified more than once", col.Name)
@@ -163,6 +167,12 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 				for _, k := range c.Keys {
 					pkNames = append(pkNames, k.GetString_().GetSval())
 				}
+			case pg_query.ConstrType_CONSTR_UNIQUE:
+				var cols []string
+				for _, k := range c.Keys {
+					cols = append(cols, k.GetString_().GetSval())
+				}
+				uniques = append(uniques, cols)
 			default:
 				return nil, pgerror.NotSupported(constraintName(c.Contype) + " constraints")
 			}
@@ -189,6 +199,19 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 		col.NotNull = true
 		t.PrimaryKey = append(t.PrimaryKey, col.ID)
 	}
+	for _, cols := range uniques {
+		ix := catalog.IndexDescriptor{Name: defaultIndexName(t.Name, cols, true), Unique: true, Constraint: true}
+		for _, name := range cols {
+			col := t.ColumnByName(name)
+			if col == nil {
+				return nil, pgerror.Newf(pgcode.UndefinedColumn, "column %q named in key does not exist", name)
+			}
+			ix.Columns = append(ix.Columns, col.ID)
+		}
+		if t.IndexByName(ix.Name) == nil {
+			t.AddIndex(ix)
+		}
+	}
 	if len(t.PrimaryKey) == 0 {
 		t.Columns = append(t.Columns, catalog.ColumnDescriptor{
 			ID: nextID, Name: rowIDColumn, Type: plainType(oidInt8), NotNull: true,
@@ -205,22 +228,21 @@ func constraintName(c pg_query.ConstrType) string {
 	return strings.TrimPrefix(c.String(), "CONSTR_")
 }
 
-// columnDescriptor builds one column. isPK reports a column-level PRIMARY
-// KEY.
-func (a *analyser) columnDescriptor(cd *pg_query.ColumnDef, id uint32) (catalog.ColumnDescriptor, bool, error) {
-	col := catalog.ColumnDescriptor{ID: id, Name: cd.Colname}
+// columnDescriptor builds one column. isPK and isUnique report
+// column-level PRIMARY KEY and UNIQUE constraints.
+func (a *analyser) columnDescriptor(cd *pg_query.ColumnDef, id uint32) (col catalog.ColumnDescriptor, isPK, isUnique bool, err error) {
+	col = catalog.ColumnDescriptor{ID: id, Name: cd.Colname}
 	typ, serial, err := resolveTypeName(cd.TypeName)
 	if err != nil {
-		return col, false, err
+		return col, false, false, err
 	}
 	col.Type = typ
 	if serial {
 		col.Identity, col.Serial, col.NotNull = catalog.IdentityByDefault, true, true
 	}
 	if cd.CollClause != nil {
-		return col, false, pgerror.NotSupported("COLLATE")
+		return col, false, false, pgerror.NotSupported("COLLATE")
 	}
-	isPK := false
 	for _, cn := range cd.Constraints {
 		c := cn.GetConstraint()
 		switch c.Contype {
@@ -234,24 +256,26 @@ func (a *analyser) columnDescriptor(cd *pg_query.ColumnDef, id uint32) (catalog.
 		case pg_query.ConstrType_CONSTR_PRIMARY:
 			isPK = true
 			col.NotNull = true
+		case pg_query.ConstrType_CONSTR_UNIQUE:
+			isUnique = true
 		case pg_query.ConstrType_CONSTR_DEFAULT:
 			if col.Serial || col.Identity != catalog.IdentityNone {
-				return col, false, pgerror.Newf(pgcode.SyntaxError, "multiple default values specified for column %q of table", col.Name)
+				return col, false, false, pgerror.Newf(pgcode.SyntaxError, "multiple default values specified for column %q of table", col.Name)
 			}
 			text, err := a.validateDefault(c.RawExpr, col)
 			if err != nil {
-				return col, false, err
+				return col, false, false, err
 			}
 			col.Default = text
 		case pg_query.ConstrType_CONSTR_IDENTITY:
 			if col.Default != "" || col.Serial {
-				return col, false, pgerror.Newf(pgcode.SyntaxError, "both default and identity specified for column %q", col.Name)
+				return col, false, false, pgerror.Newf(pgcode.SyntaxError, "both default and identity specified for column %q", col.Name)
 			}
 			if len(c.Options) > 0 {
-				return col, false, pgerror.NotSupported("sequence options of identity columns")
+				return col, false, false, pgerror.NotSupported("sequence options of identity columns")
 			}
 			if !isIntType(col.Type.OID) || col.Type.OID == oidOID {
-				return col, false, pgerror.Newf(pgcode.InvalidParameterValue, "identity column type must be smallint, integer, or bigint")
+				return col, false, false, pgerror.Newf(pgcode.InvalidParameterValue, "identity column type must be smallint, integer, or bigint")
 			}
 			col.Identity = catalog.IdentityByDefault
 			if c.GeneratedWhen == "a" {
@@ -259,10 +283,10 @@ func (a *analyser) columnDescriptor(cd *pg_query.ColumnDef, id uint32) (catalog.
 			}
 			col.NotNull = true
 		default:
-			return col, false, pgerror.NotSupported(constraintName(c.Contype) + " constraints")
+			return col, false, false, pgerror.NotSupported(constraintName(c.Contype) + " constraints")
 		}
 	}
-	return col, isPK, nil
+	return col, isPK, isUnique, nil
 }
 
 // validateDefault checks a DEFAULT expression and returns its SQL text as
@@ -307,6 +331,8 @@ func (a *analyser) planDrop(ds *pg_query.DropStmt) (*plan, error) {
 		return a.planDropSchemas(ds)
 	case pg_query.ObjectType_OBJECT_VIEW:
 		return a.planDropViews(ds)
+	case pg_query.ObjectType_OBJECT_INDEX:
+		return a.planDropIndexes(ds)
 	}
 	return nil, pgerror.NotSupported("DROP " + strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
 }

@@ -7,6 +7,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 	"github.com/pgkeep/pgkeep/security"
@@ -96,9 +97,6 @@ func dmlPlan(t *catalog.TableDescriptor, ret *returning, verb string, exec func(
 func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	if ins.WithClause != nil {
 		return nil, pgerror.NotSupported("WITH")
-	}
-	if ins.OnConflictClause != nil {
-		return nil, pgerror.NotSupported("INSERT ... ON CONFLICT")
 	}
 	t, _, err := a.resolveTable(ins.Relation)
 	if err != nil {
@@ -211,13 +209,28 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 		return nil, pgerror.NotSupported("this form of INSERT")
 	}
 
+	var conflict *onConflict
+	if ins.OnConflictClause != nil {
+		if conflict, err = a.analyseOnConflict(ins.OnConflictClause, t, codec); err != nil {
+			return nil, err
+		}
+	}
 	ret, err := a.analyseReturning(ins.ReturningList, t, tableScope(t, t.Name))
 	if err != nil {
 		return nil, err
 	}
 	return dmlPlan(t, ret, "INSERT", func(ec *evalContext, emit func([]any) error) (int64, error) {
-		ins := &inserter{table: t, codec: codec, defaults: defaults, targets: targets}
+		ins := &inserter{table: t, codec: codec, defaults: defaults, targets: targets, conflict: conflict, touched: map[string]bool{}}
 		var n int64
+		// put writes one row, or resolves its conflict, and reports it.
+		put := func(row []any) error {
+			out, err := ins.put(ec, row)
+			if err != nil || out == nil {
+				return err
+			}
+			n++
+			return emit(out)
+		}
 		if source != nil {
 			it, err := source.open(ec)
 			if err != nil {
@@ -236,13 +249,9 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 				if err != nil {
 					return n, err
 				}
-				if err := ins.insert(ec, row); err != nil {
+				if err := put(row); err != nil {
 					return n, err
 				}
-				if err := emit(row); err != nil {
-					return n, err
-				}
-				n++
 			}
 		}
 		for _, exprs := range valueRows {
@@ -250,13 +259,9 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 			if err != nil {
 				return n, err
 			}
-			if err := ins.insert(ec, row); err != nil {
+			if err := put(row); err != nil {
 				return n, err
 			}
-			if err := emit(row); err != nil {
-				return n, err
-			}
-			n++
 		}
 		return n, nil
 	}), nil
@@ -268,6 +273,35 @@ type inserter struct {
 	codec    *rowCodec
 	defaults []expr
 	targets  []int
+	conflict *onConflict
+	// touched holds the keys of the rows this statement inserted or
+	// updated, which ON CONFLICT DO UPDATE may not update again.
+	touched map[string]bool
+}
+
+// put inserts row or, under ON CONFLICT, resolves its collision. It
+// returns the row to report, or nil for a row DO NOTHING skipped.
+func (ins *inserter) put(ec *evalContext, row []any) ([]any, error) {
+	if ins.conflict != nil {
+		existing, err := ins.conflict.conflictingRow(ec, ins.codec, row)
+		if err != nil {
+			return nil, err
+		}
+		if existing != nil {
+			return ins.conflict.apply(ec, ins.codec, existing, row, ins.touched)
+		}
+	}
+	if err := ins.insert(ec, row); err != nil {
+		return nil, err
+	}
+	if ins.conflict != nil {
+		key, err := ins.codec.encodeKey(row, ec.actor().ID)
+		if err != nil {
+			return nil, err
+		}
+		ins.touched[string(key)] = true
+	}
+	return row, nil
 }
 
 // row builds a full table row from compiled value expressions or from
@@ -355,14 +389,27 @@ func (ins *inserter) insert(ec *evalContext, row []any) error {
 	if err != nil {
 		return err
 	}
-	if exists && !ins.expired(ec, old) {
-		return ins.uniqueViolation(row)
+	if exists {
+		if !ins.expired(ec, old) {
+			return ins.uniqueViolation(row)
+		}
+		// The expired row gives way: its index entries go first.
+		expired := make([]any, ins.codec.width())
+		if _, err := ins.codec.decodeValue(old, expired); err != nil {
+			return err
+		}
+		if err := ins.codec.deleteIndexEntries(txn, expired, ec.actor().ID); err != nil {
+			return err
+		}
 	}
 	val, err := ins.codec.encodeValue(nil, row, ec.now().UnixMicro())
 	if err != nil {
 		return err
 	}
-	return txn.Put(key, val)
+	if err := txn.Put(key, val); err != nil {
+		return err
+	}
+	return ins.codec.putIndexEntries(txn, row, ec.actor().ID)
 }
 
 // expired reports whether a stored STREAM row is past its TTL: it is
@@ -459,10 +506,6 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	}
 	b := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "UPDATE"}
 
-	type assignment struct {
-		idx  int
-		expr expr
-	}
 	var sets []assignment
 	assigned := map[string]bool{}
 	defaults, err := a.columnDefaults(t)
@@ -533,35 +576,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 				}
 				updated[s.idx] = v
 			}
-			for i, c := range t.Columns {
-				if updated[i] == nil && c.NotNull {
-					return 0, notNullViolation(t, c.Name)
-				}
-			}
-			oldKey, err := codec.encodeKey(old, owner)
-			if err != nil {
-				return 0, err
-			}
-			newKey, err := codec.encodeKey(updated, owner)
-			if err != nil {
-				return 0, err
-			}
-			if string(oldKey) != string(newKey) {
-				if _, exists, err := txn.Get(newKey); err != nil {
-					return 0, err
-				} else if exists {
-					return 0, (&inserter{table: t, codec: codec}).uniqueViolation(updated)
-				}
-				if err := txn.Delete(oldKey); err != nil {
-					return 0, err
-				}
-			}
-			// NOTE: an UPDATE restarts the TTL of a STREAM row.
-			val, err := codec.encodeValue(nil, updated, now)
-			if err != nil {
-				return 0, err
-			}
-			if err := txn.Put(newKey, val); err != nil {
+			if err := rewriteRow(txn, codec, old[:codec.width()], updated, owner, now); err != nil {
 				return 0, err
 			}
 			if err := emit(updated); err != nil {
@@ -699,6 +714,9 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 			if err := ec.sess.txn.kv.Delete(key); err != nil {
 				return 0, err
 			}
+			if err := codec.deleteIndexEntries(ec.sess.txn.kv, row[:codec.width()], ec.actor().ID); err != nil {
+				return 0, err
+			}
 			if err := emit(row[:codec.width()]); err != nil {
 				return 0, err
 			}
@@ -808,4 +826,45 @@ func rejectViewWrite(t *catalog.TableDescriptor, action string) error {
 	}
 	return pgerror.Newf(pgcode.FeatureNotSupported, "cannot %s view %q", action, t.Name).
 		WithDetail("pgkeep views are read-only.")
+}
+
+// rewriteRow replaces the stored row old with updated, moving it when its
+// primary key changed and keeping the secondary indexes in step.
+// NOTE: rewriting a STREAM row restarts its TTL.
+func rewriteRow(txn kv.Txn, codec *rowCodec, old, updated []any, owner uint32, now int64) error {
+	t := codec.table
+	for i, c := range t.Columns {
+		if updated[i] == nil && c.NotNull {
+			return notNullViolation(t, c.Name)
+		}
+	}
+	oldKey, err := codec.encodeKey(old, owner)
+	if err != nil {
+		return err
+	}
+	newKey, err := codec.encodeKey(updated, owner)
+	if err != nil {
+		return err
+	}
+	if string(oldKey) != string(newKey) {
+		if _, exists, err := txn.Get(newKey); err != nil {
+			return err
+		} else if exists {
+			return (&inserter{table: t, codec: codec}).uniqueViolation(updated)
+		}
+		if err := txn.Delete(oldKey); err != nil {
+			return err
+		}
+	}
+	if err := codec.deleteIndexEntries(txn, old, owner); err != nil {
+		return err
+	}
+	if err := codec.putIndexEntries(txn, updated, owner); err != nil {
+		return err
+	}
+	val, err := codec.encodeValue(nil, updated, now)
+	if err != nil {
+		return err
+	}
+	return txn.Put(newKey, val)
 }

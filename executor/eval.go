@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/apd/v3"
+	"github.com/jackc/pgx/v5/pgtype"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -401,6 +402,8 @@ func (e *negExpr) eval(ec *evalContext, row []any) (any, error) {
 		return -x, nil
 	case *apd.Decimal:
 		return new(apd.Decimal).Neg(x), nil
+	case pgtype.Interval:
+		return negateInterval(x)
 	}
 	return nil, pgerror.Internal("negation of %T", v)
 }

@@ -133,8 +133,8 @@ func TestSyntaxErrorPosition(t *testing.T) {
 
 func TestUnsupportedStatementNamesIt(t *testing.T) {
 	s := newTestSession(t, newTestServer(t), "root")
-	e := runErr(t, s, "CREATE INDEX i ON t (a)")
-	if e.Code != "0A000" || !strings.Contains(e.Message, "INDEX") {
+	e := runErr(t, s, "LISTEN events")
+	if e.Code != "0A000" || !strings.Contains(e.Message, "LISTEN") {
 		t.Fatalf("got %s %q", e.Code, e.Message)
 	}
 }

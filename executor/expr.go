@@ -431,7 +431,7 @@ func (b *builder) buildUnary(op string, ae *pg_query.A_Expr) (expr, error) {
 				return nil, err
 			}
 		}
-		if !isNumericType(arg.resultType().OID) {
+		if !isNumericType(arg.resultType().OID) && arg.resultType().OID != oidInterval {
 			return nil, undefinedOperator("-", "", arg.resultType().OID, ae.Location)
 		}
 		return &negExpr{arg: arg}, nil
@@ -527,6 +527,9 @@ func (b *builder) buildArith(op string, l, r expr, location int32) (expr, error)
 	// An unknown literal next to a number takes the number's type.
 	if lt == oidUnknown && rt == oidUnknown {
 		return nil, pgerror.Newf(pgcode.AmbiguousFunction, "operator is not unique: unknown %s unknown", op).WithPosition(location + 1)
+	}
+	if isTimeType(lt) || isTimeType(rt) || lt == oidInterval || rt == oidInterval {
+		return b.buildTimeArith(op, l, r, location)
 	}
 	if !(isNumericType(lt) || lt == oidUnknown) || !(isNumericType(rt) || rt == oidUnknown) {
 		return nil, undefinedOperator(op, typeName(lt), rt, location)

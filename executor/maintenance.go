@@ -61,6 +61,11 @@ func (s *Server) purgeUser(u *catalog.UserDescriptor) (int, error) {
 		if err != nil {
 			return removed, err
 		}
+		for _, ix := range t.Indexes {
+			if _, err := s.deleteMatching(catalog.UserPrefix(t.ID, ix.ID, u.ID), func(key, value []byte) (bool, error) { return true, nil }); err != nil {
+				return removed, err
+			}
+		}
 	}
 	return removed, s.withWriteTxn(func(txn kv.Txn) error {
 		current, err := s.cat.UserByID(txn, u.ID)
@@ -90,10 +95,27 @@ func (s *Server) SweepExpiredStreamRows(now time.Time) (int, error) {
 		codec := newRowCodec(t)
 		cutoff := now.Add(-time.Duration(t.TTLSeconds) * time.Second).UnixMicro()
 		row := make([]any, codec.width())
-		n, err := s.deleteMatching(codec.prefix, func(_, value []byte) (bool, error) {
+		var indexKeys [][]byte
+		n, err := s.deleteMatching(codec.prefix, func(key, value []byte) (bool, error) {
 			created, err := codec.decodeValue(value, row)
-			return created < cutoff, err
+			if err != nil || created >= cutoff {
+				return false, err
+			}
+			// The row's index entries go with it.
+			keys, err := codec.indexEntryKeys(row, codec.ownerOf(key))
+			indexKeys = append(indexKeys, keys...)
+			return true, err
 		})
+		if err == nil && len(indexKeys) > 0 {
+			err = s.withWriteTxn(func(txn kv.Txn) error {
+				for _, k := range indexKeys {
+					if err := txn.Delete(k); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
 		removed += n
 		if err != nil {
 			return removed, err

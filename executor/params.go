@@ -45,6 +45,11 @@ func normalizeParam(v any, oid uint32, loc *time.Location) (any, error) {
 		return numericFromPgtype(pgtype.Numeric{Int: x, Valid: true}), nil
 	case time.Time:
 		return x.UTC().Truncate(time.Microsecond), nil
+	case pgtype.Interval:
+		if !x.Valid {
+			return nil, nil
+		}
+		return x, nil
 	case [16]byte:
 		return x, nil
 	case []byte:

@@ -314,6 +314,8 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planSet(n.GetVariableSetStmt())
 	case n.GetVariableShowStmt() != nil:
 		return a.planShow(n.GetVariableShowStmt())
+	case n.GetIndexStmt() != nil:
+		return a.planCreateIndex(n.GetIndexStmt())
 	case n.GetViewStmt() != nil:
 		return a.planCreateView(n.GetViewStmt())
 	case n.GetAlterTableStmt() != nil:

@@ -49,6 +49,11 @@ func (r *derivedRelation) open(ec *evalContext) (rowIter, error) {
 	if rows, ok := ec.cteRows[r.cte]; ok {
 		return &sliceIter{rows: rows}, nil
 	}
+	// A recursive query is not kept, so that a LIMIT can stop it early;
+	// every reference computes it again.
+	if r.plan.recursive != nil {
+		return r.plan.open(ec)
+	}
 	rows, err := materialize(ec, r.plan)
 	if err != nil {
 		return nil, err
@@ -98,6 +103,13 @@ func (a *analyser) analyseFrom(items []*pg_query.Node) (relation, *scope, error)
 	var rel relation
 	var sc *scope
 	for _, item := range items {
+		if rs := item.GetRangeSubselect(); rs != nil && rs.Lateral && rel != nil {
+			var err error
+			if rel, sc, err = a.lateralJoin(rel, sc, rs, pg_query.JoinType_JOIN_INNER, nil); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		r, s, err := a.analyseFromItem(item)
 		if err != nil {
 			return nil, nil, err
@@ -114,6 +126,9 @@ func (a *analyser) analyseFrom(items []*pg_query.Node) (relation, *scope, error)
 	if sc == nil {
 		sc = &scope{}
 	}
+	if fromReadsOuter(rel) {
+		sc.correlated = true
+	}
 	return rel, sc, nil
 }
 
@@ -124,10 +139,9 @@ func (a *analyser) analyseFromItem(n *pg_query.Node) (relation, *scope, error) {
 	case n.GetJoinExpr() != nil:
 		return a.analyseJoin(n.GetJoinExpr())
 	case n.GetRangeSubselect() != nil:
+		// A LATERAL subquery first in FROM has no items to its left, so
+		// it is analysed like any other.
 		rs := n.GetRangeSubselect()
-		if rs.Lateral {
-			return nil, nil, pgerror.NotSupported("LATERAL")
-		}
 		sub, err := a.child(a.outer).analyseSelect(rs.Subquery.GetSelectStmt())
 		if err != nil {
 			return nil, nil, err
@@ -267,9 +281,6 @@ func (a *analyser) analyseWith(w *pg_query.WithClause) error {
 	if w == nil {
 		return nil
 	}
-	if w.Recursive {
-		return pgerror.NotSupported("WITH RECURSIVE")
-	}
 	for _, n := range w.Ctes {
 		c := n.GetCommonTableExpr()
 		sel := c.Ctequery.GetSelectStmt()
@@ -280,6 +291,12 @@ func (a *analyser) analyseWith(w *pg_query.WithClause) error {
 			if existing.name == c.Ctename {
 				return pgerror.Newf(pgcode.DuplicateAlias, "WITH query name %q specified more than once", c.Ctename)
 			}
+		}
+		if w.Recursive && countTableReferences(sel.ProtoReflect(), c.Ctename) > 0 {
+			if err := a.analyseRecursiveCTE(c, sel); err != nil {
+				return err
+			}
+			continue
 		}
 		sub, err := a.child(a.outer).analyseSelect(sel)
 		if err != nil {
@@ -307,6 +324,15 @@ func (a *analyser) analyseJoin(je *pg_query.JoinExpr) (relation, *scope, error) 
 	left, lsc, err := a.analyseFromItem(je.Larg)
 	if err != nil {
 		return nil, nil, err
+	}
+	// NOTE: a LATERAL subquery on the right of a RIGHT or FULL join is
+	// analysed without the left items, so a reference to them fails with
+	// 42703 where PostgreSQL raises 42P10.
+	if rs := je.Rarg.GetRangeSubselect(); rs != nil && rs.Lateral && (je.Jointype == pg_query.JoinType_JOIN_INNER || je.Jointype == pg_query.JoinType_JOIN_LEFT) {
+		if len(je.UsingClause) > 0 || je.IsNatural || je.Alias != nil {
+			return nil, nil, pgerror.NotSupported("USING, NATURAL or an alias with a LATERAL join")
+		}
+		return a.lateralJoin(left, lsc, rs, je.Jointype, je.Quals)
 	}
 	right, rsc, err := a.analyseFromItem(je.Rarg)
 	if err != nil {

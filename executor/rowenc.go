@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/apd/v3"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/kv"
@@ -50,6 +51,8 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 		return kv.EncodeTimestamp(buf, x), nil
 	case [16]byte:
 		return kv.EncodeUUID(buf, x), nil
+	case pgtype.Interval:
+		return encodeIntervalKey(buf, x), nil
 	}
 	return nil, pgerror.Internal("cannot encode %T as a key", v)
 }
@@ -62,6 +65,10 @@ func encodeValueDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 		return kv.EncodeText(buf, x.String()), nil
 	case string:
 		return kv.EncodeText(buf, x), nil
+	case pgtype.Interval:
+		// The key form keeps only the span, so '1 mon' and '30 days' need
+		// their fields here.
+		return kv.EncodeBytes(buf, encodeIntervalValue(x)), nil
 	}
 	return encodeKeyDatum(buf, v, oid)
 }
@@ -98,6 +105,13 @@ func decodeValueDatum(buf []byte, oid uint32) (any, []byte, error) {
 		return wrapDecode(kv.DecodeTimestamp(buf))
 	case oidUUID:
 		return wrapDecode(kv.DecodeUUID(buf))
+	case oidInterval:
+		b, rest, err := kv.DecodeBytes(buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		iv, err := decodeIntervalValue(b)
+		return iv, rest, err
 	}
 	return nil, nil, pgerror.Internal("cannot decode a value of type %d", oid)
 }
@@ -123,6 +137,8 @@ type rowCodec struct {
 	keyCols []int
 	prefix  []byte
 	perUser bool
+	// indexes are the codecs of the secondary indexes, built on first use.
+	indexes []*indexCodec
 }
 
 // createdColumnID is the reserved column ID of a STREAM row's insert time.

@@ -18,6 +18,9 @@ type scanSpec struct {
 	loInclusive, hiIncl bool
 	// point is set when every key column has an equality.
 	point bool
+	// index, when set, makes the scan read a secondary index, whose key
+	// columns the spec then constrains.
+	index *indexCodec
 }
 
 // scanIter reads rows of a table in primary key order and applies a filter.
@@ -99,7 +102,7 @@ func (s *scanIter) bounds(ec *evalContext) (lower, upper []byte, ok bool, err er
 		prefix := s.codec.prefix
 		return prefix, kv.PrefixEnd(prefix), true, nil
 	}
-	prefix, err := s.codec.encodeKeyPrefix(vals, s.owner)
+	prefix, keyCols, err := s.keyPrefix(vals)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -107,7 +110,12 @@ func (s *scanIter) bounds(ec *evalContext) (lower, upper []byte, ok bool, err er
 	if s.spec.point {
 		return prefix, nil, true, nil
 	}
-	colType := s.codec.table.Columns[s.codec.keyCols[len(vals)]].Type.OID
+	// Equality on every column of a non-unique index reads the entries
+	// that share the values.
+	if len(vals) >= len(keyCols) || (s.spec.lo == nil && s.spec.hi == nil) {
+		return lower, upper, true, nil
+	}
+	colType := s.codec.table.Columns[keyCols[len(vals)]].Type.OID
 	if s.spec.lo != nil {
 		v, err := s.spec.lo.eval(ec, nil)
 		if err != nil || v == nil {
@@ -144,6 +152,34 @@ func (s *scanIter) bounds(ec *evalContext) (lower, upper []byte, ok bool, err er
 	return lower, upper, true, nil
 }
 
+// keyPrefix encodes the equality values after the prefix of the index the
+// scan reads, and returns the row positions of that index's key columns.
+func (s *scanIter) keyPrefix(vals []any) ([]byte, []int, error) {
+	ic := s.spec.index
+	if ic == nil {
+		prefix, err := s.codec.encodeKeyPrefix(vals, s.owner)
+		return prefix, s.codec.keyCols, err
+	}
+	key := append([]byte(nil), ic.entryPrefix(s.codec, s.owner)...)
+	var err error
+	for j, v := range vals {
+		if key, err = encodeKeyDatum(key, v, s.codec.table.Columns[ic.cols[j]].Type.OID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return key, ic.cols, nil
+}
+
+// rowFromEntry turns an entry of the index the scan reads into the row's key and
+// value. found is false for an entry whose row is gone, which a correct
+// index never has.
+func (s *scanIter) rowFromEntry(key, value []byte) (rowKey, rowValue []byte, found bool, err error) {
+	if s.spec.index == nil {
+		return key, value, true, nil
+	}
+	return s.lookupRow(value)
+}
+
 func (s *scanIter) next(ec *evalContext) ([]any, error) {
 	if s.done {
 		return nil, nil
@@ -164,7 +200,11 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 			if err != nil || !found {
 				return nil, err
 			}
-			if ok, err := s.load(lower, val); err != nil || !ok {
+			rowKey, rowVal, found, err := s.rowFromEntry(lower, val)
+			if err != nil || !found {
+				return nil, err
+			}
+			if ok, err := s.load(rowKey, rowVal); err != nil || !ok {
 				return nil, err
 			}
 			return s.filtered(ec)
@@ -185,9 +225,15 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 				return nil, err
 			}
 		}
-		ok, err := s.load(s.it.Key(), s.it.Value())
+		rowKey, rowVal, found, err := s.rowFromEntry(s.it.Key(), s.it.Value())
 		if err != nil {
 			return nil, err
+		}
+		ok := false
+		if found {
+			if ok, err = s.load(rowKey, rowVal); err != nil {
+				return nil, err
+			}
 		}
 		if ok {
 			row, err := s.filtered(ec)
@@ -260,19 +306,45 @@ func (s *scanIter) close() { _ = s.finish() }
 // conjuncts of filter. The filter is still applied to every row, so the
 // spec only has to be a superset of the matching rows.
 func deriveScanSpec(t *catalog.TableDescriptor, codec *rowCodec, filter expr) scanSpec {
-	var spec scanSpec
 	if filter == nil {
-		return spec
+		return scanSpec{}
 	}
-	conjuncts := flattenAnd(filter)
-	type bound struct {
-		op  string
-		val expr
+	byCol := keyBounds(filter)
+	best := specFor(codec.keyCols, byCol)
+	if best.point {
+		return best
 	}
-	byCol := map[int][]bound{}
-	for _, c := range conjuncts {
+	// A secondary index wins when it constrains more leading columns, or
+	// as many with a point lookup on a unique index.
+	for _, ic := range codec.indexCodecs() {
+		spec := specFor(ic.cols, byCol)
+		spec.point = spec.point && ic.desc.Unique
+		spec.index = ic
+		if len(spec.eq) == 0 && spec.lo == nil && spec.hi == nil {
+			continue
+		}
+		if spec.point || len(spec.eq) > len(best.eq) ||
+			(len(spec.eq) == len(best.eq) && best.lo == nil && best.hi == nil && (spec.lo != nil || spec.hi != nil)) {
+			best = spec
+		}
+	}
+	return best
+}
+
+// keyBound is one comparison of a column with a value known before the
+// scan starts.
+type keyBound struct {
+	op  string
+	val expr
+}
+
+// keyBounds collects the comparisons among the AND-ed conjuncts of filter,
+// by row position of the column.
+func keyBounds(filter expr) map[int][]keyBound {
+	byCol := map[int][]keyBound{}
+	for _, c := range flattenAnd(filter) {
 		cmp, ok := c.(*compareExpr)
-		if !ok || cmp.op == "<>" {
+		if !ok || cmp.op == "<>" || cmp.bpchar {
 			continue
 		}
 		col, val, op := keyComparison(cmp)
@@ -282,9 +354,16 @@ func deriveScanSpec(t *catalog.TableDescriptor, codec *rowCodec, filter expr) sc
 		if !isRuntimeConstant(val) || val.resultType().OID != col.typ.OID {
 			continue
 		}
-		byCol[col.idx] = append(byCol[col.idx], bound{op, val})
+		byCol[col.idx] = append(byCol[col.idx], keyBound{op, val})
 	}
-	for _, pos := range codec.keyCols {
+	return byCol
+}
+
+// specFor builds the spec of an index with the given key columns:
+// equalities on a leading run of them, then a range on the next one.
+func specFor(keyCols []int, byCol map[int][]keyBound) scanSpec {
+	var spec scanSpec
+	for _, pos := range keyCols {
 		bs := byCol[pos]
 		var eq expr
 		for _, b := range bs {
@@ -311,7 +390,7 @@ func deriveScanSpec(t *catalog.TableDescriptor, codec *rowCodec, filter expr) sc
 		}
 		break
 	}
-	spec.point = len(spec.eq) == len(codec.keyCols)
+	spec.point = len(spec.eq) == len(keyCols)
 	return spec
 }
 

@@ -34,6 +34,16 @@ type selectPlan struct {
 	extraSort []expr
 	sortKeys  []sortKey
 	distinct  bool
+	// windows are the window function calls, computed after grouping.
+	windows []*windowCall
+	// distinctOn lists the projected columns of DISTINCT ON. The rows are
+	// sorted on them first, and the first row of each run is kept.
+	distinctOn []int
+	// withTies extends LIMIT to the rows equal to the last one in sortKeys
+	// (FETCH FIRST ... WITH TIES).
+	withTies bool
+	// recursive computes a WITH RECURSIVE query.
+	recursive *recursiveCTE
 
 	limit, offset expr
 	// values holds the rows of a VALUES list.
@@ -78,8 +88,6 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	switch {
 	case sel.Op != pg_query.SetOperation_SETOP_NONE && sel.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED:
 		return a.analyseSetOp(sel)
-	case len(sel.WindowClause) > 0:
-		return nil, pgerror.NotSupported("window functions")
 	case sel.IntoClause != nil:
 		return nil, pgerror.NotSupported("SELECT INTO")
 	}
@@ -114,7 +122,11 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	}
 
 	// Targets, HAVING and ORDER BY may hold aggregates.
-	aggs := &aggCollector{}
+	windows, err := newWindowCollector(sel.WindowClause)
+	if err != nil {
+		return nil, err
+	}
+	aggs := &aggCollector{windows: windows}
 	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, an: a, clause: "SELECT"}
 	for _, t := range sel.TargetList {
 		rt := t.GetResTarget()
@@ -142,7 +154,9 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		}
 	}
 	if sel.HavingClause != nil {
+		windows.forbidden = "HAVING"
 		h, err := ab.build(sel.HavingClause)
+		windows.forbidden = ""
 		if err != nil {
 			return nil, err
 		}
@@ -155,6 +169,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		return nil, err
 	}
 	sp.aggs = aggs.specs
+	sp.windows = windows.calls
 	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil
 	if sp.aggregate {
 		if err := checkGrouping(sp); err != nil {
@@ -163,9 +178,12 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	}
 	if len(sel.DistinctClause) > 0 {
 		if len(sel.DistinctClause) > 1 || sel.DistinctClause[0].Node != nil {
-			return nil, pgerror.NotSupported("DISTINCT ON")
+			if err := a.analyseDistinctOn(ab, sel, sp); err != nil {
+				return nil, err
+			}
+		} else {
+			sp.distinct = true
 		}
-		sp.distinct = true
 	}
 	if err := a.analyseLimit(sel, sp); err != nil {
 		return nil, err
@@ -390,7 +408,10 @@ func (a *analyser) analyseLimit(sel *pg_query.SelectStmt, sp *selectPlan) error 
 		}
 	}
 	if sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES {
-		return pgerror.NotSupported("FETCH FIRST ... WITH TIES")
+		if len(sp.sortKeys) == 0 {
+			return pgerror.New(pgcode.SyntaxError, "WITH TIES cannot be specified without ORDER BY clause")
+		}
+		sp.withTies = true
 	}
 	return nil
 }
@@ -453,6 +474,8 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 			return nil, err
 		}
 		src = &sliceIter{rows: rows}
+	case sp.recursive != nil:
+		src = &recursiveIter{r: sp.recursive}
 	case sp.values != nil:
 		src = &valuesIter{rows: sp.values}
 	case sp.from != nil:
@@ -469,12 +492,18 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	if sp.aggregate {
 		src = &aggregateIter{src: src, plan: sp}
 	}
+	if len(sp.windows) > 0 {
+		src = &windowIter{src: src, calls: sp.windows}
+	}
 	var it rowIter = &projectIter{src: src, exprs: append(append([]expr{}, sp.targets...), sp.extraSort...), aggregate: sp.aggregate}
 	if sp.distinct {
 		it = &distinctIter{src: it, width: len(sp.targets)}
 	}
 	if len(sp.sortKeys) > 0 {
 		it = &sortIter{src: it, keys: sp.sortKeys}
+	}
+	if len(sp.distinctOn) > 0 {
+		it = &distinctOnIter{src: it, cols: sp.distinctOn}
 	}
 	if sp.limit != nil || sp.offset != nil {
 		limit, offset := int64(-1), int64(0)
@@ -502,7 +531,11 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 				}
 			}
 		}
-		it = &limitIter{src: it, limit: limit, offset: offset}
+		lim := &limitIter{src: it, limit: limit, offset: offset}
+		if sp.withTies {
+			lim.ties = sp.sortKeys
+		}
+		it = lim
 	}
 	if len(sp.extraSort) > 0 {
 		it = &trimIter{src: it, width: len(sp.targets)}
@@ -586,6 +619,10 @@ type limitIter struct {
 	src           rowIter
 	limit, offset int64
 	returned      int64
+	// ties, for WITH TIES, are the sort keys a row past the limit must
+	// share with the last row returned; last holds that row's values.
+	ties []sortKey
+	last []any
 }
 
 func (it *limitIter) next(ec *evalContext) ([]any, error) {
@@ -597,13 +634,35 @@ func (it *limitIter) next(ec *evalContext) ([]any, error) {
 		it.offset--
 	}
 	if it.limit >= 0 && it.returned >= it.limit {
-		return nil, nil
+		if len(it.ties) == 0 || it.last == nil {
+			return nil, nil
+		}
+		return it.nextTie(ec)
 	}
 	row, err := it.src.next(ec)
 	if err != nil || row == nil {
 		return nil, err
 	}
 	it.returned++
+	if len(it.ties) > 0 && it.returned == it.limit {
+		it.last = append([]any(nil), row...)
+	}
+	return row, nil
+}
+
+// nextTie returns the next input row while it ties with the last row
+// within the limit, and ends the output at the first row that does not.
+func (it *limitIter) nextTie(ec *evalContext) ([]any, error) {
+	row, err := it.src.next(ec)
+	if err != nil || row == nil {
+		return nil, err
+	}
+	for _, k := range it.ties {
+		if !equalDatums(row[k.col], it.last[k.col]) {
+			it.last = nil
+			return nil, nil
+		}
+	}
 	return row, nil
 }
 

@@ -64,6 +64,14 @@ type txnState struct {
 	// in the transaction, and localSettings the names set with SET LOCAL.
 	settingsBefore map[string]string
 	localSettings  map[string]bool
+	// savepoints are the open savepoints, innermost last.
+	savepoints []savepoint
+}
+
+// savepoint is a SAVEPOINT of a transaction block.
+type savepoint struct {
+	name  string
+	token int
 }
 
 // parsedQuery is the parse result of one statement text.
@@ -417,7 +425,8 @@ func isTxnEnd(st *parsedStmt) bool {
 		return false
 	}
 	switch ts.Kind {
-	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK,
+		pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
 		return true
 	}
 	return false

@@ -29,6 +29,7 @@ const (
 	oidDate        = pgtype.DateOID
 	oidTimestamp   = pgtype.TimestampOID
 	oidTimestamptz = pgtype.TimestamptzOID
+	oidInterval    = pgtype.IntervalOID
 	oidUUID        = pgtype.UUIDOID
 	oidJSON        = pgtype.JSONOID
 	oidJSONB       = pgtype.JSONBOID
@@ -55,6 +56,7 @@ var typeNames = map[uint32]string{
 	oidDate:        "date",
 	oidTimestamp:   "timestamp without time zone",
 	oidTimestamptz: "timestamp with time zone",
+	oidInterval:    "interval",
 	oidUUID:        "uuid",
 	oidJSON:        "json",
 	oidJSONB:       "jsonb",
@@ -65,7 +67,7 @@ var typeNames = map[uint32]string{
 // typeSizes is pg_type.typlen of each type, -1 for variable length.
 var typeSizes = map[uint32]int16{
 	oidBool: 1, oidInt2: 2, oidInt4: 4, oidInt8: 8, oidFloat4: 4, oidFloat8: 8,
-	oidDate: 4, oidTimestamp: 8, oidTimestamptz: 8, oidUUID: 16, oidName: 64, oidOID: 4,
+	oidDate: 4, oidTimestamp: 8, oidTimestamptz: 8, oidInterval: 16, oidUUID: 16, oidName: 64, oidOID: 4,
 }
 
 func typeName(oid uint32) string {
@@ -98,7 +100,7 @@ var typeAliases = map[string]uint32{
 	"name":      oidName,
 	"bytea":     oidBytea,
 	"date":      oidDate,
-	"timestamp": oidTimestamp, "timestamptz": oidTimestamptz,
+	"timestamp": oidTimestamp, "timestamptz": oidTimestamptz, "interval": oidInterval,
 	"uuid": oidUUID, "json": oidJSON, "jsonb": oidJSONB,
 	"oid": oidOID,
 	// serial types map to their integer type; the caller adds the sequence.
@@ -169,6 +171,11 @@ func resolveTypeName(tn *pg_query.TypeName) (typ catalog.ColumnType, serial bool
 	case oidTimestamp, oidTimestamptz:
 		if len(mods) == 1 {
 			typ.TypMod = mods[0]
+		}
+	case oidInterval:
+		// INTERVAL '1' DAY and interval(3) arrive as type modifiers.
+		if len(tn.Typmods) > 0 {
+			return typ, false, pgerror.NotSupported("interval field restrictions and precision").WithPosition(tn.Location + 1)
 		}
 	case oidFloat8:
 		// float(p) picks real for p <= 24, as PostgreSQL does.
@@ -259,6 +266,8 @@ func typeCategory(oid uint32) byte {
 		return 'S'
 	case isTimeType(oid):
 		return 'D'
+	case oid == oidInterval:
+		return 'T'
 	case oid == oidUnknown:
 		return 'X'
 	}

@@ -104,6 +104,52 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			s.resetTxnSettings()
 			return &result{tag: "ROLLBACK"}, nil
 		}}, nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_SAVEPOINT:
+		return tagPlan("SAVEPOINT", func(ec *evalContext) error {
+			t := ec.sess.txn
+			if !t.explicit {
+				return pgerror.New(pgcode.NoActiveSqlTransaction, "SAVEPOINT can only be used in transaction blocks")
+			}
+			t.savepoints = append(t.savepoints, savepoint{name: ts.SavepointName, token: t.kv.Savepoint()})
+			return nil
+		}), nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_RELEASE, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+		release := ts.Kind == pg_query.TransactionStmtKind_TRANS_STMT_RELEASE
+		tag := "ROLLBACK"
+		verb := "ROLLBACK TO SAVEPOINT"
+		if release {
+			tag, verb = "RELEASE", "RELEASE SAVEPOINT"
+		}
+		return &plan{run: func(ec *evalContext) (*result, error) {
+			t := ec.sess.txn
+			if !t.explicit {
+				return nil, pgerror.Newf(pgcode.NoActiveSqlTransaction, "%s can only be used in transaction blocks", verb)
+			}
+			at := -1
+			for i := len(t.savepoints) - 1; i >= 0; i-- {
+				if t.savepoints[i].name == ts.SavepointName {
+					at = i
+					break
+				}
+			}
+			if at < 0 {
+				return nil, pgerror.Newf(pgcode.SEInvalidSpecification, "savepoint %q does not exist", ts.SavepointName)
+			}
+			if release {
+				t.savepoints = t.savepoints[:at]
+				return &result{tag: tag}, nil
+			}
+			if err := t.kv.RollbackToSavepoint(t.savepoints[at].token); err != nil {
+				return nil, err
+			}
+			// The savepoint itself stays; later ones are gone. A schema change
+			// undone here must not leave cached plans behind.
+			t.savepoints = t.savepoints[:at+1]
+			t.failed = false
+			ec.sess.srv.cat.BumpVersion()
+			// NOTE: settings changed since the savepoint keep their values.
+			return &result{tag: tag}, nil
+		}}, nil
 	}
 	return nil, pgerror.NotSupported(strings.TrimPrefix(ts.Kind.String(), "TRANS_STMT_"))
 }

@@ -60,6 +60,9 @@ func (t *pebbleTxn) buildCommitBatch() (*pebble.Batch, []string, error) {
 	for valid := iter.First(); valid; valid = iter.Next() {
 		key := iter.Key()
 		tagged, err := iter.ValueAndErr()
+		if err == nil && tagged[0] == writeNone {
+			continue
+		}
 		if err == nil {
 			keys = append(keys, string(key))
 			if tagged[0] == writeDelete {

@@ -151,6 +151,11 @@ func (it *txnIterator) settle() bool {
 			it.valid = true
 			return true
 		}
+		if tagged[0] == writeNone {
+			// An undone write: the snapshot's key, if any, stands.
+			it.writesValid = it.writes.Next()
+			continue
+		}
 		// A tombstone: skip it and the snapshot key it deletes.
 		if cmp == 0 {
 			it.snapValid = it.snap.Next()

@@ -54,6 +54,13 @@ type Txn interface {
 	// transactions use it to rule out write skew. A transaction that wrote
 	// nothing commits without the check.
 	TrackReads()
+	// Savepoint marks the current state of the writes and returns a token
+	// for RollbackToSavepoint.
+	Savepoint() int
+	// RollbackToSavepoint undoes the writes made since the Savepoint call
+	// that returned token. Later savepoints are invalid afterwards; the
+	// token's own savepoint stays usable.
+	RollbackToSavepoint(token int) error
 }
 
 // Iterator walks keys in ascending order within its bounds. Key and Value

@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 
@@ -16,6 +17,9 @@ import (
 const (
 	writeDelete byte = 0
 	writePut    byte = 1
+	// writeNone marks a key whose writes a rollback to a savepoint undid:
+	// reads fall through to the snapshot and commit skips it.
+	writeNone byte = 2
 )
 
 // pebbleTxn is a transaction over a pebble snapshot.
@@ -50,6 +54,10 @@ type pebbleTxn struct {
 	// reads, when not nil, records the keys and key ranges read, for the
 	// conflict check of TrackReads.
 	reads *readSet
+	// undo records, once a savepoint exists, the prior state of every key
+	// written since, newest last.
+	undo       []undoEntry
+	savepoints int
 
 	// iters contains the open iterators, which Commit and Rollback close.
 	iters map[*txnIterator]struct{}
@@ -127,6 +135,9 @@ func (t *pebbleTxn) getWrite(key []byte) (value []byte, tag byte, written bool, 
 	if err != nil {
 		return nil, 0, false, pgerror.Wrapf(err, pgcode.InternalError, "kv: read write index")
 	}
+	if tagged[0] == writeNone {
+		return nil, 0, false, nil
+	}
 	return tagged[1:], tagged[0], true, nil
 }
 
@@ -147,6 +158,13 @@ func (t *pebbleTxn) write(key, value []byte, tag byte) error {
 	if t.writes == nil {
 		t.writes = t.engine.db.NewIndexedBatch()
 	}
+	if t.savepoints > 0 {
+		prev, prevTag, written, err := t.getWrite(key)
+		if err != nil {
+			return err
+		}
+		t.undo = append(t.undo, undoEntry{key: bytes.Clone(key), value: bytes.Clone(prev), tag: prevTag, written: written})
+	}
 	if t.readSeq > t.startSeq {
 		if _, seen := t.keyBase[string(key)]; !seen {
 			_, _, written, err := t.getWrite(key)
@@ -158,6 +176,11 @@ func (t *pebbleTxn) write(key, value []byte, tag byte) error {
 			}
 		}
 	}
+	return t.rawWrite(key, value, tag)
+}
+
+// rawWrite records a tagged value in the write index.
+func (t *pebbleTxn) rawWrite(key, value []byte, tag byte) error {
 	op := t.writes.SetDeferred(len(key), 1+len(value))
 	copy(op.Key, key)
 	op.Value[0] = tag
@@ -251,4 +274,42 @@ func (t *pebbleTxn) TrackReads() {
 	if t.reads == nil {
 		t.reads = &readSet{keys: map[string]struct{}{}}
 	}
+}
+
+// undoEntry is the state of a key in the write index before a write.
+type undoEntry struct {
+	key     []byte
+	value   []byte
+	tag     byte
+	written bool
+}
+
+// Savepoint starts recording undo information and returns the position
+// to roll back to.
+func (t *pebbleTxn) Savepoint() int {
+	t.savepoints++
+	return len(t.undo)
+}
+
+// RollbackToSavepoint restores every key written since token to its state
+// at the savepoint.
+func (t *pebbleTxn) RollbackToSavepoint(token int) error {
+	if t.done {
+		return ErrClosed
+	}
+	if token < 0 || token > len(t.undo) {
+		return pgerror.Internal("kv: invalid savepoint %d", token)
+	}
+	for i := len(t.undo) - 1; i >= token; i-- {
+		u := t.undo[i]
+		tag := writeNone
+		if u.written {
+			tag = u.tag
+		}
+		if err := t.rawWrite(u.key, u.value, tag); err != nil {
+			return err
+		}
+	}
+	t.undo = t.undo[:token]
+	return nil
 }

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/pgkeep/pgkeep/pgerror"
@@ -344,4 +345,52 @@ func lastSeq(e *pebbleEngine) uint64 {
 	e.oracle.mu.Lock()
 	defer e.oracle.mu.Unlock()
 	return e.oracle.mu.lastSeq
+}
+
+func TestRollbackToSavepoint(t *testing.T) {
+	e := openTestEngine(t)
+	setup := begin(t, e)
+	put(t, setup, "a", "committed")
+	commit(t, setup)
+
+	txn := begin(t, e)
+	put(t, txn, "b", "before")
+	sp := txn.Savepoint()
+	put(t, txn, "a", "changed")
+	put(t, txn, "b", "after")
+	put(t, txn, "c", "new")
+	if err := txn.Delete([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.RollbackToSavepoint(sp); err != nil {
+		t.Fatal(err)
+	}
+	expectGet(t, txn, "a", ptr("committed"))
+	expectGet(t, txn, "b", ptr("before"))
+	expectGet(t, txn, "c", nil)
+	it, err := txn.NewIterator(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for ok := it.First(); ok; ok = it.Next() {
+		keys = append(keys, string(it.Key())+"="+string(it.Value()))
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(keys, ","); got != "a=committed,b=before" {
+		t.Fatalf("iterator after the rollback = %s", got)
+	}
+	// The savepoint stays usable, and commit writes only what remains.
+	put(t, txn, "d", "later")
+	if err := txn.RollbackToSavepoint(sp); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, txn)
+	check := begin(t, e)
+	defer check.Rollback()
+	expectGet(t, check, "b", ptr("before"))
+	expectGet(t, check, "c", nil)
+	expectGet(t, check, "d", nil)
 }

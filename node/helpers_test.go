@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -31,6 +32,8 @@ type testNode struct {
 	port    int
 	logs    *syncBuffer
 	knobs   server.TestingKnobs
+	// tls is the server's TLS configuration, nil for none.
+	tls *tls.Config
 	// nodeKnobs are the node's own test hooks, such as its clock.
 	nodeKnobs node.TestingKnobs
 }
@@ -58,6 +61,20 @@ func (b *syncBuffer) String() string {
 func startNode(t testing.TB, knobs server.TestingKnobs) *testNode {
 	t.Helper()
 	return startNodeWith(t, knobs, node.TestingKnobs{})
+}
+
+// startTLSNode is startNode with a TLS configuration for the server.
+func startTLSNode(t testing.TB, knobs server.TestingKnobs, tlsConfig *tls.Config) *testNode {
+	t.Helper()
+	sockDir, err := os.MkdirTemp("", "pgk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
+	tn := &testNode{t: t, dataDir: filepath.Join(t.TempDir(), "data"), sockDir: sockDir, knobs: knobs, tls: tlsConfig}
+	tn.start()
+	t.Cleanup(tn.stop)
+	return tn
 }
 
 // startNodeWith is startNode with the node's test hooks.
@@ -90,6 +107,7 @@ func (tn *testNode) start() {
 			ListenAddr:   listen,
 			SocketDir:    tn.sockDir,
 			TestingKnobs: tn.knobs,
+			TLS:          tn.tls,
 		},
 		// The lowest bcrypt cost keeps CREATE USER fast in tests.
 		Auth:         security.Config{BcryptCost: 4},

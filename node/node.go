@@ -176,6 +176,7 @@ func (n *Node) init() error {
 		PasswordPolicy:  policy.Check,
 		Now:             cfg.TestingKnobs.Now,
 	}, n.cat, n.logger)
+	n.wireTokenProvisioning()
 
 	if n.srv, err = server.New(cfg.Server, &backend{node: n}, n.logger); err != nil {
 		return err
@@ -187,6 +188,19 @@ func (n *Node) init() error {
 	}
 	n.startMaintenance()
 	return nil
+}
+
+// wireTokenProvisioning lets a JWT verifier with auto-provisioning create
+// users through the executor, unless its configuration brought a hook of
+// its own.
+func (n *Node) wireTokenProvisioning() {
+	verifier, ok := n.cfg.Auth.TokenVerifier.(*security.JWTVerifier)
+	if !ok || !verifier.AutoProvision() || verifier.HasProvision() {
+		return
+	}
+	verifier.SetProvision(func(_ context.Context, name, provider, subject, role string) error {
+		return n.exec.ProvisionOAuthUser(name, provider, subject, role)
+	})
 }
 
 // Server returns the network server, for its listen addresses.
@@ -261,11 +275,17 @@ func (s credentialStore) LookupCredentials(_ context.Context, name string) (secu
 	if err != nil || u == nil {
 		return security.Credentials{}, false, err
 	}
+	// An unknown role string leaves Role zero, which matches no "+role"
+	// entry of a connection rule.
+	role, _ := security.ParseRole(u.Role)
 	return security.Credentials{
 		AuthType:      u.AuthType,
+		Role:          role,
 		BcryptHash:    u.BcryptHash,
 		SCRAMVerifier: u.SCRAMVerifier,
 		AllowRemote:   u.AllowRemote,
 		Deleted:       !u.Active(),
+		OAuthProvider: u.OAuthProvider,
+		OAuthSubject:  u.OAuthSubject,
 	}, true, nil
 }

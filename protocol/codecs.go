@@ -8,10 +8,10 @@ import (
 	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
-// newTypeMap returns a pgtype.Map whose text encodings of float4, float8
-// and timestamptz print what PostgreSQL prints. pgtype's own text forms
-// differ (for example "1000000" for 1e+06 and "Z" for "+00"); binary
-// encoding is pgtype's.
+// newTypeMap returns a pgtype.Map whose text encodings of float4, float8,
+// timestamptz and interval print what PostgreSQL prints. pgtype's own text
+// forms differ (for example "1000000" for 1e+06, "Z" for "+00" and
+// "1 mon 00:00:00" for "1 mon"); binary encoding is pgtype's.
 func newTypeMap() *pgtype.Map {
 	m := pgtype.NewMap()
 	for _, o := range []struct {
@@ -22,6 +22,7 @@ func newTypeMap() *pgtype.Map {
 		{"float4", pgtype.Float4OID, formatFloat(32)},
 		{"float8", pgtype.Float8OID, formatFloat(64)},
 		{"timestamptz", pgtype.TimestamptzOID, formatTimestamptz},
+		{"interval", pgtype.IntervalOID, formatInterval},
 	} {
 		base, _ := m.TypeForOID(o.oid)
 		m.RegisterType(&pgtype.Type{Name: o.name, OID: o.oid, Codec: &textOverrideCodec{Codec: base.Codec, format: o.format}})
@@ -51,6 +52,14 @@ func formatTimestamptz(buf []byte, v any) ([]byte, bool) {
 		return buf, false
 	}
 	return pgtext.AppendTimestamptz(buf, t), true
+}
+
+func formatInterval(buf []byte, v any) ([]byte, bool) {
+	i, ok := v.(pgtype.Interval)
+	if !ok || !i.Valid {
+		return buf, false
+	}
+	return pgtext.AppendInterval(buf, i.Months, i.Days, i.Microseconds), true
 }
 
 // textOverrideCodec wraps a pgtype codec and replaces its text encoding of

@@ -89,6 +89,12 @@ func (c *Conn) decodeParam(i int, oid uint32, format int16, src []byte) (any, er
 				"incorrect binary data format in bind parameter %d", i+1).WithDetail("Unsupported jsonb version number.")
 		}
 		return string(src[1:]), nil
+	case pgtype.IntervalOID:
+		// pgtype reads only part of PostgreSQL's interval syntax ("2 hours"
+		// fails), so the session parses interval text itself.
+		if format == pgproto3.TextFormat {
+			return string(src), nil
+		}
 	}
 
 	typ, known := c.typeMap.TypeForOID(oid)

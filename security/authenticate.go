@@ -101,8 +101,10 @@ type Result struct {
 // VerifyToken is called for every jwt login that is not locked out,
 // including logins of unknown users (found is false and creds is the zero
 // value) and deleted ones, so that they take as long as real ones.
-// Authenticate fails those whatever it returns. ok reports whether the token
-// proves the identity of ci.User. reason explains a rejection in the server
+// Authenticate fails those whatever it returns, with one exception: a
+// verifier that has just created the unknown user from the token returns ok
+// with the reason ReasonProvisioned. ok reports whether the token proves
+// the identity of ci.User. reason explains a rejection in the server
 // log, and err reports a failure to verify at all, such as an unreadable key
 // file. Neither may contain the token or its signature.
 type TokenVerifier interface {

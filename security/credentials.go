@@ -31,6 +31,9 @@ type Credentials struct {
 	AllowRemote bool
 	// Deleted is true for a soft-deleted user, who can no longer log in.
 	Deleted bool
+	// OAuthProvider and OAuthSubject identify an OAuth user at its identity
+	// provider; a JWT proves such a user when its iss and sub match them.
+	OAuthProvider, OAuthSubject string
 }
 
 // CredentialStore looks users up by name. found is false for an unknown user.

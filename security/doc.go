@@ -13,25 +13,54 @@
 // and returns a Result for the server log and, on failure, a *pgerror.Error
 // for the ErrorResponse. The server sends AuthenticationOk after a nil error.
 //
+// # Choosing the method
+//
+// Config.Rules, in pg_hba.conf syntax (ParseRules), pick the method from the
+// connection type, database, user (a name or a +role) and client address;
+// the first matching rule wins, and a connection no rule matches is
+// rejected with 28000. Without rules, the default set applies: trust for
+// internal users on local and loopback connections, Config.PasswordMethod
+// for everyone else, and the jwt method when the startup option
+// pgkeep.auth=jwt asks for it.
+//
 // # Methods
 //
 //   - trust: internal users on a unix socket or loopback, with no exchange.
 //   - scram-sha-256 (RFC 5802, RFC 7677): the default for everyone else.
 //     The SCRAM username attribute is ignored, as in PostgreSQL: the user is
-//     the one of the startup message. Channel binding is rejected because the
-//     server has no TLS yet.
+//     the one of the startup message. On a TLS connection with channel
+//     binding data (ConnInfo.ChannelBinding) the server offers
+//     SCRAM-SHA-256-PLUS first, and Result.Method is "scram-sha-256-plus"
+//     when the client selects it.
 //   - password: the cleartext password, checked with bcrypt or with the SCRAM
 //     verifier when the user has no bcrypt hash.
+//   - jwt: the cleartext password is a JSON Web Token, which
+//     Config.TokenVerifier checks. JWTVerifier (jwt.go) checks its
+//     signature with the HS256 secret or a public key pinned to one
+//     algorithm, its time, issuer and audience claims, and that it names
+//     the user. With auto-provisioning it creates unknown users.
 //
 // # Not revealing users
 //
-// The method offered depends on the connection and Config alone. A login that
+// The method offered depends on the connection, the rules and Config alone;
+// a +role rule treats an unknown user as matching no role, as PostgreSQL
+// treats a non-member. A login that
 // cannot succeed (unknown, deleted or OAuth user, no usable password, an
 // internal user from a remote address without remote access) runs the same
 // exchange and fails with the same FATAL 28P01 error as a wrong password. For
 // SCRAM the exchange uses a mock verifier whose salt is an HMAC of the user
 // name under Config.ServerSecret and whose iteration count is the configured
 // one. For cleartext a dummy bcrypt comparison replaces the real one.
+//
+// # Throttling and the verification cache
+//
+// Failed logins are counted per user name and per client address over a
+// sliding window; past the limits, attempts fail like a wrong password for
+// a backoff that doubles with each further failure, without checking the
+// password. Local and loopback connections are exempt unless
+// Config.ThrottleLocal is set. Successful cleartext checks are cached under
+// an HMAC of the user and password with a per-process key, so a reconnect
+// storm does not rerun bcrypt; a changed password misses the cache.
 //
 // # Stored forms
 //

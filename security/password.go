@@ -63,7 +63,10 @@ func (a *Authenticator) authenticateToken(ctx context.Context, ci ConnInfo, cred
 	if err != nil {
 		return failure(MethodJWT, tokenVerifierError(err, ci.User))
 	}
-	if doomReason := a.tokenDoomReason(ci, creds, found); doomReason != "" {
+	// A verifier that creates users from tokens reports a just-created user
+	// with ok and ReasonProvisioned.
+	provisioned := ok && !found && reason == ReasonProvisioned
+	if doomReason := a.tokenDoomReason(ci, creds, found); doomReason != "" && !provisioned {
 		return Result{Method: MethodJWT, Reason: doomReason}, authFailed(ci.User)
 	}
 	if !ok {

@@ -46,7 +46,7 @@ func (t ConnType) String() string {
 	return connTypeNames[t]
 }
 
-// AddressKind says how the address field of a rule matches.
+// AddressKind is the way the address field of a rule matches.
 type AddressKind int
 
 // Address kinds. Rules of type ConnLocal have AddressNone.

@@ -358,8 +358,8 @@ func TestRequestsJWT(t *testing.T) {
 	}
 }
 
-// fakeTokenVerifier accepts the token "good-token" for every user and
-// records the calls.
+// fakeTokenVerifier accepts the token "good-token" for every stored user and
+// records the calls. It creates no users, so it rejects unknown ones.
 type fakeTokenVerifier struct {
 	calls []string
 }
@@ -368,6 +368,9 @@ func (v *fakeTokenVerifier) VerifyToken(_ context.Context, ci ConnInfo, token st
 	v.calls = append(v.calls, ci.User)
 	if token != "good-token" {
 		return false, "bad signature", nil
+	}
+	if !found {
+		return false, "no such user", nil
 	}
 	return true, "", nil
 }

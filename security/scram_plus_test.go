@@ -249,8 +249,8 @@ func TestSCRAMPlusProtocolErrors(t *testing.T) {
 	}
 }
 
-// TestSCRAMPlusMockExchangeShape checks that a login that cannot succeed sees
-// the same mechanisms as a real one on the same connection, runs the whole
+// TestSCRAMPlusMockExchangeShape checks that a login that cannot succeed
+// receives the same mechanisms as a real one on the same connection, runs the whole
 // SCRAM-SHA-256-PLUS exchange, and fails like a wrong password.
 func TestSCRAMPlusMockExchangeShape(t *testing.T) {
 	a := newTestAuthenticator(t, "")

@@ -57,8 +57,9 @@ type throttleLimits struct {
 // locked out for the backoff: DefaultLockoutBackoff at first, and twice the
 // previous backoff, up to the maximum, for each failure after a lockout
 // ends. Logins refused during a lockout are not counted, so a client that
-// keeps retrying does not extend it. A key forgets its lockouts after a
-// whole window without failures past the end of the last one.
+// keeps retrying does not extend it. A key's record, lockouts included, is
+// dropped once a whole window has passed without failures after the end of
+// its last lockout.
 //
 // At most maxKeys keys are tracked. A new key beyond that evicts the key
 // whose last failure is the oldest, so memory stays bounded when an attacker
@@ -138,7 +139,7 @@ func (t *throttle) recordFailure(keys []throttleKey, now time.Time) {
 	}
 }
 
-// reset forgets the failures and lockouts of key, after a successful login.
+// reset deletes the failures and lockouts of key, after a successful login.
 func (t *throttle) reset(key throttleKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -40,10 +40,10 @@ type Config struct {
 	// AuthenticationTimeout bounds the startup and authentication phase of a
 	// connection. Zero selects DefaultAuthenticationTimeout.
 	AuthenticationTimeout time.Duration
-	// TLS, when set, makes the server answer an SSLRequest on TCP with 'S'
-	// and a TLS handshake with this configuration. nil answers 'N'. The
-	// server uses TLS 1.2 or newer whatever MinVersion says, and disables
-	// session resumption. GetConfigForClient is not supported.
+	// TLS, when set, makes the server reply 'S' to an SSLRequest on TCP and
+	// run a TLS handshake with this configuration. When nil, the server
+	// replies 'N'. The server uses TLS 1.2 or newer whatever MinVersion says,
+	// and disables session resumption. GetConfigForClient is not supported.
 	TLS *tls.Config
 	// RequireTLSRemote rejects connections from remote addresses that do
 	// not use TLS with FATAL 28000. It requires TLS. Unix socket and

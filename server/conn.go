@@ -45,7 +45,7 @@ func (s *Server) serveConn(netConn net.Conn, unix bool) {
 	stopWake := context.AfterFunc(ctx, func() { _ = netConn.SetDeadline(time.Now()) })
 	defer stopWake()
 
-	// PostgreSQL answers 'N' to an SSLRequest on a unix socket, too.
+	// PostgreSQL also replies 'N' to an SSLRequest on a unix socket.
 	var tlsInfo *tlsState
 	var startTLS func(net.Conn) (net.Conn, error)
 	if s.cfg.TLS != nil && !unix {

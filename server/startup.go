@@ -57,8 +57,8 @@ type cancelRequest struct {
 }
 
 // readStartup reads startup packets until a StartupMessage or CancelRequest
-// arrives. It answers GSSENCRequest with 'N'. It answers SSLRequest with 'N'
-// when startTLS is nil, and otherwise with 'S' followed by startTLS, whose
+// arrives. It replies 'N' to GSSENCRequest. It replies 'N' to SSLRequest when
+// startTLS is nil, and otherwise replies 'S' and calls startTLS, whose
 // connection carries the rest of the startup. It returns the connection to
 // continue on. Exactly one of the messages is non-nil when err is nil.
 func readStartup(conn net.Conn, startTLS func(net.Conn) (net.Conn, error)) (net.Conn, *startupMessage, *cancelRequest, error) {

@@ -21,7 +21,7 @@ type tlsState struct {
 	channelBinding []byte
 }
 
-// errTLSHandshake wraps a failed handshake after the server answered 'S'.
+// errTLSHandshake wraps a failed handshake after the server replied 'S'.
 // The connection then closes without an ErrorResponse, because the client
 // expects TLS records and cannot read one in plaintext.
 var errTLSHandshake = errors.New("TLS handshake failed")
@@ -52,7 +52,7 @@ func prepareTLSConfig(cfg *tls.Config) (*tls.Config, error) {
 }
 
 // startTLS runs the server side of the TLS handshake on conn, after the server
-// answered 'S' to an SSLRequest.
+// replied 'S' to an SSLRequest.
 func (s *Server) startTLS(ctx context.Context, conn net.Conn) (*tls.Conn, tlsState, error) {
 	// Each connection gets its own copy of the config so that the
 	// GetCertificate callback can record the certificate it chose.

@@ -136,7 +136,7 @@ func TestGSSENCRequestAnsweredNWithTLS(t *testing.T) {
 	if _, err := io.ReadFull(conn, reply); err != nil || reply[0] != 'N' {
 		t.Fatalf("GSSENCRequest reply = %q, %v; want N", reply, err)
 	}
-	// libpq asks for TLS after GSSAPI encryption was declined.
+	// libpq sends SSLRequest after GSSAPI encryption was declined.
 	if reply := sslRequest(t, conn); reply != 'S' {
 		t.Fatalf("SSLRequest reply = %q, want S", reply)
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/pgkeep/pgkeep/security"
 )
 
 // Config is the whole server configuration. LoadConfig builds and validates it
@@ -73,6 +75,21 @@ type AuthConfig struct {
 	// DeletedUserGracePeriod is how long a dropped user can be restored
 	// before the purge removes it and its rows.
 	DeletedUserGracePeriod time.Duration
+
+	// Rules are the connection rules in pg_hba.conf syntax, one per entry,
+	// checked with security.ParseRules. Empty means the built-in defaults.
+	Rules []string
+	// MaxFailuresPerUser and MaxFailuresPerAddress are the failed logins
+	// within FailureWindow after which a user name or a client address is
+	// locked out. Zero turns that limit off.
+	MaxFailuresPerUser    int
+	MaxFailuresPerAddress int
+	FailureWindow         time.Duration
+	// ThrottleLocal applies the limits to unix socket and loopback
+	// connections too.
+	ThrottleLocal bool
+
+	JWT JWTAuthConfig
 }
 
 // LimitsConfig contains the per-server resource limits.
@@ -129,9 +146,9 @@ func (c TLSConfig) ServerConfig() (*tls.Config, error) {
 func keyPairError(c TLSConfig, err error) *configError {
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) && pathErr.Path == c.KeyFile {
-		return keyError("tls.key_file", "cannot read the key file: %v", err)
+		return keyError("tls.key_file", "reading the key file failed: %v", err)
 	}
-	return keyError("tls.cert_file", "cannot load the certificate %s with the key %s: %v",
+	return keyError("tls.cert_file", "loading the certificate %s with the key %s failed: %v",
 		describeValue(c.CertFile), describeValue(c.KeyFile), err)
 }
 
@@ -157,6 +174,10 @@ const (
 	// sun_path in struct sockaddr_un holds 108 bytes on Linux, including
 	// the terminating NUL.
 	maxSocketPathLen = 107
+
+	// NOTE: sanity bounds that catch typos, not tuned values.
+	maxThrottleFailures      = 1_000_000
+	maxThrottleWindowSeconds = 7 * 24 * 3600
 )
 
 // valueKind is the type a configuration key accepts.
@@ -169,6 +190,9 @@ const (
 	// kindVersion is a version string such as "1.3". Files may also give
 	// it as a number, which YAML and TOML decode as a float.
 	kindVersion
+	// kindStringList is a list of strings. Its environment variable
+	// separates the entries with semicolons.
+	kindStringList
 )
 
 // configKey describes one key that a file, an environment variable or a flag
@@ -195,6 +219,20 @@ var configKeys = []configKey{
 	{"auth.reject_common_passwords", kindBool, true},
 	{"auth.require_password_complexity", kindBool, false},
 	{"auth.deleted_user_grace_days", kindInt, 30},
+	{"auth.rules", kindStringList, []string{}},
+	{"auth.throttle.max_failures_per_user", kindInt, 5},
+	{"auth.throttle.max_failures_per_address", kindInt, 20},
+	{"auth.throttle.window_seconds", kindInt, 300},
+	{"auth.throttle.local", kindBool, false},
+	{"auth.jwt.secret", kindString, ""},
+	{"auth.jwt.public_key_files", kindStringList, []string{}},
+	{"auth.jwt.jwks_file", kindString, ""},
+	{"auth.jwt.trusted_issuers", kindStringList, []string{}},
+	{"auth.jwt.audience", kindString, ""},
+	{"auth.jwt.leeway_seconds", kindInt, 60},
+	{"auth.jwt.identity_claim", kindString, "sub"},
+	{"auth.jwt.auto_provision", kindBool, false},
+	{"auth.jwt.default_role", kindString, "user"},
 	{"limits.max_connections", kindInt, 100},
 	{"limits.max_message_size", kindInt, 64 << 20},
 	{"tls.cert_file", kindString, ""},
@@ -204,7 +242,7 @@ var configKeys = []configKey{
 }
 
 // configSections are the keys that contain other keys.
-var configSections = []string{"log", "auth", "limits", "tls"}
+var configSections = []string{"log", "auth", "auth.throttle", "auth.jwt", "limits", "tls"}
 
 // configFlags maps each flag name to the key it sets.
 var configFlags = []struct{ flag, key, usage string }{
@@ -377,6 +415,13 @@ func configFromViper(v *viper.Viper) *Config {
 			RejectCommonPasswords:     v.GetBool("auth.reject_common_passwords"),
 			RequirePasswordComplexity: v.GetBool("auth.require_password_complexity"),
 			DeletedUserGracePeriod:    time.Duration(v.GetInt("auth.deleted_user_grace_days")) * 24 * time.Hour,
+
+			Rules:                 nilIfEmpty(v.GetStringSlice("auth.rules")),
+			MaxFailuresPerUser:    v.GetInt("auth.throttle.max_failures_per_user"),
+			MaxFailuresPerAddress: v.GetInt("auth.throttle.max_failures_per_address"),
+			FailureWindow:         time.Duration(v.GetInt("auth.throttle.window_seconds")) * time.Second,
+			ThrottleLocal:         v.GetBool("auth.throttle.local"),
+			JWT:                   jwtConfigFromViper(v),
 		},
 		Limits: LimitsConfig{
 			MaxConnections: v.GetInt("limits.max_connections"),
@@ -490,6 +535,16 @@ func checkKind(kind valueKind, val any) string {
 		case string, float32, float64:
 		default:
 			return "must be a version such as \"1.3\", got " + describeValue(val)
+		}
+	case kindStringList:
+		list, ok := val.([]any)
+		if !ok {
+			return "must be a list of strings, got " + describeValue(val)
+		}
+		for i, item := range list {
+			if _, ok := item.(string); !ok {
+				return fmt.Sprintf("must be a list of strings, but entry %d is %s", i+1, describeValue(item))
+			}
 		}
 	}
 	return ""
@@ -611,26 +666,71 @@ func parseEnvValue(kind valueKind, raw string) (any, string) {
 			return nil, "must be true or false, got " + describeValue(raw)
 		}
 		return b, ""
+	case kindStringList:
+		var list []string
+		for _, entry := range strings.Split(raw, ";") {
+			if entry = strings.TrimSpace(entry); entry != "" {
+				list = append(list, entry)
+			}
+		}
+		return list, ""
 	}
 	return raw, ""
 }
 
-// nestKeys turns {"auth.bcrypt_cost": 5} into {"auth": {"bcrypt_cost": 5}},
-// the shape of a decoded file that viper merges.
+// SecurityConfig returns the settings of the authenticator. It parses the
+// connection rules, which Validate has already checked, and maps a limit of
+// zero to the negative value with which security.Config turns it off.
+func (a AuthConfig) SecurityConfig() (security.Config, error) {
+	rules, err := security.ParseRules(a.Rules)
+	if err != nil {
+		return security.Config{}, fmt.Errorf("config: auth.rules: %w", err)
+	}
+	offIfZero := func(n int) int {
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	return security.Config{
+		PasswordMethod:        a.PasswordMethod,
+		BcryptCost:            a.BcryptCost,
+		SCRAMIterations:       a.SCRAMIterations,
+		AllowRemoteAccess:     a.AllowRemoteAccess,
+		Rules:                 rules,
+		MaxFailuresPerUser:    offIfZero(a.MaxFailuresPerUser),
+		MaxFailuresPerAddress: offIfZero(a.MaxFailuresPerAddress),
+		FailureWindow:         a.FailureWindow,
+		ThrottleLocal:         a.ThrottleLocal,
+	}, nil
+}
+
+// nilIfEmpty returns nil for an empty list, so that a Config without rules
+// has the zero value of the field.
+func nilIfEmpty(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	return list
+}
+
+// nestKeys turns {"auth.throttle.local": true} into
+// {"auth": {"throttle": {"local": true}}}, the shape of a decoded file that
+// viper merges.
 func nestKeys(flat map[string]any) map[string]any {
 	nested := make(map[string]any)
 	for key, val := range flat {
-		section, name, ok := strings.Cut(key, ".")
-		if !ok {
-			nested[key] = val
-			continue
+		parts := strings.Split(key, ".")
+		m := nested
+		for _, section := range parts[:len(parts)-1] {
+			child, _ := m[section].(map[string]any)
+			if child == nil {
+				child = make(map[string]any)
+				m[section] = child
+			}
+			m = child
 		}
-		m, _ := nested[section].(map[string]any)
-		if m == nil {
-			m = make(map[string]any)
-			nested[section] = m
-		}
-		m[name] = val
+		m[parts[len(parts)-1]] = val
 	}
 	return nested
 }
@@ -731,9 +831,16 @@ func (c *Config) validate() []*configError {
 	checkRange("auth.bcrypt_cost", c.Auth.BcryptCost, minBcryptCost, maxBcryptCost)
 	checkRange("auth.scram_iterations", c.Auth.SCRAMIterations, minSCRAMIterations, maxSCRAMIterations)
 	checkRange("auth.deleted_user_grace_days", int(c.Auth.DeletedUserGracePeriod/(24*time.Hour)), 0, 3650)
+	if _, err := security.ParseRules(c.Auth.Rules); err != nil {
+		add("auth.rules", "%s", err.Error())
+	}
+	checkRange("auth.throttle.max_failures_per_user", c.Auth.MaxFailuresPerUser, 0, maxThrottleFailures)
+	checkRange("auth.throttle.max_failures_per_address", c.Auth.MaxFailuresPerAddress, 0, maxThrottleFailures)
+	checkRange("auth.throttle.window_seconds", int(c.Auth.FailureWindow/time.Second), 1, maxThrottleWindowSeconds)
 	checkRange("limits.max_connections", c.Limits.MaxConnections, 1, maxMaxConnections)
 	checkRange("limits.max_message_size", c.Limits.MaxMessageSize, minMaxMessageSize, maxMaxMessageSize)
 
+	errs = append(errs, c.Auth.JWT.validate()...)
 	errs = append(errs, c.TLS.validate()...)
 	return errs
 }

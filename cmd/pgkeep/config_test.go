@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -50,14 +51,18 @@ func TestLoadConfigDefaults(t *testing.T) {
 			AllowRemoteAccess:      false,
 			RejectCommonPasswords:  true,
 			DeletedUserGracePeriod: 30 * 24 * time.Hour,
+			MaxFailuresPerUser:     5,
+			MaxFailuresPerAddress:  20,
+			FailureWindow:          5 * time.Minute,
+			JWT:                    defaultJWTAuthConfig,
 		},
 		Limits: LimitsConfig{MaxConnections: 100, MaxMessageSize: 64 << 20},
 		TLS:    TLSConfig{MinVersion: "1.2"},
 	}
-	if *cfg != want {
+	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("LoadConfig(nil, nil) = %+v, want %+v", *cfg, want)
 	}
-	if got := DefaultConfig(); *got != want {
+	if got := DefaultConfig(); !reflect.DeepEqual(*got, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", *got, want)
 	}
 	if err := DefaultConfig().Validate(); err != nil {
@@ -80,6 +85,10 @@ var fullConfig = Config{
 		AllowRemoteAccess:      true,
 		RejectCommonPasswords:  true,
 		DeletedUserGracePeriod: 30 * 24 * time.Hour,
+		MaxFailuresPerUser:     5,
+		MaxFailuresPerAddress:  20,
+		FailureWindow:          5 * time.Minute,
+		JWT:                    defaultJWTAuthConfig,
 	},
 	Limits: LimitsConfig{MaxConnections: 250, MaxMessageSize: 8 << 20},
 	TLS:    TLSConfig{MinVersion: "1.2"},
@@ -130,7 +139,7 @@ func TestLoadConfigYAMLFile(t *testing.T) {
 	for _, name := range []string{"pgkeep.yaml", "pgkeep.yml", "PGKEEP.YAML"} {
 		path := writeConfigFile(t, name, fullYAML)
 		cfg := mustLoadConfig(t, []string{"--config", path}, nil)
-		if *cfg != fullConfig {
+		if !reflect.DeepEqual(*cfg, fullConfig) {
 			t.Errorf("%s: got %+v, want %+v", name, *cfg, fullConfig)
 		}
 	}
@@ -139,7 +148,7 @@ func TestLoadConfigYAMLFile(t *testing.T) {
 func TestLoadConfigTOMLFile(t *testing.T) {
 	path := writeConfigFile(t, "pgkeep.toml", fullTOML)
 	cfg := mustLoadConfig(t, []string{"--config=" + path}, nil)
-	if *cfg != fullConfig {
+	if !reflect.DeepEqual(*cfg, fullConfig) {
 		t.Errorf("got %+v, want %+v", *cfg, fullConfig)
 	}
 }
@@ -150,7 +159,7 @@ func TestLoadConfigPartialFileKeepsDefaults(t *testing.T) {
 
 	want := *DefaultConfig()
 	want.Auth.BcryptCost = 5
-	if *cfg != want {
+	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("got %+v, want %+v", *cfg, want)
 	}
 }
@@ -200,10 +209,15 @@ func TestLoadConfigEnvOverridesFile(t *testing.T) {
 			AllowRemoteAccess:      false,
 			RejectCommonPasswords:  true,
 			DeletedUserGracePeriod: 30 * 24 * time.Hour,
+			MaxFailuresPerUser:     5,
+			MaxFailuresPerAddress:  20,
+			FailureWindow:          5 * time.Minute,
+			JWT:                    defaultJWTAuthConfig,
 		},
 		Limits: LimitsConfig{MaxConnections: 7, MaxMessageSize: 2 << 20},
+		TLS:    TLSConfig{MinVersion: "1.2"},
 	}
-	if *cfg != want {
+	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("got %+v, want %+v", *cfg, want)
 	}
 }
@@ -222,7 +236,7 @@ func TestLoadConfigEnvKeepsOtherFileKeys(t *testing.T) {
 func TestLoadConfigConfigFileFromEnv(t *testing.T) {
 	path := writeConfigFile(t, "pgkeep.toml", fullTOML)
 	cfg := mustLoadConfig(t, nil, []string{"PGKEEP_CONFIG=" + path})
-	if *cfg != fullConfig {
+	if !reflect.DeepEqual(*cfg, fullConfig) {
 		t.Errorf("got %+v, want %+v", *cfg, fullConfig)
 	}
 

@@ -2,6 +2,7 @@
 //
 //	pgkeep serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--socket-dir DIR]
 //	             [--tls-cert FILE --tls-key FILE]
+//	pgkeep token --user NAME [--ttl 1h] [--config FILE]
 //	pgkeep version
 package main
 
@@ -26,6 +27,7 @@ var version = "dev"
 const usage = `Usage:
   pgkeep serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--socket-dir DIR]
                [--tls-cert FILE --tls-key FILE]
+  pgkeep token --user NAME [--ttl 1h] [--config FILE]
   pgkeep version
 `
 
@@ -44,6 +46,8 @@ func run(args, env []string) int {
 		return 0
 	case "serve":
 		return serve(args[1:], env)
+	case "token":
+		return token(args[1:], env, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return 0
@@ -68,11 +72,25 @@ func serve(args, env []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	authConfig, err := cfg.Auth.SecurityConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	logger := NewLogger(cfg.Log, os.Stderr)
 	logger.Info("starting pgkeep", "version", version, "data_dir", cfg.DataDir, "database", cfg.Database)
 	if tlsConfig != nil {
 		logger.Info("TLS enabled", "cert_file", cfg.TLS.CertFile, "min_version", cfg.TLS.MinVersion,
 			"require_remote", cfg.TLS.RequireRemote)
+	}
+	if authConfig.TokenVerifier, err = cfg.Auth.JWT.TokenVerifier(logger); err != nil {
+		logger.Error("start failed", "error", err)
+		return 2
+	}
+	if authConfig.TokenVerifier != nil {
+		logger.Info("JWT logins enabled", "hs256_secret", cfg.Auth.JWT.Secret != "",
+			"public_key_files", len(cfg.Auth.JWT.PublicKeyFiles), "jwks_file", cfg.Auth.JWT.JWKSFile,
+			"trusted_issuers", cfg.Auth.JWT.TrustedIssuers, "auto_provision", cfg.Auth.JWT.AutoProvision)
 	}
 
 	n, err := node.Start(node.Config{
@@ -87,12 +105,7 @@ func serve(args, env []string) int {
 			TLS:              tlsConfig,
 			RequireTLSRemote: cfg.TLS.RequireRemote,
 		},
-		Auth: security.Config{
-			PasswordMethod:    cfg.Auth.PasswordMethod,
-			BcryptCost:        cfg.Auth.BcryptCost,
-			SCRAMIterations:   cfg.Auth.SCRAMIterations,
-			AllowRemoteAccess: cfg.Auth.AllowRemoteAccess,
-		},
+		Auth: authConfig,
 		PasswordPolicy: &security.PasswordPolicy{
 			RejectCommon:      cfg.Auth.RejectCommonPasswords,
 			RequireComplexity: cfg.Auth.RequirePasswordComplexity,

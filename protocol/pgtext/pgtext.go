@@ -1,6 +1,6 @@
 // Package pgtext formats values the way PostgreSQL's output functions print
 // them in text format, where pgtype's text encoding differs: floating point
-// numbers and timestamps with time zone.
+// numbers, timestamps with time zone and intervals.
 package pgtext
 
 import (
@@ -92,4 +92,65 @@ func appendTimestamp(buf []byte, t time.Time) []byte {
 		return append(buf, " BC"...)
 	}
 	return t.AppendFormat(buf, "2006-01-02 15:04:05.999999")
+}
+
+// AppendInterval appends an interval as PostgreSQL prints it with
+// IntervalStyle postgres: "1 year 2 mons 3 days 04:05:06.5", "-1 days
+// +02:00:00", "00:00:00". A field after a negative one carries an explicit
+// "+" when positive, and the time part appears when it is not zero or when
+// no other field was printed.
+func AppendInterval(buf []byte, months, days int32, micros int64) []byte {
+	empty, afterNegative := true, false
+	appendField := func(value int64, unit string) {
+		if value == 0 {
+			return
+		}
+		if !empty {
+			buf = append(buf, ' ')
+		}
+		if afterNegative && value > 0 {
+			buf = append(buf, '+')
+		}
+		buf = strconv.AppendInt(buf, value, 10)
+		buf = append(buf, ' ')
+		buf = append(buf, unit...)
+		if value != 1 {
+			buf = append(buf, 's')
+		}
+		afterNegative, empty = value < 0, false
+	}
+	appendField(int64(months/12), "year")
+	appendField(int64(months%12), "mon")
+	appendField(int64(days), "day")
+	if !empty && micros == 0 {
+		return buf
+	}
+	if !empty {
+		buf = append(buf, ' ')
+	}
+	// The magnitude as unsigned, so the minimum int64 has one too.
+	abs := uint64(micros)
+	if micros < 0 {
+		abs = -abs
+		buf = append(buf, '-')
+	} else if afterNegative {
+		buf = append(buf, '+')
+	}
+	const microsPerSecond = 1_000_000
+	seconds := abs / microsPerSecond
+	hours := seconds / 3600
+	if hours < 10 {
+		buf = append(buf, '0')
+	}
+	buf = strconv.AppendUint(buf, hours, 10)
+	buf = append(buf, ':')
+	buf = appendTwoDigits(buf, int(seconds/60%60))
+	buf = append(buf, ':')
+	buf = appendTwoDigits(buf, int(seconds%60))
+	if fraction := abs % microsPerSecond; fraction != 0 {
+		digits := strconv.AppendUint(nil, fraction+microsPerSecond, 10)[1:]
+		buf = append(buf, '.')
+		buf = append(buf, strings.TrimRight(string(digits), "0")...)
+	}
+	return buf
 }

@@ -58,3 +58,28 @@ func TestAppendTimestamptz(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendInterval(t *testing.T) {
+	// The expected texts are PostgreSQL 15's output of the same intervals.
+	cases := []struct {
+		months, days int32
+		micros       int64
+		want         string
+	}{
+		{0, 0, 0, "00:00:00"},
+		{14, 3, 4*3600e6 + 5*60e6 + 6.5e6, "1 year 2 mons 3 days 04:05:06.5"},
+		{1, 0, 0, "1 mon"},
+		{0, 0, -1e6, "-00:00:01"},
+		{0, -1, 2 * 3600e6, "-1 days +02:00:00"},
+		{-10, 0, 0, "-10 mons"},
+		{-14, 3, -4 * 3600e6, "-1 years -2 mons +3 days -04:00:00"},
+		{0, 0, 25 * 3600e6, "25:00:00"},
+		{0, 0, 100005, "00:00:00.100005"},
+		{0, 0, math.MinInt64, "-2562047788:00:54.775808"},
+	}
+	for _, c := range cases {
+		if got := string(AppendInterval(nil, c.months, c.days, c.micros)); got != c.want {
+			t.Errorf("AppendInterval(%d, %d, %d) = %q, want %q", c.months, c.days, c.micros, got, c.want)
+		}
+	}
+}
