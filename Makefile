@@ -12,7 +12,7 @@ export CGO_ENABLED := 1
 
 .DEFAULT_GOAL := build
 
-.PHONY: build run test lint bench clean
+.PHONY: build run test fuzz lint bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pgkeep
@@ -24,6 +24,16 @@ run: build
 # logic tests are named explicitly.
 test:
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./... ./testdata/
+
+# Each fuzz target runs for FUZZ_TIME; the go tool fuzzes one target per
+# invocation.
+FUZZ_TIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzSCRAMClientFirst$$' -fuzztime $(FUZZ_TIME) ./security/
+	$(GO) test -run '^$$' -fuzz '^FuzzSCRAMClientFinal$$' -fuzztime $(FUZZ_TIME) ./security/
+	$(GO) test -run '^$$' -fuzz '^FuzzJWTFront$$' -fuzztime $(FUZZ_TIME) ./security/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRules$$' -fuzztime $(FUZZ_TIME) ./security/
+	$(GO) test -run '^$$' -fuzz '^FuzzBackendMessages$$' -fuzztime $(FUZZ_TIME) ./protocol/
 
 lint:
 	$(GO) vet ./... ./testdata/

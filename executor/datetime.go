@@ -545,6 +545,21 @@ var unitNames = map[string]intervalUnit{
 type intervalBuilder struct {
 	months, days, micros int64
 	overflow             bool
+	// seen has a bit per unit given so far: PostgreSQL rejects a unit
+	// given twice, as in '1 day 2 days'.
+	seen uint32
+}
+
+// mark records the units of one field and reports false when one of them
+// was given before.
+func (ib *intervalBuilder) mark(units ...intervalUnit) bool {
+	for _, u := range units {
+		if ib.seen&(1<<u) != 0 {
+			return false
+		}
+		ib.seen |= 1 << u
+	}
+	return true
 }
 
 func (ib *intervalBuilder) add(field *int64, v int64, scale int64) {
@@ -723,11 +738,11 @@ func (ib *intervalBuilder) parsePostgres(s string) bool {
 		body := strings.TrimLeft(t.text, "+-")
 		switch {
 		case strings.Contains(body, ":"):
-			if !ib.addTime(t.text) {
+			if !ib.mark(unitHour, unitMinute, unitSecond) || !ib.addTime(t.text) {
 				return false
 			}
 		case strings.Contains(body, "-"):
-			if !ib.addYearMonth(t.text) {
+			if !ib.mark(unitYear, unitMonth) || !ib.addYearMonth(t.text) {
 				return false
 			}
 		default:
@@ -748,7 +763,7 @@ func (ib *intervalBuilder) parsePostgres(s string) bool {
 				unit = u
 				i++
 			}
-			if !ib.addUnit(unit, whole, frac) {
+			if !ib.mark(unit) || !ib.addUnit(unit, whole, frac) {
 				return false
 			}
 		}

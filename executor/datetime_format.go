@@ -18,8 +18,9 @@ import (
 // to_date, as PostgreSQL's formatting.c defines them.
 
 // dateTimeKeywords are the template patterns for dates and times, longest
-// first so that HH24 wins over HH. Matching ignores case, and the case of
-// the template chooses the case of names (Month, MONTH, month).
+// first so that HH24 wins over HH. A pattern matches in upper or lower
+// case, and the names also capitalised (Month, MONTH, month), which
+// chooses the case of the output.
 var dateTimeKeywords = []string{
 	"A.D.", "A.M.", "B.C.", "P.M.", "Y,YYY", "HH24", "HH12", "IDDD", "IYYY", "MONTH", "SSSSS",
 	"DAY", "DDD", "FF1", "FF2", "FF3", "FF4", "FF5", "FF6", "IYY", "MON", "SSSS", "TZH", "TZM", "YYYY", "YYY",
@@ -35,6 +36,16 @@ type templateNode struct {
 	suffix  string // TH or th: ordinal suffix
 }
 
+func keywordMatches(keyword, source string) bool {
+	switch {
+	case source == keyword, source == strings.ToLower(keyword):
+		return true
+	case keyword == "MONTH", keyword == "MON", keyword == "DAY", keyword == "DY":
+		return source == keyword[:1]+strings.ToLower(keyword[1:])
+	}
+	return false
+}
+
 func parseTemplate(format string) []templateNode {
 	var nodes []templateNode
 	literal := func(s string) {
@@ -46,23 +57,21 @@ func parseTemplate(format string) []templateNode {
 	}
 	for i := 0; i < len(format); {
 		fill := false
-		for {
-			upper := strings.ToUpper(format[i:min(i+2, len(format))])
-			if upper == "FM" {
+		for i+2 <= len(format) {
+			prefix := format[i : i+2]
+			if prefix == "FM" || prefix == "fm" {
 				fill = true
-				i += 2
-			} else if upper == "FX" || upper == "TM" {
-				i += 2
-			} else {
+			} else if prefix != "FX" && prefix != "fx" && prefix != "TM" && prefix != "tm" {
 				break
 			}
+			i += 2
 		}
 		if i >= len(format) {
 			break
 		}
 		matched := ""
 		for _, kw := range dateTimeKeywords {
-			if len(format)-i >= len(kw) && strings.ToUpper(format[i:i+len(kw)]) == kw {
+			if len(format)-i >= len(kw) && keywordMatches(kw, format[i:i+len(kw)]) {
 				matched = kw
 				break
 			}
@@ -183,6 +192,11 @@ func formatDateTime(format string, f dateTimeFields) (any, error) {
 			continue
 		}
 		number := func(v int64, width int) {
+			if v < 0 && strings.Contains("HH HH12 HH24 MI SS", n.keyword) {
+				// In the time of a negative interval the minus sign takes
+				// a place of its own: "-03".
+				width++
+			}
 			if n.fill {
 				out.WriteString(strconv.FormatInt(v, 10))
 			} else {
@@ -577,7 +591,16 @@ func formatNumber(d *apd.Decimal, format string) (any, error) {
 		}
 	}
 	out.WriteString(trimZeros(&fraction, nf.fill))
-	return out.String(), nil
+	result := out.String()
+	if nf.fill && !strings.ContainsAny(result, "0123456789#") {
+		// Fill mode keeps one zero when no digit is left: 0 is "0.".
+		if strings.Contains(result, ".") {
+			result = strings.Replace(result, ".", "0.", 1)
+		} else {
+			result += "0"
+		}
+	}
+	return result, nil
 }
 
 // trimZeros returns the pending fraction digits of 9 positions, without
@@ -597,7 +620,8 @@ func trimZeros(fraction *strings.Builder, fill bool) string {
 // TZH or TZM give an offset.
 func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any, error) {
 	nodes := parseTemplate(format)
-	year, month, day := int64(1), int64(1), int64(1)
+	// Without a year field the year is 1 BC, as in PostgreSQL.
+	year, month, day := int64(0), int64(1), int64(1)
 	var hour, minute, second, micros int64
 	var yearDay int64
 	pm, hasMeridiem := false, false
@@ -765,9 +789,6 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 	if month < 1 || month > 12 || day < 1 || (yearDay == 0 && day > int64(daysIn(int(year), time.Month(month)))) ||
 		hour > 24 || minute > 59 || second > 60 {
 		return nil, outOfRange
-	}
-	if year <= 0 {
-		year = 1
 	}
 	if dateOnly {
 		return checkDate(time.Date(int(year), time.Month(month), int(day), 0, 0, 0, 0, time.UTC))

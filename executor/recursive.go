@@ -24,12 +24,11 @@ type recursiveCTE struct {
 	all bool
 }
 
-// countTableReferences counts the unqualified references to a table name
-// in a parse tree.
-func countTableReferences(m protoreflect.Message, name string) int {
-	count := 0
-	if rv, ok := m.Interface().(*pg_query.RangeVar); ok && rv.Schemaname == "" && rv.Relname == name {
-		count++
+// visitMessages calls visit on m and every message below it, skipping
+// the messages below one for which visit returns false.
+func visitMessages(m protoreflect.Message, visit func(protoreflect.Message) bool) {
+	if !visit(m) {
+		return
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
@@ -37,10 +36,36 @@ func countTableReferences(m protoreflect.Message, name string) int {
 		case fd.IsList():
 			list := v.List()
 			for i := 0; i < list.Len(); i++ {
-				count += countTableReferences(list.Get(i).Message(), name)
+				visitMessages(list.Get(i).Message(), visit)
 			}
 		case !fd.IsMap():
-			count += countTableReferences(v.Message(), name)
+			visitMessages(v.Message(), visit)
+		}
+		return true
+	})
+}
+
+// countTableReferences counts the unqualified references to a table name
+// in a parse tree.
+func countTableReferences(m protoreflect.Message, name string) int {
+	count := 0
+	visitMessages(m, func(x protoreflect.Message) bool {
+		if rv, ok := x.Interface().(*pg_query.RangeVar); ok && rv.Schemaname == "" && rv.Relname == name {
+			count++
+		}
+		return true
+	})
+	return count
+}
+
+// countSubqueryReferences counts the references to a table name inside
+// subqueries used as expressions.
+func countSubqueryReferences(m protoreflect.Message, name string) int {
+	count := 0
+	visitMessages(m, func(x protoreflect.Message) bool {
+		if sl, ok := x.Interface().(*pg_query.SubLink); ok {
+			count += countTableReferences(sl.ProtoReflect(), name)
+			return false
 		}
 		return true
 	})
@@ -57,6 +82,8 @@ func (a *analyser) analyseRecursiveCTE(c *pg_query.CommonTableExpr, sel *pg_quer
 		return pgerror.Newf(pgcode.InvalidRecursion, "recursive query %q does not have the form non-recursive-term UNION [ALL] recursive-term", name).WithPosition(c.Location + 1)
 	case countTableReferences(sel.Larg.ProtoReflect(), name) > 0:
 		return pgerror.Newf(pgcode.InvalidRecursion, "recursive reference to query %q must not appear within its non-recursive term", name)
+	case countSubqueryReferences(sel.Rarg.ProtoReflect(), name) > 0:
+		return pgerror.Newf(pgcode.InvalidRecursion, "recursive reference to query %q must not appear within a subquery", name)
 	case countTableReferences(sel.Rarg.ProtoReflect(), name) > 1:
 		return pgerror.Newf(pgcode.InvalidRecursion, "recursive reference to query %q must not appear more than once", name)
 	case len(sel.SortClause) > 0:

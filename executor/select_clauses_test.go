@@ -62,6 +62,7 @@ func TestSelectClauseErrors(t *testing.T) {
 		{"SELECT DISTINCT ON (dept, salary) dept FROM emp ORDER BY dept, name", "42P10", "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"},
 		{"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT t.n FROM t, t AS u) SELECT * FROM t", "42P19", `recursive reference to query "t" must not appear more than once`},
 		{"WITH RECURSIVE t(n) AS (SELECT n FROM t UNION ALL SELECT 1) SELECT * FROM t", "42P19", "must not appear within its non-recursive term"},
+		{"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT 2 WHERE 1 < (SELECT max(n) FROM t)) SELECT * FROM t", "42P19", `recursive reference to query "t" must not appear within a subquery`},
 		{"WITH RECURSIVE t(n) AS (SELECT 1 EXCEPT SELECT n FROM t) SELECT * FROM t", "42P19", "does not have the form non-recursive-term UNION [ALL] recursive-term"},
 		{"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n::bigint FROM t) SELECT * FROM t", "42804", `recursive query "t" column 1 has type integer in non-recursive term but type bigint overall`},
 		{"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n FROM t) SELECT count(*) FROM t", "54000", `recursive query "t" did not finish within 1000000 iterations`},

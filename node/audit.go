@@ -34,7 +34,7 @@ func (n *Node) stopAuditWriter() {
 // failure reason, which never holds a secret.
 func (n *Node) auditLogin(ci security.ConnInfo, res security.Result, err error) {
 	action := "login"
-	if res.Reason == reasonLockedOut {
+	if res.Reason == security.ReasonLockedOut {
 		action = "lockout"
 	}
 	e := &catalog.AuditEntry{
@@ -47,6 +47,3 @@ func (n *Node) auditLogin(ci security.ConnInfo, res security.Result, err error) 
 		n.logger.Warn("audit log queue is full; dropped a login event", "user", ci.User, "source", ci.RemoteAddr)
 	}
 }
-
-// reasonLockedOut is the Result.Reason of a login refused by throttling.
-const reasonLockedOut = "locked out"

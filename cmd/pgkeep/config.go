@@ -46,6 +46,13 @@ type Config struct {
 	Auth   AuthConfig
 	Limits LimitsConfig
 	TLS    TLSConfig
+	Audit  AuditConfig
+}
+
+// AuditConfig contains the settings of the audit log.
+type AuditConfig struct {
+	// Retention is how long audit log entries are kept.
+	Retention time.Duration
 }
 
 // LogConfig selects the slog handler and its minimum level.
@@ -235,6 +242,7 @@ var configKeys = []configKey{
 	{"auth.jwt.default_role", kindString, "user"},
 	{"limits.max_connections", kindInt, 100},
 	{"limits.max_message_size", kindInt, 64 << 20},
+	{"audit.retention_days", kindInt, 90},
 	{"tls.cert_file", kindString, ""},
 	{"tls.key_file", kindString, ""},
 	{"tls.require_remote", kindBool, false},
@@ -242,7 +250,7 @@ var configKeys = []configKey{
 }
 
 // configSections are the keys that contain other keys.
-var configSections = []string{"log", "auth", "auth.throttle", "auth.jwt", "limits", "tls"}
+var configSections = []string{"log", "auth", "auth.throttle", "auth.jwt", "limits", "tls", "audit"}
 
 // configFlags maps each flag name to the key it sets.
 var configFlags = []struct{ flag, key, usage string }{
@@ -427,6 +435,7 @@ func configFromViper(v *viper.Viper) *Config {
 			MaxConnections: v.GetInt("limits.max_connections"),
 			MaxMessageSize: v.GetInt("limits.max_message_size"),
 		},
+		Audit: AuditConfig{Retention: time.Duration(v.GetInt("audit.retention_days")) * 24 * time.Hour},
 		TLS: TLSConfig{
 			CertFile:      v.GetString("tls.cert_file"),
 			KeyFile:       v.GetString("tls.key_file"),
@@ -839,6 +848,7 @@ func (c *Config) validate() []*configError {
 	checkRange("auth.throttle.window_seconds", int(c.Auth.FailureWindow/time.Second), 1, maxThrottleWindowSeconds)
 	checkRange("limits.max_connections", c.Limits.MaxConnections, 1, maxMaxConnections)
 	checkRange("limits.max_message_size", c.Limits.MaxMessageSize, minMaxMessageSize, maxMaxMessageSize)
+	checkRange("audit.retention_days", int(c.Audit.Retention/(24*time.Hour)), 1, 36500)
 
 	errs = append(errs, c.Auth.JWT.validate()...)
 	errs = append(errs, c.TLS.validate()...)

@@ -58,6 +58,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		},
 		Limits: LimitsConfig{MaxConnections: 100, MaxMessageSize: 64 << 20},
 		TLS:    TLSConfig{MinVersion: "1.2"},
+		Audit:  AuditConfig{Retention: 90 * 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("LoadConfig(nil, nil) = %+v, want %+v", *cfg, want)
@@ -92,6 +93,7 @@ var fullConfig = Config{
 	},
 	Limits: LimitsConfig{MaxConnections: 250, MaxMessageSize: 8 << 20},
 	TLS:    TLSConfig{MinVersion: "1.2"},
+	Audit:  AuditConfig{Retention: 90 * 24 * time.Hour},
 }
 
 const fullYAML = `
@@ -216,6 +218,7 @@ func TestLoadConfigEnvOverridesFile(t *testing.T) {
 		},
 		Limits: LimitsConfig{MaxConnections: 7, MaxMessageSize: 2 << 20},
 		TLS:    TLSConfig{MinVersion: "1.2"},
+		Audit:  AuditConfig{Retention: 90 * 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("got %+v, want %+v", *cfg, want)

@@ -111,6 +111,7 @@ func serve(args, env []string) int {
 			RequireComplexity: cfg.Auth.RequirePasswordComplexity,
 		},
 		DeletedUserGracePeriod: cfg.Auth.DeletedUserGracePeriod,
+		AuditRetention:         cfg.Audit.Retention,
 		Logger:                 logger,
 	})
 	if err != nil {

@@ -53,7 +53,21 @@ func AppendFloat(buf []byte, f float64, bits int) []byte {
 // "2024-06-01 08:00:00-04" or "2024-06-01 17:30:00+05:30". The caller moves
 // t into the session time zone.
 func AppendTimestamptz(buf []byte, t time.Time) []byte {
-	buf = appendTimestamp(buf, t)
+	bc := t.Year() <= 0
+	if bc {
+		// The era follows the offset: "0001-01-01 13:04:05+00 BC".
+		buf = t.AddDate(-2*t.Year()+1, 0, 0).AppendFormat(buf, "2006-01-02 15:04:05.999999")
+	} else {
+		buf = appendTimestamp(buf, t)
+	}
+	buf = appendOffset(buf, t)
+	if bc {
+		buf = append(buf, " BC"...)
+	}
+	return buf
+}
+
+func appendOffset(buf []byte, t time.Time) []byte {
 	_, offset := t.Zone()
 	sign := byte('+')
 	if offset < 0 {
