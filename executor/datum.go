@@ -256,6 +256,10 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 	if strings.HasSuffix(t, " UTC") || strings.HasSuffix(t, " GMT") {
 		t = strings.TrimSpace(t[:len(t)-4]) + "+00:00"
 	}
+	bc := false
+	if len(t) > 3 && strings.EqualFold(t[len(t)-3:], " bc") {
+		bc, t = true, strings.TrimSpace(t[:len(t)-3])
+	}
 	// Go's layouts read four-digit years, so a longer year is parsed as
 	// 2000, a leap year, and put back afterwards.
 	year := 0
@@ -270,6 +274,10 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 				break
 			}
 			ts = time.Date(year, ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), ts.Location())
+		}
+		if err == nil && bc {
+			// Year 1 BC is year 0.
+			ts = ts.AddDate(1-2*ts.Year(), 0, 0)
 		}
 		if err != nil {
 			continue

@@ -247,3 +247,35 @@ func TestLoginFailuresIdenticalE2E(t *testing.T) {
 		}
 	}
 }
+
+func TestInternalUserRemoteAccessE2E(t *testing.T) {
+	ctx := context.Background()
+	// Every TCP connection counts as remote; the unix socket stays local.
+	tn := startNode(t, server.TestingKnobs{OverrideSource: func(net.Addr) (security.Source, bool) {
+		return security.SourceRemote, true
+	}})
+	const pw = "Ivan-remote-pass-7"
+	execAsRoot(t, tn,
+		"CREATE USER ivan WITH INTERNAL ROLE service",
+		"ALTER USER ivan SET PASSWORD '"+pw+"'",
+	)
+	var pgErr *pgconn.PgError
+	if _, err := pgx.Connect(ctx, tn.tcpConnString("ivan", pw)); !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
+		t.Fatalf("internal user from a remote address: %v, want 28P01", err)
+	}
+	execAsRoot(t, tn, "ALTER USER ivan SET ALLOW_REMOTE true")
+	conn, err := pgx.Connect(ctx, tn.tcpConnString("ivan", pw))
+	if err != nil {
+		t.Fatalf("internal user with ALLOW_REMOTE: %v", err)
+	}
+	defer conn.Close(ctx)
+	var user string
+	if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != "ivan" {
+		t.Fatalf("current_user = %q, %v", user, err)
+	}
+	// Without a password even remote access does not let an internal user in.
+	execAsRoot(t, tn, "CREATE USER nopw WITH INTERNAL ALLOW_REMOTE true")
+	if _, err := pgx.Connect(ctx, tn.tcpConnString("nopw", "anything-at-all")); !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
+		t.Fatalf("internal user without a password from remote: %v, want 28P01", err)
+	}
+}

@@ -51,6 +51,7 @@ func TestAppendTimestamptz(t *testing.T) {
 		{instant, "2024-06-01 12:00:00.5+00"},
 		{instant.In(newYork), "2024-06-01 08:00:00.5-04"},
 		{instant.In(kolkata), "2024-06-01 17:30:00.5+05:30"},
+		{time.Date(0, 1, 1, 13, 4, 5, 0, time.UTC), "0001-01-01 13:04:05+00 BC"},
 	}
 	for _, c := range cases {
 		if got := string(AppendTimestamptz(nil, c.t)); got != c.want {
