@@ -556,14 +556,7 @@ func formatNumber(d *apd.Decimal, format string) (any, error) {
 			}
 		case ".":
 			start()
-			if overflow {
-				out.WriteByte('.')
-			} else {
-				out.WriteByte('.')
-			}
-			if nf.pre == position {
-				fracPosition = 0
-			}
+			out.WriteByte('.')
 			position = nf.pre
 		case ",":
 			switch {
@@ -634,14 +627,14 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 	}
 	for i, n := range nodes {
 		if n.keyword == "" {
-			for _, c := range n.source {
-				if c == ' ' {
+			// A space skips spaces, a separator matches one separator or
+			// nothing, and any other character skips one input character.
+			for _, c := range []byte(n.source) {
+				switch {
+				case c == ' ':
 					skipSpaces()
-				} else if pos < len(s) && !isAlnum(s[pos]) {
-					pos++
-				} else if pos < len(s) && c != ' ' && isAlnum(s[pos]) && !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-					// A separator in the template may match nothing.
-				} else if pos < len(s) {
+				case pos >= len(s):
+				case !isAlnum(s[pos]), isAlnum(c):
 					pos++
 				}
 			}
@@ -753,12 +746,13 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 			}
 			_, err = readName(names, n.keyword == "DY")
 		case "TZH":
+			negativeOffset := pos < len(s) && s[pos] == '-'
 			var h int64
 			h, err = readNumber()
 			hasOffset = true
-			offset += int(h) * 3600
-			if strings.HasPrefix(strings.TrimSpace(s[:pos]), "-") || h < 0 {
-				offset = -abs(offset)
+			offset = int(max(h, -h)) * 3600
+			if negativeOffset {
+				offset = -offset
 			}
 		case "TZM":
 			var m int64
@@ -802,11 +796,4 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgkeep/pgkeep/security"
 	"github.com/pgkeep/pgkeep/server"
 )
 
@@ -126,4 +128,45 @@ func BenchmarkPointSelect(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkLoginTiming compares cleartext logins that fail for an unknown
+// user with ones that fail for a known user's wrong password. It reports
+// the median of each and their ratio as unknown/known, which should stay
+// near 1 so that timing does not reveal which users exist. Timing is
+// reported, never asserted.
+func BenchmarkLoginTiming(b *testing.B) {
+	ctx := context.Background()
+	tn := startNodeWithAuth(b, server.TestingKnobs{}, security.Config{PasswordMethod: security.PasswordMethodPassword, BcryptCost: 10})
+	admin, err := pgx.Connect(ctx, tn.socketConnString("root"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE USER known WITH PASSWORD 'Known-user-pass-1'"); err != nil {
+		b.Fatal(err)
+	}
+	measure := func(user string) time.Duration {
+		start := time.Now()
+		if conn, err := pgx.Connect(ctx, tn.tcpConnString(user, "Wrong-pass-000")); err == nil {
+			conn.Close(ctx)
+			b.Fatalf("login of %s succeeded", user)
+		}
+		return time.Since(start)
+	}
+	var unknown, known []time.Duration
+	for i := 0; i < b.N; i++ {
+		unknown = append(unknown, measure("nobody"))
+		known = append(known, measure("known"))
+	}
+	mu, mk := median(unknown), median(known)
+	b.ReportMetric(float64(mu.Microseconds()), "unknown-median-µs")
+	b.ReportMetric(float64(mk.Microseconds()), "known-median-µs")
+	b.ReportMetric(float64(mu)/float64(mk), "unknown/known")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }

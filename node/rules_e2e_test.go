@@ -23,7 +23,7 @@ import (
 // startNodeWithAuth starts a node like startNode, but with the given
 // authentication settings. BcryptCost 4 is used unless auth sets another.
 // The node cannot be restarted.
-func startNodeWithAuth(t *testing.T, knobs server.TestingKnobs, auth security.Config) *testNode {
+func startNodeWithAuth(t testing.TB, knobs server.TestingKnobs, auth security.Config) *testNode {
 	t.Helper()
 	sockDir, err := os.MkdirTemp("", "pgk")
 	if err != nil {
