@@ -618,7 +618,8 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 	var hour, minute, second, micros int64
 	var yearDay int64
 	pm, hasMeridiem := false, false
-	offset, hasOffset := 0, false
+	// The offset of TZH and TZM, in seconds east of UTC.
+	offset, hasOffset, negativeOffset := 0, false, false
 	pos := 0
 	skipSpaces := func() {
 		for pos < len(s) && s[pos] == ' ' {
@@ -746,23 +747,16 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 			}
 			_, err = readName(names, n.keyword == "DY")
 		case "TZH":
-			negativeOffset := pos < len(s) && s[pos] == '-'
+			negativeOffset = pos < len(s) && s[pos] == '-'
 			var h int64
 			h, err = readNumber()
 			hasOffset = true
-			offset = int(max(h, -h)) * 3600
-			if negativeOffset {
-				offset = -offset
-			}
+			offset += int(max(h, -h)) * 3600
 		case "TZM":
 			var m int64
 			m, err = readNumber()
 			hasOffset = true
-			if offset < 0 {
-				offset -= int(m) * 60
-			} else {
-				offset += int(m) * 60
-			}
+			offset += int(m) * 60
 		default:
 			return nil, pgerror.NotSupported("template pattern " + n.source + " in " + map[bool]string{true: "to_date", false: "to_timestamp"}[dateOnly])
 		}
@@ -788,6 +782,9 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 		return checkDate(time.Date(int(year), time.Month(month), int(day), 0, 0, 0, 0, time.UTC))
 	}
 	if hasOffset {
+		if negativeOffset {
+			offset = -offset
+		}
 		loc = time.FixedZone("", offset)
 	}
 	t := time.Date(int(year), time.Month(month), int(day), int(hour), int(minute), int(second), int(micros)*1000, loc)

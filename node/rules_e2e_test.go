@@ -207,6 +207,21 @@ func TestLockoutE2E(t *testing.T) {
 		loginError(t, tn.tcpConnString("alice", "wrong-password"))
 	}
 	loginOK(t, tn.tcpConnString("alice", pw))
+
+	// The audit log records the lockout; its writer runs in the background.
+	conn := tn.connect(context.Background(), tn.socketConnString("root"))
+	var lockouts int
+	for i := 0; i < 100 && lockouts == 0; i++ {
+		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM system.audit_log WHERE action = 'lockout' AND actor = 'alice' AND NOT success").Scan(&lockouts); err != nil {
+			t.Fatal(err)
+		}
+		if lockouts == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if lockouts != 1 {
+		t.Errorf("audit log has %d lockout rows for alice, want 1", lockouts)
+	}
 }
 
 // TestLoginFailuresIdenticalE2E checks that an unknown user, a wrong
