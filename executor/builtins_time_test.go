@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // timeCase is one date/time expression evaluated in a session time zone,
@@ -394,5 +397,24 @@ func TestTimeArithmeticErrorsCarrySQLSTATE(t *testing.T) {
 		if e := runErr(t, s, sql); e.Code != "42883" || !strings.HasPrefix(e.Message, "operator does not exist") {
 			t.Errorf("%s: got %s %q, want 42883", sql, e.Code, e.Message)
 		}
+	}
+}
+
+// TestIntervalParameters checks bind parameters of type interval: text
+// arrives as a string in PostgreSQL's syntax, binary as pgtype.Interval.
+func TestIntervalParameters(t *testing.T) {
+	v, err := normalizeParam("2 hours", oidInterval, time.UTC)
+	if err != nil {
+		t.Fatalf("text parameter: %v", err)
+	}
+	if want := (pgtype.Interval{Microseconds: 2 * microsPerHour, Valid: true}); v != want {
+		t.Errorf("text parameter: got %+v, want %+v", v, want)
+	}
+	binary := pgtype.Interval{Months: 1, Days: -2, Microseconds: 3, Valid: true}
+	if v, err := normalizeParam(binary, oidInterval, time.UTC); err != nil || v != binary {
+		t.Errorf("binary parameter: got %+v, %v, want %+v", v, err, binary)
+	}
+	if _, err := normalizeParam("2 fortnights", oidInterval, time.UTC); err == nil {
+		t.Error("text parameter \"2 fortnights\": no error, want 22007")
 	}
 }

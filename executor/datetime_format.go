@@ -628,15 +628,22 @@ func parseWithTemplate(s, format string, loc *time.Location, dateOnly bool) (any
 	}
 	for i, n := range nodes {
 		if n.keyword == "" {
-			// A space skips spaces, a separator matches one separator or
-			// nothing, and any other character skips one input character.
+			// A space skips spaces, a separator matches one separator (with
+			// spaces around it) or nothing, and a letter or digit skips one
+			// input character.
 			for _, c := range []byte(n.source) {
 				switch {
 				case c == ' ':
 					skipSpaces()
-				case pos >= len(s):
-				case !isAlnum(s[pos]), isAlnum(c):
-					pos++
+				case isAlnum(c):
+					if pos < len(s) {
+						pos++
+					}
+				default:
+					skipSpaces()
+					if pos < len(s) && !isAlnum(s[pos]) {
+						pos++
+					}
 				}
 			}
 			continue
