@@ -108,7 +108,37 @@ type TableDescriptor struct {
 	// Indexes are the secondary indexes, with IDs from 2 up.
 	Indexes     []IndexDescriptor `json:"indexes,omitempty"`
 	NextIndexID uint32            `json:"next_index_id,omitempty"`
+	Checks      []CheckConstraint `json:"checks,omitempty"`
+	ForeignKeys []ForeignKey      `json:"foreign_keys,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
+}
+
+// CheckConstraint is a CHECK constraint: its name and the SQL text of its
+// condition.
+type CheckConstraint struct {
+	Name string `json:"name"`
+	Expr string `json:"expr"`
+}
+
+// Foreign key actions, as PostgreSQL's pg_constraint stores them.
+const (
+	FKNoAction   = "a"
+	FKRestrict   = "r"
+	FKCascade    = "c"
+	FKSetNull    = "n"
+	FKSetDefault = "d"
+)
+
+// ForeignKey is a FOREIGN KEY constraint: Columns of this table reference
+// RefColumns of table RefTable, which form its primary key or a unique
+// index.
+type ForeignKey struct {
+	Name       string   `json:"name"`
+	Columns    []uint32 `json:"columns"`
+	RefTable   uint32   `json:"ref_table"`
+	RefColumns []uint32 `json:"ref_columns"`
+	OnDelete   string   `json:"on_delete"`
+	OnUpdate   string   `json:"on_update"`
 }
 
 // IndexDescriptor describes a secondary index. Its entries live under the

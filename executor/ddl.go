@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -124,7 +126,22 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 		desc.Columns = append([]catalog.ColumnDescriptor(nil), t.Columns...)
 		desc.SchemaID = schema.ID
 		desc.Owner = ec.sess.user.ID
-		return cat.CreateTable(txn, &desc)
+		desc.ForeignKeys = append([]catalog.ForeignKey(nil), t.ForeignKeys...)
+		if err := cat.CreateTable(txn, &desc); err != nil {
+			return err
+		}
+		// A foreign key to the table itself learns its ID only now.
+		selfRef := false
+		for i := range desc.ForeignKeys {
+			if desc.ForeignKeys[i].RefTable == 0 {
+				desc.ForeignKeys[i].RefTable = desc.ID
+				selfRef = true
+			}
+		}
+		if selfRef {
+			return cat.PutTable(txn, &desc)
+		}
+		return nil
 	}), nil
 }
 
@@ -134,11 +151,27 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 	t := &catalog.TableDescriptor{Name: cs.Relation.Relname, Kind: catalog.TableKindShared}
 	var pkNames []string
 	var uniques [][]string
+	// tableConstraints collects CHECK and FOREIGN KEY constraints, from the
+	// table and from its columns, for after the columns are known.
+	var tableConstraints []*pg_query.Constraint
 	nextID := uint32(1)
 	for _, elt := range cs.TableElts {
 		switch {
 		case elt.GetColumnDef() != nil:
 			cd := elt.GetColumnDef()
+			for _, cn := range cd.Constraints {
+				c := cn.GetConstraint()
+				switch c.Contype {
+				case pg_query.ConstrType_CONSTR_CHECK:
+					if c.Conname == "" {
+						c.Conname = t.Name + "_" + cd.Colname + "_check"
+					}
+					tableConstraints = append(tableConstraints, c)
+				case pg_query.ConstrType_CONSTR_FOREIGN:
+					c.FkAttrs = []*pg_query.Node{pg_query.MakeStrNode(cd.Colname)}
+					tableConstraints = append(tableConstraints, c)
+				}
+			}
 			col, isPK, isUnique, err := a.columnDescriptor(cd, nextID)
 			if err != nil {
 				return nil, err
@@ -173,6 +206,8 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 					cols = append(cols, k.GetString_().GetSval())
 				}
 				uniques = append(uniques, cols)
+			case pg_query.ConstrType_CONSTR_CHECK, pg_query.ConstrType_CONSTR_FOREIGN:
+				tableConstraints = append(tableConstraints, c)
 			default:
 				return nil, pgerror.NotSupported(constraintName(c.Contype) + " constraints")
 			}
@@ -210,6 +245,17 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 		}
 		if t.IndexByName(ix.Name) == nil {
 			t.AddIndex(ix)
+		}
+	}
+	for _, c := range tableConstraints {
+		var err error
+		if c.Contype == pg_query.ConstrType_CONSTR_CHECK {
+			err = a.addCheck(t, c)
+		} else {
+			err = a.addForeignKey(t, cs.Relation, c)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if len(t.PrimaryKey) == 0 {
@@ -258,6 +304,8 @@ func (a *analyser) columnDescriptor(cd *pg_query.ColumnDef, id uint32) (col cata
 			col.NotNull = true
 		case pg_query.ConstrType_CONSTR_UNIQUE:
 			isUnique = true
+		case pg_query.ConstrType_CONSTR_CHECK, pg_query.ConstrType_CONSTR_FOREIGN:
+			// tableDescriptor adds these as table constraints.
 		case pg_query.ConstrType_CONSTR_DEFAULT:
 			if col.Serial || col.Identity != catalog.IdentityNone {
 				return col, false, false, pgerror.Newf(pgcode.SyntaxError, "multiple default values specified for column %q of table", col.Name)
@@ -349,14 +397,16 @@ func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
 		}
 		names = append(names, parts)
 	}
+	cascade := ds.Behavior == pg_query.DropBehavior_DROP_CASCADE
 	return writePlan("DROP TABLE", func(ec *evalContext) error {
 		cat := ec.sess.srv.cat
+		an := &analyser{sess: ec.sess, txn: ec.sess.txn.kv}
+		var drop []*catalog.TableDescriptor
 		for _, parts := range names {
 			rv := &pg_query.RangeVar{Relname: parts[len(parts)-1]}
 			if len(parts) > 1 {
 				rv.Schemaname = parts[len(parts)-2]
 			}
-			an := &analyser{sess: ec.sess, txn: ec.sess.txn.kv}
 			t, _, err := an.resolveTable(rv)
 			if err != nil {
 				missing := pgerror.HasCode(err, pgcode.UndefinedTable) || pgerror.HasCode(err, pgcode.UndefinedSchema)
@@ -375,12 +425,52 @@ func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
 				return pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", rv.Relname).
 					WithHint("Use DROP VIEW to remove a view.")
 			}
+			drop = append(drop, t)
+		}
+		for _, t := range drop {
+			if err := an.dropReferencingFKs(ec, t, drop, cascade); err != nil {
+				return err
+			}
+		}
+		for _, t := range drop {
 			if err := cat.DropTable(ec.sess.txn.kv, t); err != nil {
 				return err
 			}
 		}
 		return nil
 	}), nil
+}
+
+// dropReferencingFKs handles the foreign keys of other tables that
+// reference t, which is being dropped: without CASCADE they make the drop
+// fail, with it they are removed from their tables.
+func (a *analyser) dropReferencingFKs(ec *evalContext, t *catalog.TableDescriptor, dropping []*catalog.TableDescriptor, cascade bool) error {
+	refs, err := a.referencingFKs(t)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		if slices.ContainsFunc(dropping, func(d *catalog.TableDescriptor) bool { return d.ID == ref.child.ID }) {
+			continue
+		}
+		if !cascade {
+			return pgerror.Newf(pgcode.DependentObjectsStillExist, "cannot drop table %s because other objects depend on it", t.Name).
+				WithDetailf("constraint %s on table %s depends on table %s", ref.fk.Name, ref.child.Name, t.Name).
+				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+		}
+		if err := ec.notice("00000", fmt.Sprintf("drop cascades to constraint %s on table %s", ref.fk.Name, ref.child.Name)); err != nil {
+			return err
+		}
+		child, err := ec.sess.srv.cat.TableByID(ec.sess.txn.kv, ref.child.ID)
+		if err != nil {
+			return err
+		}
+		child.ForeignKeys = slices.DeleteFunc(child.ForeignKeys, func(fk catalog.ForeignKey) bool { return fk.Name == ref.fk.Name })
+		if err := ec.sess.srv.cat.PutTable(ec.sess.txn.kv, child); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *analyser) planDropSchemas(ds *pg_query.DropStmt) (*plan, error) {
@@ -550,4 +640,102 @@ func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
 		}
 	}
 	return nil, pgerror.NotSupported("ALTER TABLE")
+}
+
+// addCheck adds a CHECK constraint to a new table after checking that its
+// condition compiles to a boolean over the table's columns.
+func (a *analyser) addCheck(t *catalog.TableDescriptor, c *pg_query.Constraint) error {
+	name := c.Conname
+	if name == "" {
+		name = t.Name + "_check"
+	}
+	b := &builder{sess: a.sess, scope: tableScope(t, t.Name), params: &paramTypes{}, clause: "check constraints"}
+	e, err := b.build(c.RawExpr)
+	if err != nil {
+		return err
+	}
+	if _, err := b.requireBool(e, "CHECK"); err != nil {
+		return err
+	}
+	text, err := deparseExpr(c.RawExpr)
+	if err != nil {
+		return err
+	}
+	t.Checks = append(t.Checks, catalog.CheckConstraint{Name: name, Expr: text})
+	return nil
+}
+
+// addForeignKey adds a FOREIGN KEY constraint to a new table. A reference
+// to the table itself gets RefTable 0 until the table has its ID.
+func (a *analyser) addForeignKey(t *catalog.TableDescriptor, self *pg_query.RangeVar, c *pg_query.Constraint) error {
+	fk := catalog.ForeignKey{Name: c.Conname, OnDelete: fkAction(c.FkDelAction), OnUpdate: fkAction(c.FkUpdAction)}
+	var childNames []string
+	for _, n := range c.FkAttrs {
+		name := n.GetString_().GetSval()
+		col := t.ColumnByName(name)
+		if col == nil {
+			return pgerror.Newf(pgcode.UndefinedColumn, "column %q referenced in foreign key constraint does not exist", name)
+		}
+		childNames = append(childNames, name)
+		fk.Columns = append(fk.Columns, col.ID)
+	}
+	if fk.Name == "" {
+		fk.Name = t.Name + "_" + strings.Join(childNames, "_") + "_fkey"
+	}
+	parent := t
+	selfRef := c.Pktable.Relname == t.Name && (c.Pktable.Schemaname == "" || c.Pktable.Schemaname == self.Schemaname)
+	if !selfRef {
+		p, _, err := a.resolveTable(c.Pktable)
+		if err != nil {
+			return err
+		}
+		if p.Kind == catalog.TableKindView || p.Kind == catalog.TableKindSystem {
+			return pgerror.Newf(pgcode.WrongObjectType, "referenced relation %q is not a table", p.Name)
+		}
+		parent = p
+		fk.RefTable = p.ID
+	}
+	if len(c.PkAttrs) == 0 {
+		for _, id := range parent.PrimaryKey {
+			if col := parent.ColumnByID(id); col != nil && !col.Hidden {
+				fk.RefColumns = append(fk.RefColumns, id)
+			}
+		}
+		if len(fk.RefColumns) == 0 {
+			return pgerror.Newf(pgcode.UndefinedObject, "there is no primary key for referenced table %q", parent.Name)
+		}
+	}
+	for _, n := range c.PkAttrs {
+		name := n.GetString_().GetSval()
+		col := parent.ColumnByName(name)
+		if col == nil {
+			return pgerror.Newf(pgcode.UndefinedColumn, "column %q referenced in foreign key constraint does not exist", name)
+		}
+		fk.RefColumns = append(fk.RefColumns, col.ID)
+	}
+	if len(fk.RefColumns) != len(fk.Columns) {
+		return pgerror.New(pgcode.InvalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
+	}
+	for i := range fk.Columns {
+		ct, pt := t.ColumnByID(fk.Columns[i]).Type.OID, parent.ColumnByID(fk.RefColumns[i]).Type.OID
+		if _, ok := commonType(ct, pt); !ok {
+			return pgerror.Newf(pgcode.DatatypeMismatch, "foreign key constraint %q cannot be implemented", fk.Name).
+				WithDetailf("Key columns are of incompatible types: %s and %s.", typeName(ct), typeName(pt))
+		}
+	}
+	if !selfRef {
+		if _, err := a.resolveFK(t, fk); err != nil {
+			return err
+		}
+	}
+	t.ForeignKeys = append(t.ForeignKeys, fk)
+	return nil
+}
+
+// fkAction maps the grammar's action letter; empty means NO ACTION.
+func fkAction(a string) string {
+	if a == "" {
+		return catalog.FKNoAction
+	}
+	return a
 }

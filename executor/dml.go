@@ -219,9 +219,18 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dmlPlan(t, ret, "INSERT", func(ec *evalContext, emit func([]any) error) (int64, error) {
-		ins := &inserter{table: t, codec: codec, defaults: defaults, targets: targets, conflict: conflict, touched: map[string]bool{}}
-		var n int64
+	checks, refs, err := a.writeConstraints(t)
+	if err != nil {
+		return nil, err
+	}
+	return dmlPlan(t, ret, "INSERT", func(ec *evalContext, emit func([]any) error) (n int64, err error) {
+		ins := &inserter{table: t, codec: codec, defaults: defaults, targets: targets, conflict: conflict, touched: map[string]bool{},
+			checks: checks, refs: refs, pending: &fkPending{}}
+		defer func() {
+			if err == nil {
+				err = ins.pending.run(ec)
+			}
+		}()
 		// put writes one row, or resolves its conflict, and reports it.
 		put := func(row []any) error {
 			out, err := ins.put(ec, row)
@@ -277,6 +286,11 @@ type inserter struct {
 	// touched holds the keys of the rows this statement inserted or
 	// updated, which ON CONFLICT DO UPDATE may not update again.
 	touched map[string]bool
+	checks  *rowChecks
+	// refs are the foreign keys referencing the table, which an ON
+	// CONFLICT update of a referenced key must respect.
+	refs    []*fkRef
+	pending *fkPending
 }
 
 // put inserts row or, under ON CONFLICT, resolves its collision. It
@@ -288,8 +302,11 @@ func (ins *inserter) put(ec *evalContext, row []any) ([]any, error) {
 			return nil, err
 		}
 		if existing != nil {
-			return ins.conflict.apply(ec, ins.codec, existing, row, ins.touched)
+			return ins.conflict.apply(ec, ins, existing, row)
 		}
+	}
+	if err := ins.checks.check(ec, row, ins.pending); err != nil {
+		return nil, err
 	}
 	if err := ins.insert(ec, row); err != nil {
 		return nil, err
@@ -559,6 +576,10 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	checks, refs, err := a.writeConstraints(t)
+	if err != nil {
+		return nil, err
+	}
 	return dmlPlan(t, ret, "UPDATE", func(ec *evalContext, emit func([]any) error) (int64, error) {
 		rows, err := collectTargetRows(ec, codec, spec, filter, from)
 		if err != nil {
@@ -567,6 +588,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		txn := ec.sess.txn.kv
 		owner := ec.actor().ID
 		now := ec.now().UnixMicro()
+		pending := &fkPending{}
 		for _, old := range rows {
 			updated := append([]any(nil), old[:codec.width()]...)
 			for _, s := range sets {
@@ -576,6 +598,12 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 				}
 				updated[s.idx] = v
 			}
+			if err := checks.check(ec, updated, pending); err != nil {
+				return 0, err
+			}
+			if err := onParentChange(ec, refs, old[:codec.width()], updated, pending, 0); err != nil {
+				return 0, err
+			}
 			if err := rewriteRow(txn, codec, old[:codec.width()], updated, owner, now); err != nil {
 				return 0, err
 			}
@@ -583,7 +611,7 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 				return 0, err
 			}
 		}
-		return int64(len(rows)), nil
+		return int64(len(rows)), pending.run(ec)
 	}), nil
 }
 
@@ -701,12 +729,20 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	refs, err := a.referencingFKs(t)
+	if err != nil {
+		return nil, err
+	}
 	return dmlPlan(t, ret, "DELETE", func(ec *evalContext, emit func([]any) error) (int64, error) {
 		rows, err := collectTargetRows(ec, codec, spec, filter, using)
 		if err != nil {
 			return 0, err
 		}
+		pending := &fkPending{}
 		for _, row := range rows {
+			if err := onParentChange(ec, refs, row[:codec.width()], nil, pending, 0); err != nil {
+				return 0, err
+			}
 			key, err := codec.encodeKey(row, ec.actor().ID)
 			if err != nil {
 				return 0, err
@@ -721,7 +757,7 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 				return 0, err
 			}
 		}
-		return int64(len(rows)), nil
+		return int64(len(rows)), pending.run(ec)
 	}), nil
 }
 

@@ -204,7 +204,8 @@ func (oc *onConflict) conflictingRow(ec *evalContext, codec *rowCodec, row []any
 
 // apply handles a proposed row that collides with existing. It returns
 // the row to report for RETURNING, or nil when the row is skipped.
-func (oc *onConflict) apply(ec *evalContext, codec *rowCodec, existing, proposed []any, touched map[string]bool) ([]any, error) {
+func (oc *onConflict) apply(ec *evalContext, ins *inserter, existing, proposed []any) ([]any, error) {
+	codec, touched := ins.codec, ins.touched
 	if oc.nothing {
 		return nil, nil
 	}
@@ -233,6 +234,12 @@ func (oc *onConflict) apply(ec *evalContext, codec *rowCodec, existing, proposed
 			return nil, err
 		}
 		updated[s.idx] = v
+	}
+	if err := ins.checks.check(ec, updated, ins.pending); err != nil {
+		return nil, err
+	}
+	if err := onParentChange(ec, ins.refs, existing, updated, ins.pending, 0); err != nil {
+		return nil, err
 	}
 	if err := rewriteRow(ec.sess.txn.kv, codec, existing, updated, ec.actor().ID, ec.now().UnixMicro()); err != nil {
 		return nil, err
