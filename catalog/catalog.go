@@ -289,6 +289,31 @@ func (c *Catalog) DropTable(txn kv.Txn, t *TableDescriptor) error {
 	return deleteRange(txn, TablePrefix(t.ID))
 }
 
+// TruncateTable removes every row and index entry of a table.
+func (c *Catalog) TruncateTable(txn kv.Txn, t *TableDescriptor) error {
+	return deleteRange(txn, TablePrefix(t.ID))
+}
+
+// RenameTable gives a table a new name in its schema. It fails with 42P07
+// when the name is taken.
+func (c *Catalog) RenameTable(txn kv.Txn, t *TableDescriptor, name string) error {
+	if _, taken, err := txn.Get([]byte(tableNameKey(t.SchemaID, name))); err != nil {
+		return err
+	} else if taken {
+		return pgerror.Newf(pgcode.DuplicateTable, "relation %q already exists", name)
+	}
+	if err := txn.Delete([]byte(tableNameKey(t.SchemaID, t.Name))); err != nil {
+		return err
+	}
+	var idBytes [4]byte
+	binary.BigEndian.PutUint32(idBytes[:], t.ID)
+	if err := txn.Put([]byte(tableNameKey(t.SchemaID, name)), idBytes[:]); err != nil {
+		return err
+	}
+	t.Name = name
+	return c.PutTable(txn, t)
+}
+
 func deleteRange(txn kv.Txn, prefix []byte) error {
 	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
 	if err != nil {
@@ -536,6 +561,25 @@ func (s *sequences) reserveLocked(k seqKey) (int64, error) {
 			return 0, err
 		}
 	}
+}
+
+// RestartSequence makes the sequence of a column start again at 1.
+// Like nextval, it is not transactional: it commits at once.
+func (c *Catalog) RestartSequence(tableID, columnID uint32) error {
+	s := &c.seqs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := seqKey{tableID, columnID}
+	delete(s.mu.blocks, k)
+	txn, err := s.engine.Begin()
+	if err != nil {
+		return err
+	}
+	if err := txn.Delete(k.key()); err != nil {
+		txn.Rollback()
+		return err
+	}
+	return txn.Commit()
 }
 
 // Close writes back the unused part of every sequence block, so a clean

@@ -42,16 +42,11 @@ type fkRef struct {
 func (a *analyser) compileRowChecks(t *catalog.TableDescriptor) (*rowChecks, error) {
 	rc := &rowChecks{table: t}
 	for _, c := range t.Checks {
-		tree, err := pg_query.Parse("SELECT " + c.Expr)
-		if err != nil {
-			return nil, pgerror.Internal("stored check constraint %q does not parse: %v", c.Name, err)
-		}
-		b := &builder{sess: a.sess, scope: tableScope(t, t.Name), params: &paramTypes{}, clause: "check constraints"}
-		e, err := b.build(tree.Stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val)
+		cc, err := a.compileCheck(t, c)
 		if err != nil {
 			return nil, err
 		}
-		rc.checks = append(rc.checks, compiledCheck{name: c.Name, cond: e})
+		rc.checks = append(rc.checks, cc)
 	}
 	for _, fk := range t.ForeignKeys {
 		ref, err := a.resolveFK(t, fk)
@@ -61,6 +56,20 @@ func (a *analyser) compileRowChecks(t *catalog.TableDescriptor) (*rowChecks, err
 		rc.fks = append(rc.fks, ref)
 	}
 	return rc, nil
+}
+
+// compileCheck compiles the stored condition of a CHECK constraint.
+func (a *analyser) compileCheck(t *catalog.TableDescriptor, c catalog.CheckConstraint) (compiledCheck, error) {
+	tree, err := pg_query.Parse("SELECT " + c.Expr)
+	if err != nil {
+		return compiledCheck{}, pgerror.Internal("stored check constraint %q does not parse: %v", c.Name, err)
+	}
+	b := &builder{sess: a.sess, scope: tableScope(t, t.Name), params: &paramTypes{}, clause: "check constraints"}
+	e, err := b.build(tree.Stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val)
+	if err != nil {
+		return compiledCheck{}, err
+	}
+	return compiledCheck{name: c.Name, cond: e}, nil
 }
 
 func (a *analyser) resolveFK(child *catalog.TableDescriptor, fk catalog.ForeignKey) (*fkRef, error) {
@@ -149,7 +158,7 @@ type fkRow struct {
 // run performs the queued checks against the statement's final writes.
 func (p *fkPending) run(ec *evalContext) error {
 	for _, c := range p.children {
-		if err := c.fk.checkParentExists(ec, c.row); err != nil {
+		if err := c.fk.checkParentExists(ec, c.row, ec.actor().ID); err != nil {
 			return err
 		}
 	}
@@ -160,7 +169,7 @@ func (p *fkPending) run(ec *evalContext) error {
 		}
 		// Under NO ACTION another row may have taken the key meanwhile.
 		if !r.restrict {
-			if back, err := r.fk.parentHas(ec, vals); err != nil || back {
+			if back, err := r.fk.parentHas(ec.sess.txn.kv, ec.actor().ID, vals); err != nil || back {
 				if err != nil {
 					return err
 				}
@@ -198,7 +207,7 @@ func formatRow(t *catalog.TableDescriptor, row []any) string {
 // checkParentExists fails with 23503 when a child row references a parent
 // key that does not exist. A NULL in the key skips the check (MATCH
 // SIMPLE).
-func (fk *fkRef) checkParentExists(ec *evalContext, row []any) error {
+func (fk *fkRef) checkParentExists(ec *evalContext, row []any, owner uint32) error {
 	vals := make([]any, len(fk.childCols))
 	for i, pos := range fk.childCols {
 		if row[pos] == nil {
@@ -210,7 +219,7 @@ func (fk *fkRef) checkParentExists(ec *evalContext, row []any) error {
 		}
 		vals[i] = v
 	}
-	found, err := fk.parentHas(ec, vals)
+	found, err := fk.parentHas(ec.sess.txn.kv, owner, vals)
 	if err != nil || found {
 		return err
 	}
@@ -218,10 +227,9 @@ func (fk *fkRef) checkParentExists(ec *evalContext, row []any) error {
 		WithDetailf("Key (%s)=(%s) is not present in table %q.", columnNames(fk.child, fk.childCols), formatValues(fk.child, fk.childCols, row), fk.parent.Name)
 }
 
-// parentHas reports whether the parent table has a row with the key.
-func (fk *fkRef) parentHas(ec *evalContext, vals []any) (bool, error) {
-	txn := ec.sess.txn.kv
-	owner := ec.actor().ID
+// parentHas reports whether the parent table has a row with the key, among
+// owner's rows when the parent is a per-user table.
+func (fk *fkRef) parentHas(txn kv.Txn, owner uint32, vals []any) (bool, error) {
 	pc := fk.parentCodec
 	if fk.parentIndex == nil {
 		key, err := pc.encodeKeyPrefix(vals, owner)

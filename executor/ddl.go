@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -458,15 +457,7 @@ func (a *analyser) dropReferencingFKs(ec *evalContext, t *catalog.TableDescripto
 				WithDetailf("constraint %s on table %s depends on table %s", ref.fk.Name, ref.child.Name, t.Name).
 				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 		}
-		if err := ec.notice("00000", fmt.Sprintf("drop cascades to constraint %s on table %s", ref.fk.Name, ref.child.Name)); err != nil {
-			return err
-		}
-		child, err := ec.sess.srv.cat.TableByID(ec.sess.txn.kv, ref.child.ID)
-		if err != nil {
-			return err
-		}
-		child.ForeignKeys = slices.DeleteFunc(child.ForeignKeys, func(fk catalog.ForeignKey) bool { return fk.Name == ref.fk.Name })
-		if err := ec.sess.srv.cat.PutTable(ec.sess.txn.kv, child); err != nil {
+		if err := dropForeignKey(ec, ref); err != nil {
 			return err
 		}
 	}
@@ -619,27 +610,6 @@ func (a *analyser) planAlterAccessLevel(al *alterAccessLevelStmt) (*plan, error)
 		current.AccessLevel = level.String()
 		return cat.PutTable(ec.sess.txn.kv, current)
 	}), nil
-}
-
-// planAlterTable handles ALTER TABLE t SET (access_level = '...'), the
-// reloption form of SET ACCESS LEVEL. Other ALTER TABLE forms are not
-// supported yet.
-func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
-	if len(at.Cmds) == 1 {
-		cmd := at.Cmds[0].GetAlterTableCmd()
-		if cmd != nil && cmd.Subtype == pg_query.AlterTableType_AT_SetRelOptions {
-			items := cmd.Def.GetList().GetItems()
-			if len(items) == 1 && strings.EqualFold(items[0].GetDefElem().GetDefname(), "access_level") {
-				return a.planAlterAccessLevel(&alterAccessLevelStmt{
-					schema: at.Relation.Schemaname,
-					table:  at.Relation.Relname,
-					level:  strings.ToLower(defElemString(items[0].GetDefElem())),
-				})
-			}
-			return nil, pgerror.NotSupported("ALTER TABLE ... SET with options other than access_level")
-		}
-	}
-	return nil, pgerror.NotSupported("ALTER TABLE")
 }
 
 // addCheck adds a CHECK constraint to a new table after checking that its

@@ -99,28 +99,8 @@ func addIndex(ec *evalContext, t *catalog.TableDescriptor, ix catalog.IndexDescr
 
 // backfillIndex writes the entries of every stored row into one index.
 func backfillIndex(txn kv.Txn, codec *rowCodec, ic *indexCodec) error {
-	it, err := txn.NewIterator(codec.prefix, kv.PrefixEnd(codec.prefix))
+	rows, err := readStoredRows(txn, codec)
 	if err != nil {
-		return err
-	}
-	type pending struct {
-		row   []any
-		owner uint32
-	}
-	var rows []pending
-	for ok := it.First(); ok; ok = it.Next() {
-		row := make([]any, codec.width())
-		if _, err := codec.decodeValue(it.Value(), row); err != nil {
-			_ = it.Close()
-			return err
-		}
-		owner := uint32(0)
-		if codec.perUser {
-			owner = codec.ownerOf(it.Key())
-		}
-		rows = append(rows, pending{row, owner})
-	}
-	if err := it.Close(); err != nil {
 		return err
 	}
 	single := &rowCodec{table: codec.table, colIndex: codec.colIndex, keyCols: codec.keyCols, prefix: codec.prefix, perUser: codec.perUser, indexes: []*indexCodec{ic}}
@@ -236,22 +216,8 @@ func (a *analyser) planDropIndexes(ds *pg_query.DropStmt) (*plan, error) {
 
 // dropIndex removes an index's entries and its descriptor.
 func dropIndex(cat *catalog.Catalog, txn kv.Txn, t *catalog.TableDescriptor, indexID uint32) error {
-	prefix := catalog.IndexPrefix(t.ID, indexID)
-	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
-	if err != nil {
+	if err := deleteIndexEntries(txn, t, indexID); err != nil {
 		return err
-	}
-	var keys [][]byte
-	for ok := it.First(); ok; ok = it.Next() {
-		keys = append(keys, append([]byte(nil), it.Key()...))
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := txn.Delete(k); err != nil {
-			return err
-		}
 	}
 	desc := *t
 	desc.Indexes = nil

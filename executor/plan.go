@@ -320,6 +320,10 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planCreateView(n.GetViewStmt())
 	case n.GetAlterTableStmt() != nil:
 		return a.planAlterTable(n.GetAlterTableStmt())
+	case n.GetRenameStmt() != nil:
+		return a.planRename(n.GetRenameStmt())
+	case n.GetTruncateStmt() != nil:
+		return a.planTruncate(n.GetTruncateStmt())
 	case n.GetCreateRoleStmt() != nil:
 		return a.planCreateRole(n.GetCreateRoleStmt())
 	case n.GetAlterRoleStmt() != nil:
