@@ -38,6 +38,9 @@ type result struct {
 	rows rowIter
 	// tag is the command tag. An empty tag with rows means "SELECT <count>".
 	tag string
+	// copy runs a COPY, which exchanges data with the client through sink,
+	// and returns the number of rows copied.
+	copy func(ec *evalContext, sink protocol.ResultSink) (int64, error)
 }
 
 // rowIter produces rows one at a time. next returns a nil row at the end.
@@ -166,6 +169,13 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 		p.res = res
 	}
 	p.ec.ctx = ctx
+	if p.res.copy != nil {
+		n, err := p.res.copy(p.ec, sink)
+		if err != nil {
+			return false, err
+		}
+		p.res.tag = "COPY " + strconv.FormatInt(n, 10)
+	}
 
 	// PostgreSQL's command tag counts the rows of this Execute only.
 	sent := 0
@@ -324,6 +334,8 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planRename(n.GetRenameStmt())
 	case n.GetTruncateStmt() != nil:
 		return a.planTruncate(n.GetTruncateStmt())
+	case n.GetCopyStmt() != nil:
+		return a.planCopy(n.GetCopyStmt())
 	case n.GetCreateRoleStmt() != nil:
 		return a.planCreateRole(n.GetCreateRoleStmt())
 	case n.GetAlterRoleStmt() != nil:

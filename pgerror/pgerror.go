@@ -26,7 +26,10 @@ type Error struct {
 	Hint     string
 	// Position is the 1-based character offset into the statement text, or 0.
 	Position int32
-	cause    error
+	// Where is the context of the error, such as the line of a COPY,
+	// which clients show as CONTEXT.
+	Where string
+	cause error
 }
 
 // Error returns the message.
@@ -76,6 +79,12 @@ func (e *Error) WithHint(hint string) *Error {
 // WithPosition sets the 1-based cursor position and returns e.
 func (e *Error) WithPosition(pos int32) *Error {
 	e.Position = pos
+	return e
+}
+
+// WithWhere sets the context field and returns e.
+func (e *Error) WithWhere(where string) *Error {
+	e.Where = where
 	return e
 }
 

@@ -61,6 +61,10 @@ type Conn struct {
 	ignoreTillSync bool
 
 	sink resultSink
+	// copyReceiveErr is the error of a Receive that failed while a COPY
+	// FROM STDIN read from the connection. The connection then ends once
+	// the statement returns, without sending its results.
+	copyReceiveErr error
 
 	mu struct {
 		sync.Mutex
@@ -210,6 +214,9 @@ func (c *Conn) handleMessage(ctx context.Context, msg pgproto3.FrontendMessage) 
 		// responses, all of type 'p') reach this case. PostgreSQL rejects them
 		// after authentication as an invalid message type.
 		err = c.fatal(pgerror.Newf(pgcode.ProtocolViolation, "invalid frontend message type %d", 'p'))
+	}
+	if c.copyReceiveErr != nil {
+		return true, c.handleReceiveError(ctx, c.copyReceiveErr)
 	}
 	if err != nil {
 		return false, err

@@ -28,6 +28,20 @@
 //  5. Terminate, end of input, or the end of Serve's context ends the loop.
 //     Serve always closes the session, which rolls back an open transaction.
 //
+// # COPY
+//
+// A statement runs COPY through its ResultSink (copy.go). CopyIn sends and
+// flushes CopyInResponse and returns a reader that takes CopyData messages
+// straight from the connection, one at a time, until CopyDone (io.EOF),
+// CopyFail (57014) or any other message except Flush and Sync (08P01).
+// A client may send its data before it reads CopyInResponse: the data
+// waits in the socket until the reader takes it, and CopyInResponse is
+// flushed before the first read. CopyOut sends
+// CopyOutResponse, one CopyData per Write and CopyDone on Close. COPY
+// messages that arrive after a COPY ended with an error are discarded, as
+// PostgreSQL does. A connection that fails while a COPY reads from it ends
+// once the statement returns.
+//
 // Cancel, called by the server when a CancelRequest names this connection,
 // cancels the context of the running statement; the Session reports 57014.
 //

@@ -11,10 +11,10 @@ import (
 )
 
 // ErrorResponse converts err into the ErrorResponse message sent to the
-// client: severity, SQLSTATE, message, detail, hint and cursor position. An
-// error without a SQLSTATE becomes XX000 with its message, except a bare
-// context.Canceled, which becomes 57014 as PostgreSQL reports a canceled
-// statement.
+// client: severity, SQLSTATE, message, detail, hint, cursor position and
+// context. An error without a SQLSTATE becomes XX000 with its message,
+// except a bare context.Canceled, which becomes 57014 as PostgreSQL
+// reports a canceled statement.
 func ErrorResponse(err error) *pgproto3.ErrorResponse {
 	resp, _ := errorResponse(err)
 	return resp
@@ -37,5 +37,6 @@ func errorResponse(err error) (*pgproto3.ErrorResponse, bool) {
 		Detail:              pe.Detail,
 		Hint:                pe.Hint,
 		Position:            pe.Position,
+		Where:               pe.Where,
 	}, coded
 }

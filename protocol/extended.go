@@ -155,6 +155,9 @@ func (c *Conn) handleExecute(ctx context.Context, msg *pgproto3.Execute) error {
 	defer end()
 	c.sink.reset(false, p.cols, p.formats)
 	suspended, err := p.portal.Execute(stmtCtx, &c.sink, maxRows)
+	if c.copyReceiveErr != nil {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

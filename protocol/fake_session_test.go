@@ -1,9 +1,11 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +34,9 @@ import (
 //	types       one row with a value of several types
 //	echo T...   (extended only) one parameter per type name T, returned as
 //	            one row whose columns have the parameter types
+//	copyin      COPY FROM STDIN in text format: reads the client's data,
+//	            keeps it for copied, tag "COPY n" for n lines
+//	copyout N   COPY TO STDOUT of the lines 1..N, tag "COPY N"
 //
 // Anything else is a syntax error. An empty statement reports EmptyQuery.
 type fakeSession struct {
@@ -47,6 +52,7 @@ type fakeSession struct {
 		portalsClosed int
 		syncs         int
 		conflict      bool
+		copied        []byte
 	}
 }
 
@@ -105,6 +111,12 @@ func (s *fakeSession) portalsClosed() int {
 func (s *fakeSession) ExecSimple(ctx context.Context, query string, sink ResultSink) error {
 	for _, stmt := range strings.Split(query, ";") {
 		stmt = strings.TrimSpace(stmt)
+		if handled, err := s.runCopy(stmt, sink); handled {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		cols, rows, tag, err := s.run(ctx, stmt, nil)
 		if err != nil {
 			return err
@@ -133,6 +145,60 @@ func (s *fakeSession) ExecSimple(ctx context.Context, query string, sink ResultS
 		}
 	}
 	return nil
+}
+
+// runCopy runs the statements copyin and copyout, which need the sink
+// while they run. It reports whether stmt was one of them.
+func (s *fakeSession) runCopy(stmt string, sink ResultSink) (bool, error) {
+	fields := strings.Fields(stmt)
+	if len(fields) == 0 || (fields[0] != "copyin" && fields[0] != "copyout") {
+		return false, nil
+	}
+	s.mu.Lock()
+	s.mu.executed = append(s.mu.executed, stmt)
+	s.mu.Unlock()
+
+	if fields[0] == "copyin" {
+		r, err := sink.CopyIn(0, []int16{0})
+		if err != nil {
+			return true, err
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return true, err
+		}
+		s.mu.Lock()
+		s.mu.copied = append(s.mu.copied, data...)
+		s.mu.Unlock()
+		return true, sink.Complete(fmt.Sprintf("COPY %d", bytes.Count(data, []byte("\n"))))
+	}
+
+	n := 0
+	if len(fields) > 1 {
+		var err error
+		if n, err = strconv.Atoi(fields[1]); err != nil {
+			return true, pgerror.New(pgcode.SyntaxError, "copyout needs a number")
+		}
+	}
+	w, err := sink.CopyOut(0, []int16{0})
+	if err != nil {
+		return true, err
+	}
+	for i := 1; i <= n; i++ {
+		if _, err := fmt.Fprintf(w, "%d\n", i); err != nil {
+			return true, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return true, err
+	}
+	return true, sink.Complete(fmt.Sprintf("COPY %d", n))
+}
+
+func (s *fakeSession) copied() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.mu.copied)
 }
 
 func (s *fakeSession) sendSideEffects(stmt string, sink ResultSink) error {
@@ -285,7 +351,7 @@ func (s *fakeSession) Prepare(ctx context.Context, query string, paramOIDs []uin
 		stmt.cols = []Column{{Name: "n", TypeOID: pgtype.Int4OID, TypeSize: 4, TypeModifier: -1}}
 	case "types":
 		stmt.cols = typesColumns
-	case "insert", "conflict", "begin", "commit", "rollback", "fail", "fatal", "nocode", "sleep", "panic", "notice", "set":
+	case "copyin", "copyout", "insert", "conflict", "begin", "commit", "rollback", "fail", "fatal", "nocode", "sleep", "panic", "notice", "set":
 	default:
 		return nil, pgerror.Newf(pgcode.SyntaxError, "syntax error at or near \"%s\"", fields[0]).WithPosition(1)
 	}
@@ -347,6 +413,9 @@ func (p *fakePortal) Close() {
 func (p *fakePortal) Execute(ctx context.Context, sink ResultSink, maxRows int) (bool, error) {
 	if !p.started {
 		p.started = true
+		if handled, err := p.sess.runCopy(p.stmt.query, sink); handled {
+			return false, err
+		}
 		_, rows, tag, err := p.sess.run(ctx, p.stmt.query, p.params)
 		if err != nil {
 			return false, err

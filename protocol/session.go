@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"io"
 )
 
 // Session is the execution side of one connection, as the protocol sees it.
@@ -90,4 +91,19 @@ type ResultSink interface {
 	ParameterStatus(name, value string) error
 	// Notice sends a NoticeResponse.
 	Notice(severity, code, message string) error
+
+	// CopyIn starts COPY FROM STDIN. It sends CopyInResponse with the
+	// overall format (0 text, 1 binary) and one format code per column, and
+	// returns a reader of the bytes of the client's CopyData messages, in
+	// order and without message boundaries. The reader returns io.EOF after
+	// CopyDone, error 57014 after CopyFail and error 08P01 for a message
+	// other than CopyData, CopyDone, CopyFail, Flush or Sync; it skips Flush
+	// and Sync, as PostgreSQL does. It is valid until the statement returns.
+	// A statement that stops reading early, such as after a bad row, leaves
+	// the remaining COPY messages to the connection, which discards them.
+	CopyIn(format int16, columnFormats []int16) (io.Reader, error)
+	// CopyOut starts COPY TO STDOUT. It sends CopyOutResponse and returns
+	// a writer whose every Write sends one CopyData message and whose
+	// Close sends CopyDone. The statement then ends with Complete.
+	CopyOut(format int16, columnFormats []int16) (io.WriteCloser, error)
 }

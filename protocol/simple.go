@@ -22,6 +22,9 @@ func (c *Conn) handleQuery(ctx context.Context, query string) error {
 	if err == nil {
 		err = c.execSimple(ctx, query)
 	}
+	if c.copyReceiveErr != nil {
+		return nil
+	}
 	if err != nil && c.writeErr == nil {
 		if err := c.sendError(err); err != nil {
 			return err

@@ -1,0 +1,326 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgkeep/pgkeep/server"
+)
+
+// oracleConnString returns the connection string of the PostgreSQL server
+// that the COPY format comparison runs against. PGKEEP_COPY_ORACLE
+// overrides it, and the comparison is skipped when the connection fails.
+func oracleConnString() string {
+	if s := os.Getenv("PGKEEP_COPY_ORACLE"); s != "" {
+		return s
+	}
+	return "host=127.0.0.1 port=55432 user=oracle password=oracle dbname=oracle sslmode=disable"
+}
+
+// rootPsql runs psql commands as root over the unix socket.
+func (tn *testNode) rootPsql(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := tn.psql([]string{"PGTZ=UTC"}, append([]string{"-h", tn.sockDir, "-p", strconv.Itoa(tn.port), "-U", "root", "-d", "postgres"}, args...)...)
+	if err != nil {
+		t.Fatalf("psql %q: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+func TestCopyPsqlFileRoundTrip(t *testing.T) {
+	tn := startNode(t, server.TestingKnobs{})
+	dir := t.TempDir()
+	tn.rootPsql(t, "-c", "CREATE TABLE words (id int PRIMARY KEY, word text, note text DEFAULT 'none')")
+
+	in := filepath.Join(dir, "in.txt")
+	text := "1\tplain\tn1\n2\ttab\\there\t\\N\n3\tback\\\\slash\tline\\nbreak\n"
+	if err := os.WriteFile(in, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := tn.rootPsql(t, "-c", `\copy words from '`+in+`'`); !strings.Contains(out, "COPY 3") {
+		t.Fatalf("\\copy from: %q", out)
+	}
+
+	csvIn := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(csvIn, []byte("id,word\n4,\"comma, inside\"\n5,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := tn.rootPsql(t, "-c", `\copy words (id, word) from '`+csvIn+`' with (format csv, header)`); !strings.Contains(out, "COPY 2") {
+		t.Fatalf("\\copy csv from: %q", out)
+	}
+
+	outFile := filepath.Join(dir, "out.txt")
+	tn.rootPsql(t, "-c", `\copy words to '`+outFile+`'`)
+	got, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := text + "4\tcomma, inside\tnone\n5\t\\N\tnone\n"
+	if string(got) != want {
+		t.Fatalf("\\copy to wrote\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestCopyPgxBinaryManyRows(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	if _, err := conn.Exec(ctx, "CREATE TABLE bulk (id bigint PRIMARY KEY, name text NOT NULL, score float8, at timestamptz)"); err != nil {
+		t.Fatal(err)
+	}
+
+	const rows = 100000
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"bulk"}, []string{"id", "name", "score", "at"},
+		pgx.CopyFromFunc(func() func() ([]any, error) {
+			i := 0
+			return func() ([]any, error) {
+				if i == rows {
+					return nil, nil
+				}
+				i++
+				var score any
+				if i%10 != 0 {
+					score = float64(i) / 4
+				}
+				return []any{int64(i), "name-" + strconv.Itoa(i), score, base.Add(time.Duration(i) * time.Second)}, nil
+			}
+		}()))
+	if err != nil {
+		t.Fatalf("CopyFrom: %v", err)
+	}
+	if n != rows {
+		t.Fatalf("CopyFrom copied %d rows, want %d", n, rows)
+	}
+
+	var count, nulls int64
+	var sumID int64
+	if err := conn.QueryRow(ctx, "SELECT count(*), sum(id), count(*) - count(score) FROM bulk").Scan(&count, &sumID, &nulls); err != nil {
+		t.Fatal(err)
+	}
+	if count != rows || sumID != rows*(rows+1)/2 || nulls != rows/10 {
+		t.Fatalf("count %d, sum %d, nulls %d", count, sumID, nulls)
+	}
+	var name string
+	var score float64
+	var at time.Time
+	if err := conn.QueryRow(ctx, "SELECT name, score, at FROM bulk WHERE id = 54321").Scan(&name, &score, &at); err != nil {
+		t.Fatal(err)
+	}
+	if name != "name-54321" || score != 54321.0/4 || !at.Equal(base.Add(54321*time.Second)) {
+		t.Fatalf("row 54321 = %q, %v, %v", name, score, at)
+	}
+
+	// Read everything back with COPY TO STDOUT.
+	var out bytes.Buffer
+	tag, err := conn.PgConn().CopyTo(ctx, &out, "COPY bulk TO STDOUT")
+	if err != nil {
+		t.Fatalf("CopyTo: %v", err)
+	}
+	if tag.String() != "COPY 100000" {
+		t.Fatalf("CopyTo tag %q", tag)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != rows {
+		t.Fatalf("CopyTo wrote %d lines, want %d", len(lines), rows)
+	}
+	if lines[9] != "10\tname-10\t\\N\t2024-01-01 00:00:10+00" {
+		t.Fatalf("line 10 = %q", lines[9])
+	}
+}
+
+func TestCopyTextAndCSVThroughPgconn(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword)).PgConn()
+	if _, err := conn.Exec(ctx, "CREATE TABLE items (id int PRIMARY KEY, name text, qty int DEFAULT 1)").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+
+	csv := "id;name\n1;\"semi;colon\"\n2;NULL\n3;\"multi\nline\"\n"
+	tag, err := conn.CopyFrom(ctx, strings.NewReader(csv), "COPY items (id, name) FROM STDIN (FORMAT csv, HEADER, DELIMITER ';', NULL 'NULL')")
+	if err != nil {
+		t.Fatalf("CopyFrom csv: %v", err)
+	}
+	if tag.String() != "COPY 3" {
+		t.Fatalf("tag %q", tag)
+	}
+	tag, err = conn.CopyFrom(ctx, strings.NewReader("4\tfour\t4\n"), "COPY items FROM STDIN")
+	if err != nil || tag.String() != "COPY 1" {
+		t.Fatalf("CopyFrom text: %q, %v", tag, err)
+	}
+
+	var out bytes.Buffer
+	if _, err := conn.CopyTo(ctx, &out, "COPY (SELECT id, name, qty FROM items ORDER BY id) TO STDOUT (FORMAT csv, HEADER, FORCE_QUOTE (name))"); err != nil {
+		t.Fatalf("CopyTo: %v", err)
+	}
+	want := "id,name,qty\n1,\"semi;colon\",1\n2,,1\n3,\"multi\nline\",1\n4,\"four\",4\n"
+	if out.String() != want {
+		t.Fatalf("CopyTo wrote\n%q\nwant\n%q", out.String(), want)
+	}
+}
+
+func TestCopyBadRowAbortsEverything(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	if _, err := conn.Exec(ctx, "CREATE TABLE nums (id int PRIMARY KEY, n int)"); err != nil {
+		t.Fatal(err)
+	}
+
+	var data strings.Builder
+	for i := 1; i <= 20000; i++ {
+		if i == 12345 {
+			data.WriteString("12345\tnot-a-number\n")
+			continue
+		}
+		fmt.Fprintf(&data, "%d\t%d\n", i, i*2)
+	}
+	_, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(data.String()), "COPY nums FROM STDIN")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		t.Fatalf("CopyFrom returned %v, want a server error", err)
+	}
+	if pgErr.Code != "22P02" {
+		t.Fatalf("code %s, want 22P02", pgErr.Code)
+	}
+	if pgErr.Where != `COPY nums, line 12345, column n: "not-a-number"` {
+		t.Fatalf("where %q", pgErr.Where)
+	}
+
+	var count int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM nums").Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	if count != 0 {
+		t.Fatalf("%d rows committed, want 0", count)
+	}
+
+	// The connection is still usable for another COPY.
+	tag, err := conn.PgConn().CopyFrom(ctx, strings.NewReader("1\t1\n"), "COPY nums FROM STDIN")
+	if err != nil || tag.String() != "COPY 1" {
+		t.Fatalf("second COPY: %q, %v", tag, err)
+	}
+
+	// psql shows the failing line as CONTEXT.
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	if err := os.WriteFile(bad, []byte("2\t2\n3\tx\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := tn.psql(nil, "-h", tn.sockDir, "-p", strconv.Itoa(tn.port), "-U", "root", "-d", "postgres",
+		"-c", `\copy nums from '`+bad+`'`)
+	if err == nil {
+		t.Fatalf("psql \\copy of a bad file succeeded: %s", out)
+	}
+	if !strings.Contains(out, `CONTEXT:  COPY nums, line 2, column n: "x"`) {
+		t.Fatalf("psql output lacks the CONTEXT line:\n%s", out)
+	}
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM nums").Scan(&count); err != nil || count != 1 {
+		t.Fatalf("after the failed \\copy: %d rows, %v; want 1", count, err)
+	}
+}
+
+func TestCopyPerUserTableOverTheWire(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	conns := setupRBAC(t, tn)
+
+	tag, err := conns["alice"].PgConn().CopyFrom(ctx, strings.NewReader("10\tcopied by alice\n11\talso alice\n"), "COPY notes FROM STDIN")
+	if err != nil || tag.String() != "COPY 2" {
+		t.Fatalf("alice COPY: %q, %v", tag, err)
+	}
+	got := queryStrings(t, conns["ops"], "SELECT _user || ':' || id FROM notes WHERE id >= 10 ORDER BY id")
+	if strings.Join(got, ",") != "alice:10,alice:11" {
+		t.Fatalf("copied rows belong to %v, want alice", got)
+	}
+	var out bytes.Buffer
+	if _, err := conns["bob"].PgConn().CopyTo(ctx, &out, "COPY notes TO STDOUT"); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "1\tbob one\n2\tbob two\n" {
+		t.Fatalf("bob's COPY TO wrote %q", out.String())
+	}
+}
+
+func TestCopyServerFilePermissionDenied(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	if _, err := conn.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{"COPY t FROM '/etc/passwd'", "COPY t TO '/tmp/pgkeep-copy-out'", "COPY t FROM PROGRAM 'id'"} {
+		_, err := conn.Exec(ctx, sql)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Fatalf("%s: got %v, want 42501", sql, err)
+		}
+	}
+	if _, err := os.Stat("/tmp/pgkeep-copy-out"); err == nil {
+		t.Fatal("COPY TO a file created it")
+	}
+}
+
+// copyFormatFixture creates the same table with awkward values on a server.
+var copyFormatFixture = []string{
+	"CREATE TABLE copyfmt (id int PRIMARY KEY, t text, f float8, n numeric(12,3), b bool, d date, ts timestamptz, by bytea, j jsonb, u uuid)",
+	`INSERT INTO copyfmt VALUES
+		(1, 'tab	and ''quote'' "dq" , comma', 0.1, 12.5, true, '2020-02-29', '2024-05-06 07:08:09.123456+00', '\x00ff', '{"b": [1, 2], "a": null}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
+		(2, NULL, 1e20, -0.001, false, NULL, NULL, NULL, NULL, NULL),
+		(3, '', -2.5e-7, 0, NULL, '1999-12-31', '1999-12-31 23:59:59+00', '\x', '[]', NULL),
+		(4, 'back\slash', 3, 1000000, true, NULL, NULL, NULL, '"s"', NULL)`,
+}
+
+func TestCopyFormatsMatchPostgres(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	oracle, err := pgx.Connect(ctx, oracleConnString())
+	if err != nil {
+		t.Skipf("no PostgreSQL to compare with: %v", err)
+	}
+	defer oracle.Close(context.Background())
+	schema := fmt.Sprintf("pgkeep_copy_%d", os.Getpid())
+	if _, err := oracle.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = oracle.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") }()
+	oracleSQL := func(sql string) string { return "SET search_path = " + schema + "; " + sql }
+	for _, sql := range copyFormatFixture {
+		if _, err := oracle.Exec(ctx, oracleSQL(sql)); err != nil {
+			t.Fatalf("oracle: %s: %v", sql, err)
+		}
+	}
+
+	tn := startNode(t, server.TestingKnobs{})
+	for _, sql := range copyFormatFixture {
+		tn.rootPsql(t, "-c", sql)
+	}
+
+	for _, options := range []string{"", "csv header", "csv force quote *", "binary", "(format csv, delimiter '|', null 'NULL', quote '''')"} {
+		copyCmd := `\copy (SELECT * FROM copyfmt ORDER BY id) to stdout ` + options
+		want, err := tn.psql([]string{"PGTZ=UTC"}, oracleConnString(), "-c", "SET search_path = "+schema, "-c", copyCmd)
+		if err != nil {
+			t.Fatalf("oracle psql %s: %v\n%s", options, err, want)
+		}
+		want = strings.TrimPrefix(want, "SET\n")
+		got := tn.rootPsql(t, "-c", copyCmd)
+		if got != want {
+			t.Errorf("%s: pgkeep wrote\n%q\nPostgreSQL wrote\n%q", copyCmd, got, want)
+		}
+	}
+}
