@@ -280,6 +280,10 @@ func compareDatums(a, b any) int {
 		if y, ok := b.(pgtype.Interval); ok {
 			return compareIntervals(x, y)
 		}
+	case []any:
+		if y, ok := b.([]any); ok {
+			return compareArrays(x, y)
+		}
 	}
 	return 0
 }

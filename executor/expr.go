@@ -152,6 +152,10 @@ func (b *builder) build(n *pg_query.Node) (expr, error) {
 		return b.buildMinMax(n.GetMinMaxExpr())
 	case n.GetSubLink() != nil:
 		return b.buildSubLink(n.GetSubLink())
+	case n.GetCollateClause() != nil:
+		return b.buildCollate(n.GetCollateClause())
+	case n.GetAIndirection() != nil:
+		return b.buildIndirection(n.GetAIndirection())
 	case n.GetAArrayExpr() != nil:
 		return nil, pgerror.NotSupported("array expressions")
 	case n.GetSetToDefault() != nil:
@@ -258,6 +262,9 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 	from := e.resultType()
 	if from.OID == typ.OID && (typ.TypMod < 0 || from.TypMod == typ.TypMod) {
 		return e, nil
+	}
+	if c, ok, err := b.castCatalogType(e, typ); ok || err != nil {
+		return c, err
 	}
 	if c, ok := e.(*constExpr); ok {
 		v, err := castDatum(c.val, from.OID, typ, assignment, b.sess.location())
@@ -395,6 +402,8 @@ func (b *builder) buildAExpr(ae *pg_query.A_Expr) (expr, error) {
 		return &nullIfExpr{cmp: c}, nil
 	case pg_query.A_Expr_Kind_AEXPR_IN:
 		return b.buildIn(op, ae)
+	case pg_query.A_Expr_Kind_AEXPR_OP_ANY, pg_query.A_Expr_Kind_AEXPR_OP_ALL:
+		return b.buildAnyArray(ae, op)
 	case pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE:
 		return b.buildLike(op, ae)
 	case pg_query.A_Expr_Kind_AEXPR_BETWEEN, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN,
@@ -501,6 +510,9 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 	case "+", "-", "*", "/", "%":
 		return b.buildArith(op, l, r, location)
 	case "||":
+		if isArrayType(l.resultType().OID) || isArrayType(r.resultType().OID) {
+			return b.buildArrayConcat(l, r, location)
+		}
 		return b.buildConcat(l, r, location)
 	case "^":
 		return b.buildPower(l, r, location)

@@ -68,6 +68,8 @@ func fromReadsOuter(rel relation) bool {
 		return fromReadsOuter(r.left) || fromReadsOuter(r.right)
 	case *derivedRelation:
 		return r.cte == nil && r.plan.scope != nil && r.plan.scope.correlated
+	case *functionRelation:
+		return r.readsOuter()
 	}
 	return false
 }

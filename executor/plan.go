@@ -376,7 +376,8 @@ func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor
 	}
 	schemaNames := []string{rv.Schemaname}
 	if rv.Schemaname == "" {
-		schemaNames = a.sess.searchPath()
+		// pg_catalog is searched first unless search_path names it.
+		schemaNames = catalogSearchPath(a.sess)
 	}
 	for _, schemaName := range schemaNames {
 		schema, err := cat.Schema(a.txn, schemaName)

@@ -138,6 +138,8 @@ func (a *analyser) analyseFromItem(n *pg_query.Node) (relation, *scope, error) {
 		return a.analyseRangeVar(n.GetRangeVar())
 	case n.GetJoinExpr() != nil:
 		return a.analyseJoin(n.GetJoinExpr())
+	case n.GetRangeFunction() != nil:
+		return a.analyseRangeFunction(n.GetRangeFunction())
 	case n.GetRangeSubselect() != nil:
 		// A LATERAL subquery first in FROM has no items to its left, so
 		// it is analysed like any other.

@@ -120,6 +120,7 @@ func (s *Server) NewSession(ctx context.Context, opts SessionOptions) (*Session,
 			return nil, nil, pgerror.Wrapf(err, pgerror.GetCode(err), "invalid startup parameter %q", name).WithSeverity(pgerror.SeverityFatal)
 		}
 	}
+	registerSession(sess)
 	return sess, sess.settings.reported(), nil
 }
 

@@ -110,6 +110,7 @@ func (s *Session) TxnStatus() byte {
 
 // Close rolls back an open transaction.
 func (s *Session) Close() {
+	unregisterSession(s)
 	for p := range s.portals {
 		p.Close()
 	}

@@ -83,6 +83,8 @@ func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
 		return &scalarSubqueryExpr{sq: sq, typ: typ}, nil
 	case pg_query.SubLinkType_ANY_SUBLINK, pg_query.SubLinkType_ALL_SUBLINK:
 		return b.buildQuantifiedSubquery(sl, sq)
+	case pg_query.SubLinkType_ARRAY_SUBLINK:
+		return b.buildArraySubquery(sl, sq)
 	}
 	return nil, pgerror.NotSupported("this kind of subquery")
 }

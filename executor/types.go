@@ -120,6 +120,9 @@ func resolveTypeName(tn *pg_query.TypeName) (typ catalog.ColumnType, serial bool
 	}
 	name := strings.Join(parts, ".")
 	if len(tn.ArrayBounds) > 0 {
+		if oid := arrayOf(typeAliases[name]); oid != 0 && len(tn.ArrayBounds) == 1 {
+			return catalog.ColumnType{OID: oid, TypMod: -1}, false, nil
+		}
 		return typ, false, pgerror.NotSupported("array type " + name + "[]").WithPosition(tn.Location + 1)
 	}
 	oid, ok := typeAliases[name]
@@ -218,7 +221,7 @@ func formatType(t catalog.ColumnType) string {
 }
 
 func isIntType(oid uint32) bool {
-	return oid == oidInt2 || oid == oidInt4 || oid == oidInt8 || oid == oidOID
+	return oid == oidInt2 || oid == oidInt4 || oid == oidInt8 || oid == oidOID || isRegType(oid)
 }
 
 func isFloatType(oid uint32) bool { return oid == oidFloat4 || oid == oidFloat8 }
@@ -228,7 +231,7 @@ func isNumericType(oid uint32) bool {
 }
 
 func isStringType(oid uint32) bool {
-	return oid == oidText || oid == oidVarchar || oid == oidBpchar || oid == oidName
+	return oid == oidText || oid == oidVarchar || oid == oidBpchar || oid == oidName || oid == oidChar
 }
 
 func isTimeType(oid uint32) bool {
@@ -240,7 +243,7 @@ func numericRank(oid uint32) int {
 	switch oid {
 	case oidInt2:
 		return 1
-	case oidInt4, oidOID:
+	case oidInt4, oidOID, oidRegclass, oidRegtype, oidRegnamespace, oidRegproc:
 		return 2
 	case oidInt8:
 		return 3

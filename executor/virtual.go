@@ -55,6 +55,9 @@ const deletedAtColumn = 11
 
 // virtualTables returns the virtual tables of a schema by name.
 func virtualTables(schema string) map[string]*virtualTable {
+	if tables, ok := catalogVirtualTables[schema]; ok {
+		return tables
+	}
 	if schema != "system" {
 		return nil
 	}

@@ -1,0 +1,201 @@
+package executor
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+)
+
+// setFunction is a set-returning function that may appear in FROM.
+type setFunction struct {
+	argTypes []uint32
+	// columns returns the output columns for the built arguments.
+	columns func(args []expr) []scopeColumn
+	rows    func(ec *evalContext, args []any) ([][]any, error)
+}
+
+var setFunctions = map[string]setFunction{
+	"generate_series": {
+		argTypes: []uint32{oidInt8, oidInt8},
+		columns: func([]expr) []scopeColumn {
+			return []scopeColumn{{name: "generate_series", typ: plainType(oidInt4)}}
+		},
+		rows: generateSeriesRows,
+	},
+	"unnest": {
+		argTypes: []uint32{0},
+		columns: func(args []expr) []scopeColumn {
+			elem := arrayElem(args[0].resultType().OID)
+			if elem == 0 {
+				elem = oidText
+			}
+			return []scopeColumn{{name: "unnest", typ: plainType(elem)}}
+		},
+		rows: func(_ *evalContext, a []any) ([][]any, error) {
+			items, _ := a[0].([]any)
+			out := make([][]any, len(items))
+			for i, item := range items {
+				out[i] = []any{item}
+			}
+			return out, nil
+		},
+	},
+	// pgkeep has no partitions: a table's only ancestor is itself.
+	"pg_partition_ancestors": {
+		argTypes: []uint32{oidRegclass},
+		columns: func([]expr) []scopeColumn {
+			return []scopeColumn{{name: "relid", typ: plainType(oidRegclass)}}
+		},
+		rows: func(_ *evalContext, a []any) ([][]any, error) {
+			if a[0] == nil {
+				return nil, nil
+			}
+			return [][]any{{a[0]}}, nil
+		},
+	},
+	// _pg_expandarray(array) returns each element x with its index n.
+	"_pg_expandarray": {
+		argTypes: []uint32{0},
+		columns: func(args []expr) []scopeColumn {
+			elem := arrayElem(args[0].resultType().OID)
+			return []scopeColumn{{name: "x", typ: plainType(elem)}, {name: "n", typ: plainType(oidInt4)}}
+		},
+		rows: func(_ *evalContext, a []any) ([][]any, error) {
+			items, ok := a[0].([]any)
+			if !ok {
+				return nil, nil
+			}
+			out := make([][]any, len(items))
+			for i, item := range items {
+				out[i] = []any{item, int64(i + 1)}
+			}
+			return out, nil
+		},
+	},
+}
+
+func generateSeriesRows(ec *evalContext, a []any) ([][]any, error) {
+	if a[0] == nil || a[1] == nil {
+		return nil, nil
+	}
+	var out [][]any
+	for i := a[0].(int64); i <= a[1].(int64); i++ {
+		out = append(out, []any{i})
+		if len(out)%1024 == 0 {
+			if err := ec.checkCancel(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// functionRelation is a set-returning function in FROM. Its arguments may
+// read the columns of enclosing queries.
+type functionRelation struct {
+	fn         setFunction
+	args       []expr
+	ordinality bool
+	scope      *scope
+}
+
+func (r *functionRelation) open(ec *evalContext) (rowIter, error) {
+	vals := make([]any, len(r.args))
+	for i, a := range r.args {
+		v, err := a.eval(ec, nil)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
+	}
+	rows, err := r.fn.rows(ec, vals)
+	if err != nil {
+		return nil, err
+	}
+	if r.ordinality {
+		for i := range rows {
+			rows[i] = append(rows[i], int64(i+1))
+		}
+	}
+	return &sliceIter{rows: rows}, nil
+}
+
+// analyseRangeFunction builds a set-returning function in FROM, such as
+// generate_series(1, 3) AS s or unnest(a) WITH ORDINALITY AS u(x, n).
+func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *scope, error) {
+	if rf.IsRowsfrom || len(rf.Functions) != 1 {
+		return nil, nil, pgerror.NotSupported("ROWS FROM")
+	}
+	items := rf.Functions[0].GetList().GetItems()
+	fc := items[0].GetFuncCall()
+	if fc == nil {
+		return nil, nil, pgerror.NotSupported("FROM " + nodeName(items[0]))
+	}
+	var parts []string
+	for _, n := range fc.Funcname {
+		parts = append(parts, n.GetString_().GetSval())
+	}
+	name := parts[len(parts)-1]
+
+	fn, ok := setFunctions[name]
+	if !ok || len(parts) > 2 || len(parts) == 2 && parts[0] != "pg_catalog" && parts[0] != "information_schema" {
+		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "function %s in FROM is not supported", name).
+			WithHint("pgkeep supports generate_series, unnest, pg_partition_ancestors and information_schema._pg_expandarray in FROM.").
+			WithPosition(fc.Location + 1)
+	}
+	if len(fc.Args) != len(fn.argTypes) {
+		return nil, nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(fc.Args)).WithPosition(fc.Location + 1)
+	}
+
+	argScope := &scope{parent: a.outer}
+	b := &builder{sess: a.sess, an: a, scope: argScope, params: a.params, clause: "functions in FROM"}
+	args := make([]expr, len(fc.Args))
+	for i, n := range fc.Args {
+		e, err := b.build(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		want := fn.argTypes[i]
+		if want != 0 {
+			e, err = b.castTo(e, plainType(want), false)
+		} else {
+			e, err = b.castVectorToArray(e)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		args[i] = e
+	}
+
+	cols := fn.columns(args)
+	alias := name
+	if rf.Alias != nil {
+		alias = rf.Alias.Aliasname
+	}
+	// A function returning one column is named after the alias, as in
+	// PostgreSQL: FROM generate_series(1, 3) s has the column s.
+	if len(cols) == 1 && rf.Alias != nil {
+		cols[0].name = alias
+	}
+	if rf.Ordinality {
+		cols = append(cols, scopeColumn{name: "ordinality", typ: plainType(oidInt8)})
+	}
+	names := aliasColumnNames(rf.Alias)
+	if len(names) > len(cols) {
+		return nil, nil, pgerror.Newf(pgcode.InvalidColumnReference, "table %q has %d columns available but %d columns specified", alias, len(cols), len(names))
+	}
+	sc := &scope{}
+	for i, c := range cols {
+		c.table = alias
+		if i < len(names) {
+			c.name = names[i]
+		}
+		sc.cols = append(sc.cols, c)
+	}
+	return &functionRelation{fn: fn, args: args, ordinality: rf.Ordinality, scope: argScope}, sc, nil
+}
+
+// readsOuter reports whether the function's arguments read an enclosing
+// query's columns, so that the query runs again for each outer row.
+func (r *functionRelation) readsOuter() bool { return r.scope.correlated }

@@ -1,0 +1,153 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgkeep/pgkeep/server"
+)
+
+// psqlSchema is the schema both servers get for the comparison. It keeps
+// to features pgkeep has: serial keys, varchar, numeric with a default, a
+// unique constraint, a unique index and a view.
+var psqlSchema = []string{
+	"CREATE TABLE authors (id serial PRIMARY KEY, name varchar(100) NOT NULL, email varchar(200) UNIQUE)",
+	"CREATE TABLE books (id serial PRIMARY KEY, author_id integer NOT NULL, title text NOT NULL, price numeric(10,2) DEFAULT 0)",
+	"CREATE UNIQUE INDEX books_title_idx ON books (title)",
+	"CREATE VIEW cheap_books AS SELECT id, title FROM books WHERE price < 10",
+}
+
+var (
+	// Owners differ: the tables belong to root in pgkeep and to the
+	// oracle's login user in PostgreSQL.
+	ownerPattern = regexp.MustCompile(`\b(root|oracle)\b`)
+	// Sizes differ: pgkeep reports 0 bytes for every table.
+	sizePattern = regexp.MustCompile(`\b\d+ (bytes|kB|MB|GB)\b`)
+)
+
+func normalizePsql(out string) string {
+	out = ownerPattern.ReplaceAllString(out, "OWNER")
+	return sizePattern.ReplaceAllString(out, "SIZE")
+}
+
+// runPsqlCommand runs one psql meta-command in unaligned mode with the
+// schema on the search_path.
+func runPsqlCommand(t *testing.T, env []string, connString, command string) string {
+	t.Helper()
+	cmd := exec.Command("psql", "-X", "-A", "-v", "ON_ERROR_STOP=1", "-d", connString, "-c", command)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "PGCONNECT_TIMEOUT=10", "PGTZ=UTC"}, env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql %s: %v\n%s", command, err, out)
+	}
+	return string(out)
+}
+
+// TestPsqlMetaCommandsMatchPostgres runs psql's describe commands against
+// pgkeep and against PostgreSQL 15 for the same schema and compares the
+// output, with owners and sizes normalized. It is skipped when no
+// PostgreSQL accepts connections on 127.0.0.1:55432 (PGKEEP_COPY_ORACLE
+// overrides the address).
+func TestPsqlMetaCommandsMatchPostgres(t *testing.T) {
+	if _, err := exec.LookPath("psql"); err != nil {
+		t.Fatalf("psql is not installed (install postgresql-client): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	oracleConn := oracleConnString()
+	oracle, err := pgx.Connect(ctx, oracleConn)
+	if err != nil {
+		t.Skipf("no PostgreSQL to compare with: %v", err)
+	}
+	defer oracle.Close(context.Background())
+	schema := fmt.Sprintf("pgkeep_psql_%d", os.Getpid())
+	if _, err := oracle.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = oracle.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") }()
+
+	tn := startNode(t, server.TestingKnobs{})
+	keep := tn.connect(ctx, tn.socketConnString("root"))
+	if _, err := keep.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	for _, conn := range []*pgx.Conn{oracle, keep} {
+		for _, stmt := range psqlSchema {
+			if _, err := conn.Exec(ctx, "SET search_path = "+schema+"; "+stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	}
+
+	env := []string{"PGOPTIONS=-c search_path=" + schema}
+	keepConn := tn.socketConnString("root")
+	oracleEnv := append(env, "PGSSLMODE=disable")
+	pgOut := func(command string) string { return runPsqlCommand(t, oracleEnv, oracleConn, command) }
+	keepOut := func(command string) string { return runPsqlCommand(t, env, keepConn, command) }
+
+	for _, command := range []string{`\dt`, `\dt+`, `\d authors`, `\d books`, `\d+ authors`, `\d+ books`, `\di`, `\dv`, `\df`, `\x`} {
+		want, got := normalizePsql(pgOut(command)), normalizePsql(keepOut(command))
+		if got != want {
+			t.Errorf("%s differs\npgkeep:\n%s\nPostgreSQL:\n%s", command, got, want)
+		}
+	}
+
+	// Both servers hold other schemas (pgkeep its schema system, the
+	// oracle those of other tests), so \dn is compared on the header and
+	// the schema of this test.
+	schemaRows := func(out string) string {
+		lines := strings.Split(normalizePsql(out), "\n")
+		rows := lines[:2]
+		for _, line := range lines[2:] {
+			if strings.HasPrefix(line, schema+"|") {
+				rows = append(rows, line)
+			}
+		}
+		return strings.Join(rows, "\n")
+	}
+	if got, want := schemaRows(keepOut(`\dn`)), schemaRows(pgOut(`\dn`)); got != want {
+		t.Errorf("\\dn differs\npgkeep:\n%s\nPostgreSQL:\n%s", got, want)
+	}
+
+	// The role lists differ (pgkeep has its users, PostgreSQL its roles),
+	// so only the header and the superuser each server logs in as are
+	// compared.
+	wantRoles, gotRoles := strings.Split(pgOut(`\du`), "\n"), strings.Split(keepOut(`\du`), "\n")
+	if wantRoles[1] != gotRoles[1] {
+		t.Errorf(`\du header: pgkeep %q, PostgreSQL %q`, gotRoles[1], wantRoles[1])
+	}
+	if !strings.Contains(keepOut(`\du`), "root|Superuser") {
+		t.Errorf("\\du does not show root as superuser:\n%s", keepOut(`\du`))
+	}
+
+	// The database lists differ too: compare the header and the row of the
+	// database each connection uses, with its name normalized.
+	databaseRow := func(out, name string) string {
+		lines := strings.Split(out, "\n")
+		for _, line := range lines {
+			if strings.HasPrefix(line, name+"|") {
+				return lines[1] + "\n" + normalizePsql(strings.TrimPrefix(line, name+"|"))
+			}
+		}
+		return "no row for " + name + " in:\n" + out
+	}
+	if got, want := databaseRow(keepOut(`\l`), "postgres"), databaseRow(pgOut(`\l`), "oracle"); got != want {
+		t.Errorf("\\l differs\npgkeep:\n%s\nPostgreSQL:\n%s", got, want)
+	}
+
+	// psql prints \conninfo without sending a query.
+	info := keepOut(`\conninfo`)
+	wantInfo := fmt.Sprintf(`You are connected to database "postgres" as user "root" via socket in "%s" at port "%s".`, tn.sockDir, strconv.Itoa(tn.port))
+	if strings.TrimSpace(info) != wantInfo {
+		t.Errorf(`\conninfo: %q, want %q`, info, wantInfo)
+	}
+}
