@@ -100,7 +100,7 @@ var builtins = map[string][]builtin{
 }
 
 // builtinTables are the function tables, one per family of functions.
-var builtinTables = []map[string][]builtin{builtins, stringBuiltins, mathBuiltins, timeBuiltins}
+var builtinTables = []map[string][]builtin{builtins, stringBuiltins, mathBuiltins, timeBuiltins, jsonBuiltins}
 
 // lookupBuiltin returns the overloads of a function name.
 func lookupBuiltin(name string) []builtin {
@@ -183,6 +183,9 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 			return nil, err
 		}
 		args = append(args, e)
+	}
+	if e, ok, err := b.buildJSONFunc(name, args, fc.Location); ok {
+		return e, err
 	}
 	// An overload whose parameter types equal the argument types wins over
 	// one that needs implicit casts; otherwise the first overload listed

@@ -406,6 +406,10 @@ func (b *builder) buildAExpr(ae *pg_query.A_Expr) (expr, error) {
 		return b.buildAnyArray(ae, op)
 	case pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE:
 		return b.buildLike(op, ae)
+	case pg_query.A_Expr_Kind_AEXPR_SIMILAR:
+		// The grammar wraps the pattern in similar_to_escape(), which turns
+		// it into a regular expression for ~ or !~.
+		return b.buildBinary(op, ae.Lexpr, ae.Rexpr, ae.Location)
 	case pg_query.A_Expr_Kind_AEXPR_BETWEEN, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN,
 		pg_query.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
 		return b.buildBetween(ae)
@@ -530,6 +534,9 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		return &regexExpr{left: l, right: r, not: strings.HasPrefix(op, "!"), caseInsensitive: strings.HasSuffix(op, "*")}, nil
 	case "~~", "!~~", "~~*", "!~~*":
 		return b.like(op, l, r, nil, location)
+	}
+	if e, ok, err := b.buildJSONOperator(op, l, r, location); ok {
+		return e, err
 	}
 	return nil, undefinedOperator(op, typeName(l.resultType().OID), r.resultType().OID, location)
 }
