@@ -286,12 +286,33 @@ func (c *Catalog) DropTable(txn kv.Txn, t *TableDescriptor) error {
 		}
 	}
 	c.BumpVersion()
-	return deleteRange(txn, TablePrefix(t.ID))
+	return DeleteRange(txn, TablePrefix(t.ID))
 }
 
 // TruncateTable removes every row and index entry of a table.
 func (c *Catalog) TruncateTable(txn kv.Txn, t *TableDescriptor) error {
-	return deleteRange(txn, TablePrefix(t.ID))
+	return DeleteRange(txn, TablePrefix(t.ID))
+}
+
+// StoredTables returns the tables and views of every schema that is not
+// virtual, schema by schema.
+func (c *Catalog) StoredTables(txn kv.Txn) ([]*TableDescriptor, error) {
+	schemas, err := c.Schemas(txn)
+	if err != nil {
+		return nil, err
+	}
+	var out []*TableDescriptor
+	for _, s := range schemas {
+		if s.Virtual {
+			continue
+		}
+		tables, err := c.Tables(txn, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tables...)
+	}
+	return out, nil
 }
 
 // RenameTable gives a table a new name in its schema. It fails with 42P07
@@ -314,7 +335,8 @@ func (c *Catalog) RenameTable(txn kv.Txn, t *TableDescriptor, name string) error
 	return c.PutTable(txn, t)
 }
 
-func deleteRange(txn kv.Txn, prefix []byte) error {
+// DeleteRange deletes every key under prefix.
+func DeleteRange(txn kv.Txn, prefix []byte) error {
 	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
 	if err != nil {
 		return err

@@ -528,28 +528,7 @@ func dropForeignKey(ec *evalContext, ref *fkRef) error {
 
 // deleteIndexEntries removes every entry of one index of t.
 func deleteIndexEntries(txn kv.Txn, t *catalog.TableDescriptor, indexID uint32) error {
-	return deleteKeys(txn, catalog.IndexPrefix(t.ID, indexID))
-}
-
-// deleteKeys deletes every key under prefix.
-func deleteKeys(txn kv.Txn, prefix []byte) error {
-	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
-	if err != nil {
-		return err
-	}
-	var keys [][]byte
-	for ok := it.First(); ok; ok = it.Next() {
-		keys = append(keys, append([]byte(nil), it.Key()...))
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := txn.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return catalog.DeleteRange(txn, catalog.IndexPrefix(t.ID, indexID))
 }
 
 // storedRow is one row read back from the primary index, of any owner.
@@ -638,38 +617,27 @@ func (a *analyser) planRename(rs *pg_query.RenameStmt) (*plan, error) {
 
 // viewsReading returns the names of the views whose query names table t.
 func viewsReading(ec *evalContext, t *catalog.TableDescriptor) ([]string, error) {
-	cat := ec.sess.srv.cat
-	txn := ec.sess.txn.kv
-	schemas, err := cat.Schemas(txn)
+	tables, err := ec.sess.srv.cat.StoredTables(ec.sess.txn.kv)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, s := range schemas {
-		if s.Virtual {
+	for _, v := range tables {
+		if v.Kind != catalog.TableKindView {
 			continue
 		}
-		tables, err := cat.Tables(txn, s.ID)
+		tree, err := pg_query.Parse(v.ViewQuery)
 		if err != nil {
-			return nil, err
+			return nil, pgerror.Internal("stored query of view %q does not parse: %v", v.Name, err)
 		}
-		for _, v := range tables {
-			if v.Kind != catalog.TableKindView {
-				continue
+		reads := false
+		walkMessages(tree.ProtoReflect(), func(m protoreflect.Message) {
+			if rv, ok := m.Interface().(*pg_query.RangeVar); ok && rv.Relname == t.Name {
+				reads = true
 			}
-			tree, err := pg_query.Parse(v.ViewQuery)
-			if err != nil {
-				return nil, pgerror.Internal("stored query of view %q does not parse: %v", v.Name, err)
-			}
-			reads := false
-			walkMessages(tree.ProtoReflect(), func(m protoreflect.Message) {
-				if rv, ok := m.Interface().(*pg_query.RangeVar); ok && rv.Relname == t.Name {
-					reads = true
-				}
-			})
-			if reads {
-				out = append(out, v.Name)
-			}
+		})
+		if reads {
+			out = append(out, v.Name)
 		}
 	}
 	return out, nil

@@ -282,35 +282,25 @@ func (a *analyser) writeConstraints(t *catalog.TableDescriptor) (*rowChecks, []*
 
 // referencingFKs returns the foreign keys of every table that reference t.
 func (a *analyser) referencingFKs(t *catalog.TableDescriptor) ([]*fkRef, error) {
-	cat := a.sess.srv.cat
-	schemas, err := cat.Schemas(a.txn)
+	tables, err := a.sess.srv.cat.StoredTables(a.txn)
 	if err != nil {
 		return nil, err
 	}
 	var out []*fkRef
-	for _, s := range schemas {
-		if s.Virtual {
-			continue
-		}
-		tables, err := cat.Tables(a.txn, s.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, child := range tables {
-			for _, fk := range child.ForeignKeys {
-				if fk.RefTable != t.ID {
-					continue
-				}
-				ref, err := a.resolveFK(child, fk)
-				if err != nil {
-					return nil, err
-				}
-				if child.ID == t.ID {
-					// A self reference uses the descriptor this statement planned with.
-					ref.child, ref.parent = t, t
-				}
-				out = append(out, ref)
+	for _, child := range tables {
+		for _, fk := range child.ForeignKeys {
+			if fk.RefTable != t.ID {
+				continue
 			}
+			ref, err := a.resolveFK(child, fk)
+			if err != nil {
+				return nil, err
+			}
+			if child.ID == t.ID {
+				// A self reference uses the descriptor this statement planned with.
+				ref.child, ref.parent = t, t
+			}
+			out = append(out, ref)
 		}
 	}
 	return out, nil
