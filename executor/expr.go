@@ -30,9 +30,12 @@ type scopeColumn struct {
 	// tableOID and attNum fill RowDescription for plain column references.
 	tableOID uint32
 	attNum   int16
-	// usingDuplicate marks the right-hand copy of a USING column, which
-	// only a qualified name reaches.
+	// usingDuplicate marks a joined table's own copy of a USING column,
+	// which only a qualified name reaches.
 	usingDuplicate bool
+	// usingMerged marks the merged column of a USING join, which an
+	// unqualified name and SELECT * reach, ahead of the other columns.
+	usingMerged bool
 }
 
 // scope lists the columns visible to expressions of one query level.
@@ -250,7 +253,23 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		}
 		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ}, nil
 	}
+	if table != "" && pgerror.HasCode(err, pgcode.UndefinedColumn) && !b.scope.hasTable(table) {
+		return nil, pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", table).WithPosition(cr.Location + 1)
+	}
 	return nil, err
+}
+
+// hasTable reports whether this level or an enclosing one has a FROM item
+// named table.
+func (s *scope) hasTable(table string) bool {
+	for ; s != nil; s = s.parent {
+		for _, c := range s.cols {
+			if c.table == table {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // castTo converts e to typ. A constant is converted right away, so a bad

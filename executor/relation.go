@@ -363,6 +363,10 @@ func (a *analyser) analyseJoin(je *pg_query.JoinExpr) (relation, *scope, error) 
 	if je.Alias != nil {
 		for i := range sc.cols {
 			sc.cols[i].table = je.Alias.Aliasname
+			if sc.cols[i].usingDuplicate {
+				// The alias names the merged column only.
+				sc.cols[i].table = ""
+			}
 		}
 	}
 	return rel, sc, nil
@@ -371,12 +375,24 @@ func (a *analyser) analyseJoin(je *pg_query.JoinExpr) (relation, *scope, error) 
 // join combines two relations. quals is the ON condition; using lists the
 // USING (or NATURAL) columns, which appear once in the result.
 func (a *analyser) join(left relation, lsc *scope, right relation, rsc *scope, kind pg_query.JoinType, quals *pg_query.Node, using []string) (relation, *scope, error) {
+	leftTables := map[string]bool{}
+	for _, c := range lsc.cols {
+		if c.table != "" {
+			leftTables[c.table] = true
+		}
+	}
+	for _, c := range rsc.cols {
+		if leftTables[c.table] {
+			return nil, nil, pgerror.Newf(pgcode.DuplicateAlias, "table name %q specified more than once", c.table)
+		}
+	}
 	sc := &scope{parent: a.outer}
 	sc.cols = append(append(sc.cols, lsc.cols...), rsc.cols...)
 	jr := &joinRelation{left: left, right: right, leftWidth: len(lsc.cols), rightWidth: len(rsc.cols), kind: kind}
 
 	b := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "JOIN conditions"}
 	var conds []expr
+	var merged []scopeColumn
 	for _, name := range using {
 		li, err := (&scope{cols: lsc.cols}).resolve("", name, -1)
 		if err != nil {
@@ -392,11 +408,19 @@ func (a *analyser) join(left relation, lsc *scope, right relation, rsc *scope, k
 			return nil, nil, err
 		}
 		conds = append(conds, eq)
-		// The unqualified name and SELECT * reach the merged column once,
-		// through the left side.
-		// TODO: FULL JOIN USING should merge with COALESCE(left, right).
+		// The unqualified name and SELECT * reach the merged column, which
+		// the join appends to its rows: the left value, the right one for a
+		// RIGHT join, and the first non-NULL of the two for a FULL join.
+		lv, rv := expr(&columnExpr{idx: li, typ: sc.cols[li].typ, name: name}), expr(&columnExpr{idx: ri, typ: sc.cols[ri].typ, name: name})
+		if cmp, ok := eq.(*compareExpr); ok {
+			lv, rv = cmp.left, cmp.right
+		}
+		jr.merged = append(jr.merged, [2]expr{lv, rv})
+		sc.cols[li].usingDuplicate = true
 		sc.cols[ri].usingDuplicate = true
+		merged = append(merged, scopeColumn{name: name, typ: lv.resultType(), usingMerged: true})
 	}
+	sc.cols = append(sc.cols, merged...)
 	if quals != nil {
 		on, err := b.build(quals)
 		if err != nil {
@@ -429,6 +453,29 @@ type joinRelation struct {
 	// leftKeys and rightKeys are equal-length key expressions over the left
 	// and the right row for a hash join.
 	leftKeys, rightKeys []expr
+	// merged holds the left and right values of each USING column, from
+	// which the merged column appended to every row is computed.
+	merged [][2]expr
+}
+
+// withMerged appends the merged USING columns to a joined row.
+func (j *joinRelation) withMerged(ec *evalContext, row []any) ([]any, error) {
+	for _, m := range j.merged {
+		l, err := m[0].eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		r, err := m[1].eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		v := l
+		if j.kind == pg_query.JoinType_JOIN_RIGHT || (j.kind == pg_query.JoinType_JOIN_FULL && l == nil) {
+			v = r
+		}
+		row = append(row, v)
+	}
+	return row, nil
 }
 
 // findEquiKeys picks the conjuncts of ON that compare a left column with a
@@ -575,12 +622,12 @@ func (it *joinIter) next(ec *evalContext) ([]any, error) {
 			}
 			it.leftHit = true
 			it.matched[i] = true
-			return combined, nil
+			return j.withMerged(ec, combined)
 		}
 		row := it.leftRow
 		it.leftRow = nil
 		if !it.leftHit && (j.kind == pg_query.JoinType_JOIN_LEFT || j.kind == pg_query.JoinType_JOIN_FULL) {
-			return append(row, make([]any, j.rightWidth)...), nil
+			return j.withMerged(ec, append(row, make([]any, j.rightWidth)...))
 		}
 	}
 	// Right rows no left row matched, for RIGHT and FULL joins.
@@ -589,7 +636,7 @@ func (it *joinIter) next(ec *evalContext) ([]any, error) {
 			i := it.tailPos
 			it.tailPos++
 			if !it.matched[i] {
-				return append(make([]any, j.leftWidth), it.right[i]...), nil
+				return j.withMerged(ec, append(make([]any, j.leftWidth), it.right[i]...))
 			}
 		}
 	}

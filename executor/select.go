@@ -221,16 +221,19 @@ func expandStar(sc *scope, cr *pg_query.ColumnRef, sp *selectPlan) error {
 		return pgerror.New(pgcode.SyntaxError, "SELECT * with no tables specified is not valid").WithPosition(cr.Location + 1)
 	}
 	found := false
-	for i, c := range sc.cols {
-		if qualifier != "" && c.table != qualifier {
-			continue
+	// Like PostgreSQL, the merged columns of USING joins come first.
+	for _, mergedPass := range []bool{true, false} {
+		for i, c := range sc.cols {
+			if qualifier != "" && c.table != qualifier {
+				continue
+			}
+			found = true
+			if c.hidden || (qualifier == "" && c.usingDuplicate) || c.usingMerged != mergedPass {
+				continue
+			}
+			sp.targets = append(sp.targets, &columnExpr{idx: i, typ: c.typ, name: c.name})
+			sp.names = append(sp.names, c.name)
 		}
-		found = true
-		if c.hidden || (qualifier == "" && c.usingDuplicate) {
-			continue
-		}
-		sp.targets = append(sp.targets, &columnExpr{idx: i, typ: c.typ, name: c.name})
-		sp.names = append(sp.names, c.name)
 	}
 	if !found {
 		return pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", qualifier).WithPosition(cr.Location + 1)
