@@ -44,7 +44,11 @@ func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 		}
 	}
 	ec.outer = append(ec.outer, row)
+	// A subquery with aggregates of its own replaces ec.aggValues, which
+	// the enclosing query's group still reads afterwards.
+	aggValues := ec.aggValues
 	rows, err := materialize(ec, sq.plan)
+	ec.aggValues = aggValues
 	ec.outer = ec.outer[:len(ec.outer)-1]
 	if err != nil {
 		return nil, err
@@ -90,31 +94,45 @@ func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
 }
 
 // buildQuantifiedSubquery compiles x IN (subquery), x op ANY (subquery) and
-// x op ALL (subquery).
+// x op ALL (subquery), also with a row (x, y) IN (subquery) on the left.
 func (b *builder) buildQuantifiedSubquery(sl *pg_query.SubLink, sq *subquery) (expr, error) {
-	if len(sq.plan.targets) != 1 {
-		return nil, pgerror.New(pgcode.SyntaxError, "subquery has too many columns").WithPosition(sl.Location + 1)
+	leftNodes := []*pg_query.Node{sl.Testexpr}
+	if re := sl.Testexpr.GetRowExpr(); re != nil {
+		leftNodes = re.Args
 	}
-	left, err := b.build(sl.Testexpr)
-	if err != nil {
-		return nil, err
+	switch {
+	case len(sq.plan.targets) > len(leftNodes):
+		return nil, pgerror.New(pgcode.SyntaxError, "subquery has too many columns").WithPosition(sl.Location + 1)
+	case len(sq.plan.targets) < len(leftNodes):
+		return nil, pgerror.New(pgcode.SyntaxError, "subquery has too few columns").WithPosition(sl.Location + 1)
 	}
 	op := "="
 	if len(sl.OperName) > 0 {
 		op = sl.OperName[len(sl.OperName)-1].GetString_().GetSval()
 	}
-	// The comparison is compiled over the left value and a column holding
-	// one value of the subquery.
-	item := &columnExpr{idx: 0, typ: sq.plan.targets[0].resultType()}
-	cmpExpr, err := b.binary(op, left, item, sl.Location)
-	if err != nil {
-		return nil, err
+	if len(leftNodes) > 1 && op != "=" && op != "<>" {
+		return nil, pgerror.NotSupported("row comparison with " + op + " against a subquery")
 	}
-	cmp, ok := cmpExpr.(*compareExpr)
-	if !ok {
-		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "operator %s is not a comparison", op)
+	q := &quantifiedExpr{sq: sq, all: sl.SubLinkType == pg_query.SubLinkType_ALL_SUBLINK}
+	for i, n := range leftNodes {
+		left, err := b.build(n)
+		if err != nil {
+			return nil, err
+		}
+		// Each comparison is compiled over a left value and the column of
+		// a subquery row that it faces.
+		item := &columnExpr{idx: i, typ: sq.plan.targets[i].resultType()}
+		cmpExpr, err := b.binary(op, left, item, sl.Location)
+		if err != nil {
+			return nil, err
+		}
+		cmp, ok := cmpExpr.(*compareExpr)
+		if !ok {
+			return nil, pgerror.Newf(pgcode.DatatypeMismatch, "operator %s is not a comparison", op)
+		}
+		q.cmps = append(q.cmps, cmp)
 	}
-	return &quantifiedExpr{sq: sq, cmp: cmp, all: sl.SubLinkType == pg_query.SubLinkType_ALL_SUBLINK}, nil
+	return q, nil
 }
 
 type existsExpr struct{ sq *subquery }
@@ -153,10 +171,12 @@ func (e *scalarSubqueryExpr) resultType() catalog.ColumnType { return e.typ }
 // quantifiedExpr is x op ANY (subquery), which IN is, or x op ALL
 // (subquery), with SQL's NULL rules: ANY is NULL when nothing matched but
 // a comparison was NULL, ALL is NULL when nothing failed but one was NULL.
+// A row on the left compares column by column, and is NULL when no column
+// differs but one is NULL.
 type quantifiedExpr struct {
-	sq  *subquery
-	cmp *compareExpr
-	all bool
+	sq   *subquery
+	cmps []*compareExpr
+	all  bool
 }
 
 func (e *quantifiedExpr) eval(ec *evalContext, row []any) (any, error) {
@@ -167,34 +187,26 @@ func (e *quantifiedExpr) eval(ec *evalContext, row []any) (any, error) {
 	if len(rows) == 0 {
 		return e.all, nil
 	}
-	// The left side reads the enclosing row; the right side reads the one
-	// column of a subquery row.
-	left, err := e.cmp.left.eval(ec, row)
-	if err != nil {
-		return nil, err
-	}
-	if left == nil {
-		return nil, nil
+	// The left side reads the enclosing row; the right side reads the
+	// columns of a subquery row.
+	lefts := make([]any, len(e.cmps))
+	for i, c := range e.cmps {
+		if lefts[i], err = c.left.eval(ec, row); err != nil {
+			return nil, err
+		}
 	}
 	sawNull := false
 	for _, r := range rows {
-		right, err := e.cmp.right.eval(ec, r)
+		res, err := e.compareRow(ec, lefts, r)
 		if err != nil {
 			return nil, err
 		}
-		if right == nil {
-			sawNull = true
-			continue
-		}
-		l, rv := left, right
-		if e.cmp.bpchar {
-			l, rv = trimBpchar(l), trimBpchar(rv)
-		}
-		res := compareResult(e.cmp.op, compareDatums(l, rv))
 		switch {
-		case res && !e.all:
+		case res == nil:
+			sawNull = true
+		case res == true && !e.all:
 			return true, nil
-		case !res && e.all:
+		case res == false && e.all:
 			return false, nil
 		}
 	}
@@ -202,6 +214,41 @@ func (e *quantifiedExpr) eval(ec *evalContext, row []any) (any, error) {
 		return nil, nil
 	}
 	return e.all, nil
+}
+
+// compareRow compares the left values with one subquery row: true, false
+// or NULL (nil).
+func (e *quantifiedExpr) compareRow(ec *evalContext, lefts []any, r []any) (any, error) {
+	sawNull := false
+	for i, c := range e.cmps {
+		right, err := c.right.eval(ec, r)
+		if err != nil {
+			return nil, err
+		}
+		if lefts[i] == nil || right == nil {
+			sawNull = true
+			continue
+		}
+		l, rv := lefts[i], right
+		if c.bpchar {
+			l, rv = trimBpchar(l), trimBpchar(rv)
+		}
+		res := compareResult(c.op, compareDatums(l, rv))
+		if len(e.cmps) == 1 {
+			return res, nil
+		}
+		// For a row, = fails on the first unequal column and <> holds on it.
+		if c.op == "=" && !res {
+			return false, nil
+		}
+		if c.op == "<>" && res {
+			return true, nil
+		}
+	}
+	if sawNull {
+		return nil, nil
+	}
+	return e.cmps[0].op == "=", nil
 }
 
 func (e *quantifiedExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
