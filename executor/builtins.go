@@ -187,6 +187,11 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if e, ok, err := b.buildJSONFunc(name, args, fc.Location); ok {
 		return e, err
 	}
+	if name == "pg_typeof" {
+		if e, ok := buildTypeofCall(args); ok {
+			return e, nil
+		}
+	}
 	// An overload whose parameter types equal the argument types wins over
 	// one that needs implicit casts; otherwise the first overload listed
 	// that the arguments convert to is taken.

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -411,4 +412,25 @@ func halfRounded(v int64) int64 {
 		return (v - 1) / 2
 	}
 	return (v + 1) / 2
+}
+
+// formatRegtype prints a regtype value as PostgreSQL does: the type's name,
+// "-" for 0, or the number for an OID pgkeep does not know.
+func formatRegtype(oid uint32) string {
+	switch {
+	case oid == 0:
+		return "-"
+	case typeByOID[oid] != nil || typeNames[oid] != "":
+		return formatTypeName(oid, -1)
+	}
+	return strconv.FormatUint(uint64(oid), 10)
+}
+
+// buildTypeofCall compiles pg_typeof(x), whose value is the type of its
+// argument as the analysis found it.
+func buildTypeofCall(args []expr) (expr, bool) {
+	if len(args) != 1 {
+		return nil, false
+	}
+	return &constExpr{val: int64(args[0].resultType().OID), typ: plainType(oidRegtype)}, true
 }

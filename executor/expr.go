@@ -576,10 +576,16 @@ func (b *builder) buildArith(op string, l, r expr, location int32) (expr, error)
 	if err != nil {
 		return nil, err
 	}
-	if common == oidInt2 {
-		// smallint arithmetic is done in integer here; PostgreSQL keeps
-		// smallint, which differs only in the overflow limit.
-		common = oidInt2
+	if common == oidFloat4 && ((lt != oidFloat4 && lt != oidUnknown) || (rt != oidFloat4 && rt != oidUnknown)) {
+		// real has operators only with real and double precision, so a
+		// real meeting another number computes in double precision.
+		if l, err = b.castTo(l, plainType(oidFloat8), false); err != nil {
+			return nil, err
+		}
+		if r, err = b.castTo(r, plainType(oidFloat8), false); err != nil {
+			return nil, err
+		}
+		common = oidFloat8
 	}
 	return &arithExpr{op: op, left: l, right: r, typ: plainType(common)}, nil
 }

@@ -201,6 +201,12 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 					if p.plan.cols[i].TypeOID == oidTimestamptz {
 						row[i] = x.In(s.location())
 					}
+				case int64:
+					// NOTE: a regtype goes out as its name, also where the
+					// client asked for binary, which PostgreSQL sends as the OID.
+					if p.plan.cols[i].TypeOID == oidRegtype {
+						row[i] = formatRegtype(uint32(x))
+					}
 				}
 			}
 			if err := sink.Row(row); err != nil {
