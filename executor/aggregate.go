@@ -40,7 +40,10 @@ var aggregateNames = map[string]bool{
 
 func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, error) {
 	if b.aggs == nil {
-		if b.clause == "" {
+		switch b.clause {
+		case "aggregate function calls":
+			return nil, pgerror.New(pgcode.GroupingError, "aggregate function calls cannot be nested").WithPosition(fc.Location + 1)
+		case "":
 			b.clause = "this context"
 		}
 		return nil, pgerror.Newf(pgcode.GroupingError, "aggregate functions are not allowed in %s", b.clause).WithPosition(fc.Location + 1)
