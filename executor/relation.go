@@ -439,6 +439,7 @@ func (a *analyser) join(left relation, lsc *scope, right relation, rsc *scope, k
 		jr.on = &andExpr{args: conds}
 	}
 	jr.findEquiKeys()
+	jr.planLookup()
 	return jr, sc, nil
 }
 
@@ -456,6 +457,76 @@ type joinRelation struct {
 	// merged holds the left and right values of each USING column, from
 	// which the merged column appended to every row is computed.
 	merged [][2]expr
+	// lookup, when set, lets the join read the right table by key for each
+	// left row instead of reading all of it; see joinIter.
+	lookup *joinLookup
+}
+
+// joinLookup reads the right table's rows that match one left row through
+// its primary key or a secondary index. slots receive the left row's key
+// values, which the scan spec's equalities read.
+type joinLookup struct {
+	table *tableRelation
+	spec  scanSpec
+	slots []*slotExpr
+	// keys are the left key expressions feeding the slots, in slot order.
+	keys []expr
+}
+
+// slotExpr is a value set by the join before each lookup.
+type slotExpr struct {
+	val any
+	typ catalog.ColumnType
+}
+
+func (e *slotExpr) eval(*evalContext, []any) (any, error) { return e.val, nil }
+func (e *slotExpr) resultType() catalog.ColumnType        { return e.typ }
+
+// lookupThreshold is how many left rows a join with a usable right index
+// reads before deciding: a left side that ends within it is joined by
+// lookups, a longer one by a hash table over the right side.
+const lookupThreshold = 64
+
+// planLookup sets up key lookups into the right side when it is a stored
+// table whose primary key or an index starts with columns the join
+// equates with the left side. Only inner and left joins use them, since
+// right and full joins must see every right row anyway.
+func (j *joinRelation) planLookup() {
+	if len(j.rightKeys) == 0 || (j.kind != pg_query.JoinType_JOIN_INNER && j.kind != pg_query.JoinType_JOIN_LEFT) {
+		return
+	}
+	tr, ok := j.right.(*tableRelation)
+	if !ok || tr.virtual != nil || len(tr.spec.eq) > 0 || tr.spec.lo != nil || tr.spec.hi != nil || tr.spec.index != nil {
+		return
+	}
+	lk := &joinLookup{table: tr}
+	byCol := map[int][]keyBound{}
+	slotOf := map[int]*slotExpr{}
+	for i, rk := range j.rightKeys {
+		col := rk.(*columnExpr)
+		if _, dup := slotOf[col.idx]; dup {
+			continue
+		}
+		slot := &slotExpr{typ: col.typ}
+		slotOf[col.idx] = slot
+		lk.slots = append(lk.slots, slot)
+		lk.keys = append(lk.keys, j.leftKeys[i])
+		byCol[col.idx] = []keyBound{{op: "=", val: slot}}
+	}
+	best := specFor(tr.codec.keyCols, byCol)
+	for _, ic := range tr.codec.indexCodecs() {
+		spec := specFor(ic.cols, byCol)
+		spec.point = spec.point && ic.desc.Unique
+		spec.index = ic
+		if len(spec.eq) > len(best.eq) || (spec.point && !best.point) {
+			best = spec
+		}
+	}
+	if len(best.eq) == 0 {
+		return
+	}
+	lk.spec = best
+	j.lookup = lk
 }
 
 // withMerged appends the merged USING columns to a joined row.
@@ -517,6 +588,10 @@ func (j *joinRelation) open(ec *evalContext) (rowIter, error) {
 type joinIter struct {
 	join *joinRelation
 	left rowIter
+	// lookups is set once the left side proved short enough to join by key
+	// lookups; buffered holds the left rows read while deciding.
+	lookups  bool
+	buffered [][]any
 
 	built    bool
 	right    [][]any
@@ -531,6 +606,22 @@ type joinIter struct {
 
 func (it *joinIter) build(ec *evalContext) error {
 	j := it.join
+	if j.lookup != nil {
+		// Read ahead on the left to choose between lookups and a hash
+		// table.
+		for len(it.buffered) <= lookupThreshold {
+			row, err := it.left.next(ec)
+			if err != nil {
+				return err
+			}
+			if row == nil {
+				it.lookups = true
+				it.built = true
+				return nil
+			}
+			it.buffered = append(it.buffered, append([]any(nil), row...))
+		}
+	}
 	right, err := j.right.open(ec)
 	if err != nil {
 		return err
@@ -593,7 +684,7 @@ func (it *joinIter) next(ec *evalContext) ([]any, error) {
 	}
 	for !it.leftDone {
 		if it.leftRow == nil {
-			row, err := it.left.next(ec)
+			row, err := it.nextLeft(ec)
 			if err != nil {
 				return nil, err
 			}
@@ -643,8 +734,56 @@ func (it *joinIter) next(ec *evalContext) ([]any, error) {
 	return nil, nil
 }
 
+// nextLeft returns the next left row, the read-ahead ones first.
+func (it *joinIter) nextLeft(ec *evalContext) ([]any, error) {
+	if len(it.buffered) > 0 {
+		row := it.buffered[0]
+		it.buffered = it.buffered[1:]
+		return row, nil
+	}
+	return it.left.next(ec)
+}
+
+// lookupCandidates reads the right rows whose key equals the current left
+// row's.
+func (it *joinIter) lookupCandidates(ec *evalContext) error {
+	lk := it.join.lookup
+	it.right = it.right[:0]
+	it.pending = it.pending[:0]
+	for i, k := range lk.keys {
+		v, err := k.eval(ec, it.leftRow)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			return nil
+		}
+		lk.slots[i].val = v
+	}
+	scan := newScanIter(ec, lk.table.codec, lk.spec, lk.table.filter, scanForRead)
+	defer scan.close()
+	for {
+		row, err := scan.next(ec)
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			break
+		}
+		it.pending = append(it.pending, len(it.right))
+		it.right = append(it.right, append([]any(nil), row...))
+	}
+	if len(it.matched) < len(it.right) {
+		it.matched = make([]bool, len(it.right))
+	}
+	return nil
+}
+
 // candidates lists the right rows that may match the current left row.
 func (it *joinIter) candidates(ec *evalContext) error {
+	if it.lookups {
+		return it.lookupCandidates(ec)
+	}
 	if it.buckets == nil {
 		it.pending = it.pending[:0]
 		for i := range it.right {

@@ -118,7 +118,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 			tr.spec = deriveScanSpec(tr.table, tr.codec, filter)
 		}
 	} else {
-		sp.filter = filter
+		sp.filter = pushDownFilter(from, filter)
 	}
 
 	// Targets, HAVING and ORDER BY may hold aggregates.
