@@ -21,9 +21,20 @@
 // key (scan.go), and continues with filter, aggregation, projection, sort,
 // DISTINCT and LIMIT.
 //
-// FROM items become relations (relation.go): table scans, joins (a hash
-// join on equality keys, a nested loop otherwise), derived tables, WITH
-// queries and views, whose stored query is analysed again for the reader.
+// FROM items become relations (relation.go): table scans, joins, derived
+// tables, WITH queries and views, whose stored query is analysed again for
+// the reader. WHERE conjuncts that read one table of a join tree filter
+// that table's scan (pushdown.go). A join on equality keys whose right side
+// is a table indexed on those keys reads up to 64 left rows first and, when
+// the left side ends there, looks each left row's key up in the right
+// table; otherwise it builds a hash table over the right side. Joins
+// without equality keys are nested loops.
+//
+// The pg_catalog and information_schema tables (pgcatalog*.go,
+// infoschema_tables.go) are virtual tables computed here rather than in
+// package catalog, as DESIGN.md places them: their columns hold type
+// names, default expressions and constraint definitions that only the
+// executor can render.
 // Subqueries in expressions (subquery.go) run once per execution, or once
 // per row of the enclosing query when they are correlated.
 //
