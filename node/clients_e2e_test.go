@@ -301,8 +301,7 @@ func testPsycopg2(t *testing.T, cn *clientsNode) {
 func testSQLAlchemy(t *testing.T, cn *clientsNode) {
 	python := requirePythonModule(t, "sqlalchemy", "python3-sqlalchemy")
 	requirePythonModule(t, "psycopg2", "python3-psycopg2")
-	gaps := []knownGap{{message: "function unnest(smallint[]) does not exist", call: "Inspector.get_pk_constraint (unnest in the SELECT list)"}}
-	runClientWithGaps(t, gaps, clientsDir(t, "python"), cn.pgEnv(clientDBA, clientDBAPassword), python, "sqlalchemy_client.py")
+	runClient(t, clientsDir(t, "python"), cn.pgEnv(clientDBA, clientDBAPassword), python, "sqlalchemy_client.py")
 }
 
 // pgjdbcJar is where Debian's libpostgresql-jdbc-java installs the driver.
