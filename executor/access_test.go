@@ -245,7 +245,7 @@ func TestTableKindOptions(t *testing.T) {
 		{"CREATE USER TABLE k5 (a int) ACCESS LEVEL public", "22023"},
 		{"CREATE TABLE k6 (a int) WITH (type = 'other')", "22023"},
 		{"CREATE TABLE k7 (a int) WITH (access_level = 'secret')", "22023"},
-		{"CREATE TABLE k8 (a int) WITH (fillfactor = 70)", "22023"},
+		{"CREATE TABLE k8 (a int) WITH (bogus_option = 70)", "22023"},
 	}
 	for _, c := range cases {
 		if got := f.exec("ops", c.sql); got != c.want {

@@ -732,6 +732,7 @@ func (a *analyser) planTruncate(ts *pg_query.TruncateStmt) (*plan, error) {
 			if err := cat.TruncateTable(ec.sess.txn.kv, t); err != nil {
 				return err
 			}
+			ec.sess.txn.markNewTable(t.ID)
 			if !ts.RestartSeqs {
 				continue
 			}

@@ -204,6 +204,10 @@ func pgGetConstraintdef(ec *evalContext, a []any) (any, error) {
 	}
 	ix, t := indexByOID(snap, argOID(a[0]))
 	if ix == nil || !ix.constraint {
+		pretty := len(a) > 1 && a[1] == true
+		if def := fkOrCheckByOID(ec, snap, argOID(a[0]), pretty); def != "" {
+			return def, nil
+		}
 		return nil, nil
 	}
 	return constraintDefinition(t, *ix), nil

@@ -129,7 +129,8 @@ func (rc *rowChecks) check(ec *evalContext, row []any, pending *fkPending) error
 		}
 		if ok == false {
 			return pgerror.Newf(pgcode.CheckViolation, "new row for relation %q violates check constraint %q", rc.table.Name, c.name).
-				WithDetailf("Failing row contains (%s).", formatRow(rc.table, row))
+				WithDetailf("Failing row contains (%s).", formatRow(rc.table, row)).
+				WithConstraint(rc.table.Name, c.name)
 		}
 	}
 	for _, fk := range rc.fks {
@@ -224,7 +225,8 @@ func (fk *fkRef) checkParentExists(ec *evalContext, row []any, owner uint32) err
 		return err
 	}
 	return pgerror.Newf(pgcode.ForeignKeyViolation, "insert or update on table %q violates foreign key constraint %q", fk.child.Name, fk.fk.Name).
-		WithDetailf("Key (%s)=(%s) is not present in table %q.", columnNames(fk.child, fk.childCols), formatValues(fk.child, fk.childCols, row), fk.parent.Name)
+		WithDetailf("Key (%s)=(%s) is not present in table %q.", columnNames(fk.child, fk.childCols), formatValues(fk.child, fk.childCols, row), fk.parent.Name).
+		WithConstraint(fk.child.Name, fk.fk.Name)
 }
 
 // parentHas reports whether the parent table has a row with the key, among
@@ -396,7 +398,8 @@ func onParentChange(ec *evalContext, refs []*fkRef, oldRow, newRow []any, pendin
 // reference.
 func (fk *fkRef) stillReferenced(parentRow []any) error {
 	return pgerror.Newf(pgcode.ForeignKeyViolation, "update or delete on table %q violates foreign key constraint %q on table %q", fk.parent.Name, fk.fk.Name, fk.child.Name).
-		WithDetailf("Key (%s)=(%s) is still referenced from table %q.", columnNames(fk.parent, fk.parentCols), formatValues(fk.parent, fk.parentCols, parentRow), fk.child.Name)
+		WithDetailf("Key (%s)=(%s) is still referenced from table %q.", columnNames(fk.parent, fk.parentCols), formatValues(fk.parent, fk.parentCols, parentRow), fk.child.Name).
+		WithConstraint(fk.child.Name, fk.fk.Name)
 }
 
 func compareNullable(a, b any) int {

@@ -136,6 +136,11 @@ func (a *analyser) planCopyFrom(stmt *pg_query.CopyStmt, opts *copyOptions) (*pl
 		if err := ec.requireWritable("COPY FROM"); err != nil {
 			return 0, err
 		}
+		// NOTE: PostgreSQL checks the current subtransaction, this the
+		// whole transaction: a table truncated before a SAVEPOINT passes.
+		if opts.freeze && !ec.sess.txn.newTables[t.ID] {
+			return 0, pgerror.New(pgcode.ObjectNotInPrerequisiteState, "cannot perform COPY FREEZE because the table was not created or truncated in the current subtransaction")
+		}
 		formats := make([]int16, len(targets))
 		for i := range formats {
 			formats[i] = opts.wireFormat()
@@ -308,6 +313,10 @@ func (a *analyser) planCopyTableSelect(stmt *pg_query.CopyStmt) (*plan, error) {
 // copyOptions are the options of one COPY statement.
 type copyOptions struct {
 	format copyFormat
+	// freeze is set by FREEZE, which PostgreSQL allows only on a table
+	// created or truncated in the same transaction. pgkeep keeps no
+	// per-row visibility hints, so it loads such a table as usual.
+	freeze bool
 	// header is set by HEADER; headerMatch by HEADER MATCH, which also
 	// checks the names in the first line of COPY FROM.
 	header      bool
@@ -414,9 +423,7 @@ func parseCopyOptions(list []*pg_query.Node, isFrom bool) (*copyOptions, error) 
 			if err != nil {
 				return nil, err
 			}
-			if b {
-				return nil, pgerror.NotSupported("COPY FREEZE")
-			}
+			o.freeze = b
 		case "encoding":
 			enc := strings.ToUpper(strings.ReplaceAll(defString(d), "-", ""))
 			if enc != "UTF8" && enc != "UNICODE" {

@@ -446,3 +446,35 @@ func TestCopyFromChecksConstraints(t *testing.T) {
 	}
 	expectLines(t, run(t, s, "SELECT count(*) FROM child")[1:2], "2")
 }
+
+// COPY FREEZE loads a table created or truncated in the same transaction,
+// as pgbench -i does, and fails on any other table as in PostgreSQL.
+func TestCopyFreeze(t *testing.T) {
+	s := newCopyTestSession(t)
+	err := copyIn(s, "COPY t (id) FROM STDIN (FREEZE)", "1\n")
+	if err == nil || err.Code != pgcode.ObjectNotInPrerequisiteState {
+		t.Fatalf("COPY FREEZE outside a transaction: got %v, want 55000", err)
+	}
+
+	run(t, s, "BEGIN")
+	run(t, s, "TRUNCATE t")
+	if err := copyIn(s, "COPY t (id) FROM STDIN WITH (FREEZE ON)", "1\n2\n"); err != nil {
+		t.Fatalf("COPY FREEZE after TRUNCATE: %v", err)
+	}
+	run(t, s, "COMMIT")
+	expectLines(t, run(t, s, "SELECT count(*) FROM t"), "cols: count", "2", "tag: SELECT 1")
+
+	run(t, s, "BEGIN")
+	run(t, s, "CREATE TABLE fresh (id int)")
+	if err := copyIn(s, "COPY fresh FROM STDIN (FREEZE)", "3\n"); err != nil {
+		t.Fatalf("COPY FREEZE into a new table: %v", err)
+	}
+	run(t, s, "COMMIT")
+
+	// The next transaction starts without the marks.
+	run(t, s, "BEGIN")
+	if err := copyIn(s, "COPY fresh FROM STDIN (FREEZE)", "4\n"); err == nil || err.Code != pgcode.ObjectNotInPrerequisiteState {
+		t.Fatalf("COPY FREEZE in a later transaction: got %v, want 55000", err)
+	}
+	run(t, s, "ROLLBACK")
+}

@@ -129,6 +129,7 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 		if err := cat.CreateTable(txn, &desc); err != nil {
 			return err
 		}
+		ec.sess.txn.markNewTable(desc.ID)
 		// A foreign key to the table itself learns its ID only now.
 		selfRef := false
 		for i := range desc.ForeignKeys {
@@ -523,6 +524,12 @@ func (a *analyser) applyTableOptions(t *catalog.TableDescriptor, options []*pg_q
 				return pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for ttl_seconds: %q", value)
 			}
 			opts.ttl = &n
+		case "fillfactor":
+			// pgbench -i sets it. The pebble store has no heap pages to
+			// leave room in, so a valid value is accepted and ignored.
+			if err := checkFillfactor(value); err != nil {
+				return err
+			}
 		default:
 			return pgerror.Newf(pgcode.InvalidParameterValue, "unrecognized parameter %q", de.Defname)
 		}
@@ -559,6 +566,20 @@ func (a *analyser) applyTableOptions(t *catalog.TableDescriptor, options []*pg_q
 			WithHint("Add TTL <seconds> or WITH (ttl_seconds = <seconds>).")
 	case opts.ttl != nil:
 		t.TTLSeconds = *opts.ttl
+	}
+	return nil
+}
+
+// checkFillfactor validates a table's fillfactor as PostgreSQL does: an
+// integer percentage from 10 to 100.
+func checkFillfactor(value string) error {
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		return pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for integer option \"fillfactor\": %s", value)
+	}
+	if n < 10 || n > 100 {
+		return pgerror.Newf(pgcode.InvalidParameterValue, "value %s out of bounds for option \"fillfactor\"", value).
+			WithDetail(`Valid values are between "10" and "100".`)
 	}
 	return nil
 }

@@ -451,7 +451,8 @@ func (ins *inserter) uniqueViolation(row []any) error {
 		vals = append(vals, formatDatum(row[i], t.Columns[i].Type.OID))
 	}
 	return pgerror.Newf(pgcode.UniqueViolation, "duplicate key value violates unique constraint \"%s_pkey\"", t.Name).
-		WithDetailf("Key (%s)=(%s) already exists.", joinComma(names), joinComma(vals))
+		WithDetailf("Key (%s)=(%s) already exists.", joinComma(names), joinComma(vals)).
+		WithConstraint(t.Name, t.Name+"_pkey")
 }
 
 func joinComma(s []string) string {
@@ -466,7 +467,8 @@ func joinComma(s []string) string {
 }
 
 func notNullViolation(t *catalog.TableDescriptor, column string) error {
-	return pgerror.Newf(pgcode.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", column, t.Name)
+	return pgerror.Newf(pgcode.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", column, t.Name).
+		WithColumn(t.Name, column)
 }
 
 // columnDefaults compiles the DEFAULT expressions of a table.

@@ -143,7 +143,8 @@ func (rc *rowCodec) indexViolation(ic *indexCodec, row []any) error {
 		vals = append(vals, formatDatum(row[i], col.Type.OID))
 	}
 	return pgerror.Newf(pgcode.UniqueViolation, "duplicate key value violates unique constraint %q", ic.desc.Name).
-		WithDetailf("Key (%s)=(%s) already exists.", strings.Join(names, ", "), strings.Join(vals, ", "))
+		WithDetailf("Key (%s)=(%s) already exists.", strings.Join(names, ", "), strings.Join(vals, ", ")).
+		WithConstraint(rc.table.Name, ic.desc.Name)
 }
 
 // lookupRow fetches the row an index entry points to.

@@ -199,6 +199,7 @@ func pgConstraintRows(ec *evalContext, out *catalogRows) error {
 				"conkey": key,
 			})
 		}
+		addFKAndCheckRows(snap, t, out)
 	}
 	return nil
 }

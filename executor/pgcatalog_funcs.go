@@ -41,6 +41,9 @@ var setFunctions = map[string]setFunction{
 			return out, nil
 		},
 	},
+	// generate_subscripts(array, dim) returns the subscripts of dimension
+	// dim. pgkeep's arrays have one dimension, with subscripts from 1.
+	"generate_subscripts": generateSubscripts(1),
 	// pgkeep has no partitions: a table's only ancestor is itself.
 	"pg_partition_ancestors": {
 		argTypes: []uint32{oidRegclass},
@@ -73,6 +76,32 @@ var setFunctions = map[string]setFunction{
 			return out, nil
 		},
 	},
+}
+
+// vectorSubscripts is generate_subscripts of an int2vector or oidvector,
+// whose subscripts start at 0.
+var vectorSubscripts = generateSubscripts(0)
+
+// generateSubscripts returns generate_subscripts for arrays whose first
+// subscript is lower.
+func generateSubscripts(lower int64) setFunction {
+	return setFunction{
+		argTypes: []uint32{0, oidInt4},
+		columns: func([]expr) []scopeColumn {
+			return []scopeColumn{{name: "generate_subscripts", typ: plainType(oidInt4)}}
+		},
+		rows: func(_ *evalContext, a []any) ([][]any, error) {
+			items, ok := a[0].([]any)
+			if !ok || a[1] != int64(1) {
+				return nil, nil
+			}
+			out := make([][]any, len(items))
+			for i := range items {
+				out[i] = []any{lower + int64(i)}
+			}
+			return out, nil
+		},
+	}
 }
 
 func generateSeriesRows(ec *evalContext, a []any) ([][]any, error) {
@@ -141,7 +170,7 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	fn, ok := setFunctions[name]
 	if !ok || len(parts) > 2 || len(parts) == 2 && parts[0] != "pg_catalog" && parts[0] != "information_schema" {
 		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "function %s in FROM is not supported", name).
-			WithHint("pgkeep supports generate_series, unnest, pg_partition_ancestors and information_schema._pg_expandarray in FROM.").
+			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, pg_partition_ancestors and information_schema._pg_expandarray in FROM.").
 			WithPosition(fc.Location + 1)
 	}
 	if len(fc.Args) != len(fn.argTypes) {
@@ -150,22 +179,9 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 
 	argScope := &scope{parent: a.outer}
 	b := &builder{sess: a.sess, an: a, scope: argScope, params: a.params, clause: "functions in FROM"}
-	args := make([]expr, len(fc.Args))
-	for i, n := range fc.Args {
-		e, err := b.build(n)
-		if err != nil {
-			return nil, nil, err
-		}
-		want := fn.argTypes[i]
-		if want != 0 {
-			e, err = b.castTo(e, plainType(want), false)
-		} else {
-			e, err = b.castVectorToArray(e)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		args[i] = e
+	fn, args, err := b.setFunctionArgs(name, fn, fc.Args)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	cols := fn.columns(args)
@@ -194,6 +210,35 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 		sc.cols = append(sc.cols, c)
 	}
 	return &functionRelation{fn: fn, args: args, ordinality: rf.Ordinality, scope: argScope}, sc, nil
+}
+
+// setFunctionArgs builds the arguments of a call of the set-returning
+// function name, cast to the types it takes, and returns the function to
+// run. An int2vector or oidvector argument of a function that takes any
+// array becomes an array, and generate_subscripts numbers its elements
+// from 0, as PostgreSQL does for these vectors.
+func (b *builder) setFunctionArgs(name string, fn setFunction, nodes []*pg_query.Node) (setFunction, []expr, error) {
+	args := make([]expr, len(nodes))
+	for i, n := range nodes {
+		e, err := b.build(n)
+		if err != nil {
+			return fn, nil, err
+		}
+		want := fn.argTypes[i]
+		if want != 0 {
+			e, err = b.castTo(e, plainType(want), false)
+		} else {
+			if name == "generate_subscripts" && isVectorType(e.resultType().OID) {
+				fn = vectorSubscripts
+			}
+			e, err = b.castVectorToArray(e)
+		}
+		if err != nil {
+			return fn, nil, err
+		}
+		args[i] = e
+	}
+	return fn, args, nil
 }
 
 // readsOuter reports whether the function's arguments read an enclosing

@@ -340,6 +340,8 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planRename(n.GetRenameStmt())
 	case n.GetTruncateStmt() != nil:
 		return a.planTruncate(n.GetTruncateStmt())
+	case n.GetVacuumStmt() != nil:
+		return a.planVacuum(n.GetVacuumStmt())
 	case n.GetCopyStmt() != nil:
 		return a.planCopy(n.GetCopyStmt())
 	case n.GetCreateRoleStmt() != nil:

@@ -50,6 +50,9 @@ type selectPlan struct {
 	values [][]expr
 	// setOp combines two queries with UNION, INTERSECT or EXCEPT.
 	setOp *setOperation
+	// setFuncs are the set-returning functions of the SELECT list. Their
+	// outputs follow the FROM clause's columns in the row.
+	setFuncs []*setFunctionCall
 }
 
 type sortKey struct {
@@ -136,8 +139,13 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 			}
 			continue
 		}
-		e, err := ab.build(rt.Val)
+		call, e, err := a.selectListSetFunction(ab, rt.Val, len(sc.cols)+len(sp.setFuncs))
 		if err != nil {
+			return nil, err
+		}
+		if call != nil {
+			sp.setFuncs = append(sp.setFuncs, call)
+		} else if e, err = ab.build(rt.Val); err != nil {
 			return nil, err
 		}
 		sp.targets = append(sp.targets, e)
@@ -171,6 +179,9 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	sp.aggs = aggs.specs
 	sp.windows = windows.calls
 	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil
+	if err := checkSetFunctions(sp); err != nil {
+		return nil, err
+	}
 	if sp.aggregate {
 		if err := checkGrouping(sp); err != nil {
 			return nil, err
@@ -491,6 +502,9 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 		}
 	default:
 		src = &singleRowIter{filter: sp.filter}
+	}
+	if len(sp.setFuncs) > 0 {
+		src = &projectSetIter{src: src, calls: sp.setFuncs, base: len(sp.scope.cols)}
 	}
 	if sp.aggregate {
 		src = &aggregateIter{src: src, plan: sp}

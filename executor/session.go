@@ -66,6 +66,17 @@ type txnState struct {
 	localSettings  map[string]bool
 	// savepoints are the open savepoints, innermost last.
 	savepoints []savepoint
+	// newTables holds the IDs of the tables created or truncated in this
+	// transaction, which COPY FREEZE may load.
+	newTables map[uint32]bool
+}
+
+// markNewTable records that the transaction created or truncated a table.
+func (t *txnState) markNewTable(id uint32) {
+	if t.newTables == nil {
+		t.newTables = map[uint32]bool{}
+	}
+	t.newTables[id] = true
 }
 
 // savepoint is a SAVEPOINT of a transaction block.

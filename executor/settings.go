@@ -57,6 +57,8 @@ var settingDefs = []setting{
 	{name: "lc_numeric", def: "C"},
 	{name: "lc_time", def: "C"},
 	{name: "client_min_messages", def: "notice"},
+	// psql's \password reads it to choose how to hash the new password.
+	{name: "password_encryption", def: "scram-sha-256", normalize: normalizePasswordEncryption},
 }
 
 var settingsByName = func() map[string]*setting {
@@ -263,6 +265,16 @@ func normalizeTimeZone(v string) (string, error) {
 	}
 	// TODO: timestamptz output uses UTC whatever the session time zone is.
 	return t, nil
+}
+
+// normalizePasswordEncryption accepts only scram-sha-256: pgkeep stores no
+// MD5 hashes.
+func normalizePasswordEncryption(v string) (string, error) {
+	if strings.EqualFold(strings.TrimSpace(v), "scram-sha-256") {
+		return "scram-sha-256", nil
+	}
+	return "", pgerror.Newf(pgcode.FeatureNotSupported, "password_encryption %q is not supported", v).
+		WithHint("pgkeep stores passwords as SCRAM-SHA-256 verifiers only.")
 }
 
 func normalizeByteaOutput(v string) (string, error) {

@@ -29,7 +29,13 @@ type Error struct {
 	// Where is the context of the error, such as the line of a COPY,
 	// which clients show as CONTEXT.
 	Where string
-	cause error
+	// TableName, ColumnName and ConstraintName name the object that an
+	// integrity error is about, as the ErrorResponse fields t, c and n.
+	// Clients read them, psycopg2 as Diagnostics.constraint_name for one.
+	TableName      string
+	ColumnName     string
+	ConstraintName string
+	cause          error
 }
 
 // Error returns the message.
@@ -85,6 +91,18 @@ func (e *Error) WithPosition(pos int32) *Error {
 // WithWhere sets the context field and returns e.
 func (e *Error) WithWhere(where string) *Error {
 	e.Where = where
+	return e
+}
+
+// WithConstraint sets the table and constraint name fields and returns e.
+func (e *Error) WithConstraint(table, constraint string) *Error {
+	e.TableName, e.ConstraintName = table, constraint
+	return e
+}
+
+// WithColumn sets the table and column name fields and returns e.
+func (e *Error) WithColumn(table, column string) *Error {
+	e.TableName, e.ColumnName = table, column
 	return e
 }
 

@@ -11,10 +11,11 @@ import (
 )
 
 // ErrorResponse converts err into the ErrorResponse message sent to the
-// client: severity, SQLSTATE, message, detail, hint, cursor position and
-// context. An error without a SQLSTATE becomes XX000 with its message,
-// except a bare context.Canceled, which becomes 57014 as PostgreSQL
-// reports a canceled statement.
+// client: severity, SQLSTATE, message, detail, hint, cursor position,
+// context and the names of the table, column and constraint at fault. An
+// error without a SQLSTATE becomes XX000 with its message, except a bare
+// context.Canceled, which becomes 57014 as PostgreSQL reports a canceled
+// statement.
 func ErrorResponse(err error) *pgproto3.ErrorResponse {
 	resp, _ := errorResponse(err)
 	return resp
@@ -38,5 +39,8 @@ func errorResponse(err error) (*pgproto3.ErrorResponse, bool) {
 		Hint:                pe.Hint,
 		Position:            pe.Position,
 		Where:               pe.Where,
+		TableName:           pe.TableName,
+		ColumnName:          pe.ColumnName,
+		ConstraintName:      pe.ConstraintName,
 	}, coded
 }

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
 
 // rawMessage builds a frontend message with a type byte and body.
@@ -130,6 +133,16 @@ func TestErrorResponseFields(t *testing.T) {
 	resp = ErrorResponse(context.Canceled)
 	if resp.Code != "57014" {
 		t.Errorf("context.Canceled code = %s, want 57014", resp.Code)
+	}
+
+	unique := pgerror.New(pgcode.UniqueViolation, "duplicate key value violates unique constraint \"t_pkey\"").WithConstraint("t", "t_pkey")
+	resp = ErrorResponse(unique)
+	if resp.TableName != "t" || resp.ConstraintName != "t_pkey" || resp.ColumnName != "" {
+		t.Errorf("unique violation names: table %q, constraint %q, column %q; want t, t_pkey and none", resp.TableName, resp.ConstraintName, resp.ColumnName)
+	}
+	resp = ErrorResponse(pgerror.New(pgcode.NotNullViolation, "null value").WithColumn("t", "c"))
+	if resp.TableName != "t" || resp.ColumnName != "c" {
+		t.Errorf("not-null violation names: table %q, column %q; want t and c", resp.TableName, resp.ColumnName)
 	}
 }
 

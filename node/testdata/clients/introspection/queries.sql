@@ -1,0 +1,94 @@
+-- Catalog queries that clients send on connect and for introspection,
+-- taken from PostgreSQL 15 clients: psql 15 (\d), SQLAlchemy 1.4 and
+-- pgjdbc 42.5. TestIntrospectionMatchesPostgres runs each on pgkeep and
+-- on PostgreSQL after the schema in schema.sql and compares the results.
+-- {{items}} stands for the OID of the table items. Each query starts at a
+-- line that starts with "-- query: ". A "-- gap: " line after it marks a known
+-- difference: the test then skips that query with the reason.
+
+-- query: sqlalchemy hstore probe
+SELECT t.oid, typarray
+FROM pg_type t JOIN pg_namespace ns
+    ON typnamespace = ns.oid
+WHERE typname = 'hstore';
+
+-- query: sqlalchemy first connect
+select current_schema();
+
+-- query: sqlalchemy standard_conforming_strings
+show standard_conforming_strings;
+
+-- query: sqlalchemy get_pk_constraint columns
+SELECT a.attname
+FROM pg_attribute a JOIN (
+    SELECT unnest(ix.indkey) attnum,
+           generate_subscripts(ix.indkey, 1) ord
+    FROM pg_index ix
+    WHERE ix.indrelid = {{items}} AND ix.indisprimary
+    ) k ON a.attnum=k.attnum
+WHERE a.attrelid = {{items}}
+ORDER BY k.ord;
+
+-- query: sqlalchemy get_pk_constraint name
+SELECT conname
+   FROM  pg_catalog.pg_constraint r
+   WHERE r.conrelid = {{items}} AND r.contype = 'p'
+   ORDER BY 1;
+
+-- query: sqlalchemy get_foreign_keys
+SELECT r.conname,
+      pg_catalog.pg_get_constraintdef(r.oid, true) as condef,
+      n.nspname as conschema
+FROM  pg_catalog.pg_constraint r,
+      pg_namespace n,
+      pg_class c
+WHERE r.conrelid = {{items}} AND
+      r.contype = 'f' AND
+      c.oid = confrelid AND
+      n.oid = c.relnamespace
+ORDER BY 1;
+
+-- query: psql \d columns
+-- gap: a scalar subquery column is named ?column?, not after the function it selects (pg_get_expr)
+SELECT a.attname,
+  pg_catalog.format_type(a.atttypid, a.atttypmod),
+  (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
+   FROM pg_catalog.pg_attrdef d
+   WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef),
+  a.attnotnull,
+  (SELECT c.collname FROM pg_catalog.pg_collation c, pg_catalog.pg_type t
+   WHERE c.oid = a.attcollation AND t.oid = a.atttypid AND a.attcollation <> t.typcollation) AS attcollation,
+  a.attidentity,
+  a.attgenerated
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = '{{items}}' AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum;
+
+-- query: psql \d indexes
+-- gap: pg_get_indexdef(oid, 0, true) qualifies the table with its schema where PostgreSQL does not
+SELECT c2.relname, i.indisprimary, i.indisunique, i.indisclustered, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true),
+  pg_catalog.pg_get_constraintdef(con.oid, true), contype, condeferrable, condeferred, i.indisreplident, c2.reltablespace
+FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i
+  LEFT JOIN pg_catalog.pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid AND contype IN ('p','u','x'))
+WHERE c.oid = '{{items}}' AND c.oid = i.indrelid AND i.indexrelid = c2.oid
+ORDER BY i.indisprimary DESC, c2.relname;
+
+-- query: psql \d check constraints
+-- gap: pg_get_constraintdef prints a CHECK condition without its implicit casts (price >= 0, not price >= 0::numeric)
+SELECT r.conname, pg_catalog.pg_get_constraintdef(r.oid, true)
+FROM pg_catalog.pg_constraint r
+WHERE r.conrelid = '{{items}}' AND r.contype = 'c'
+ORDER BY 1;
+
+-- query: psql \d foreign keys
+-- gap: a regclass column (conrelid::pg_catalog.regclass) is sent as the OID 101, not as the name items
+SELECT true as sametable, conname,
+  pg_catalog.pg_get_constraintdef(r.oid, true) as condef,
+  conrelid::pg_catalog.regclass AS ontable
+FROM pg_catalog.pg_constraint r
+WHERE r.conrelid = '{{items}}' AND r.contype = 'f'
+     AND conparentid = 0
+ORDER BY conname;
+
+-- query: pgbench partition probe
+select o.n, p.partstrat, pg_catalog.count(i.inhparent) from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on (n.oid = c.relnamespace) cross join lateral (select pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)) as o(n) left join pg_catalog.pg_partitioned_table as p on (p.partrelid = c.oid) left join pg_catalog.pg_inherits as i on (c.oid = i.inhparent) where c.relname = 'items' and o.n is not null group by 1, 2 order by 1 asc limit 1;
