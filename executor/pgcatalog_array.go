@@ -184,19 +184,22 @@ func (e *regNameExpr) eval(ec *evalContext, row []any) (any, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
-	oid := uint32(v.(int64))
+	return regName(ec, e.from, uint32(v.(int64)))
+}
+
+// regName renders a regtype, regclass or regnamespace value as its name,
+// "-" for 0, or the number when nothing has that OID.
+func regName(ec *evalContext, typ, oid uint32) (string, error) {
 	if oid == 0 {
 		return "-", nil
 	}
-	switch e.from {
+	switch typ {
 	case oidRegtype:
-		if typeByOID[oid] != nil || typeNames[oid] != "" {
-			return formatTypeName(oid, -1), nil
-		}
+		return formatRegtype(oid), nil
 	case oidRegclass:
 		snap, err := readCatalogSnapshot(ec)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		if name := relationName(ec, snap, oid); name != "" {
 			return name, nil
@@ -204,7 +207,7 @@ func (e *regNameExpr) eval(ec *evalContext, row []any) (any, error) {
 	case oidRegnamespace:
 		snap, err := readCatalogSnapshot(ec)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		if name := snap.schemaName(oid); name != "" {
 			return quoteIdentIfNeeded(name), nil

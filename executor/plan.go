@@ -202,10 +202,15 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 						row[i] = x.In(s.location())
 					}
 				case int64:
-					// NOTE: a regtype goes out as its name, also where the
-					// client asked for binary, which PostgreSQL sends as the OID.
-					if p.plan.cols[i].TypeOID == oidRegtype {
-						row[i] = formatRegtype(uint32(x))
+					// NOTE: reg* values go out as names, also where the client
+					// asked for binary, which PostgreSQL sends as the OID.
+					switch t := p.plan.cols[i].TypeOID; t {
+					case oidRegtype, oidRegclass, oidRegnamespace:
+						name, err := regName(p.ec, t, uint32(x))
+						if err != nil {
+							return false, err
+						}
+						row[i] = name
 					}
 				}
 			}

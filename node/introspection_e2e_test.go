@@ -30,7 +30,7 @@ func readIntrospectionQueries(t *testing.T) []introspectionQuery {
 		t.Fatal(err)
 	}
 	var out []introspectionQuery
-	for _, part := range strings.Split(string(data), "-- query: ")[1:] {
+	for _, part := range queryStart.Split(string(data), -1)[1:] {
 		name, sql, _ := strings.Cut(part, "\n")
 		q := introspectionQuery{name: strings.TrimSpace(name)}
 		if rest, ok := strings.CutPrefix(sql, "-- gap: "); ok {
@@ -44,6 +44,9 @@ func readIntrospectionQueries(t *testing.T) []introspectionQuery {
 	}
 	return out
 }
+
+// queryStart matches the line that starts each query of queries.sql.
+var queryStart = regexp.MustCompile(`(?m)^-- query: `)
 
 // oidValue matches the numbers that are OIDs of user objects, which
 // differ between the servers.

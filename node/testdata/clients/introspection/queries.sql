@@ -81,7 +81,6 @@ WHERE r.conrelid = '{{items}}' AND r.contype = 'c'
 ORDER BY 1;
 
 -- query: psql \d foreign keys
--- gap: a regclass column (conrelid::pg_catalog.regclass) is sent as the OID 101, not as the name items
 SELECT true as sametable, conname,
   pg_catalog.pg_get_constraintdef(r.oid, true) as condef,
   conrelid::pg_catalog.regclass AS ontable
