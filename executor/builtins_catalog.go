@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -178,7 +179,12 @@ func pgGetIndexdef(ec *evalContext, a []any) (any, error) {
 	if ix == nil {
 		return nil, nil
 	}
-	return indexDefinition(snap, t, *ix), nil
+	def := indexDefinition(snap, t, *ix)
+	// The pretty form leaves out a schema the search path reaches.
+	if len(a) == 3 && a[2] == true && slices.Contains(catalogSearchPath(ec.sess), snap.schemaName(t.SchemaID)) {
+		def = strings.Replace(def, " ON "+quoteIdentIfNeeded(snap.schemaName(t.SchemaID))+".", " ON ", 1)
+	}
+	return def, nil
 }
 
 func indexByOID(snap *catalogSnapshot, oid uint32) (*catalogIndex, *catalog.TableDescriptor) {

@@ -65,7 +65,6 @@ WHERE a.attrelid = '{{items}}' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum;
 
 -- query: psql \d indexes
--- gap: pg_get_indexdef(oid, 0, true) qualifies the table with its schema where PostgreSQL does not
 SELECT c2.relname, i.indisprimary, i.indisunique, i.indisclustered, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true),
   pg_catalog.pg_get_constraintdef(con.oid, true), contype, condeferrable, condeferred, i.indisreplident, c2.reltablespace
 FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i
