@@ -25,11 +25,17 @@ type tableRelation struct {
 	virtual *virtualTable
 	spec    scanSpec
 	filter  expr
+	// ordered, when set, is the spec of a scan that returns the rows in
+	// the order of the query's ORDER BY, used when readsInOrder.
+	ordered *scanSpec
 }
 
 func (r *tableRelation) open(ec *evalContext) (rowIter, error) {
 	if r.virtual != nil {
 		return &virtualScanIter{table: r.virtual, filter: r.filter}, nil
+	}
+	if r.readsInOrder(ec) {
+		return newScanIter(ec, r.codec, *r.ordered, r.filter, scanForRead), nil
 	}
 	return newScanIter(ec, r.codec, r.spec, r.filter, scanForRead), nil
 }
