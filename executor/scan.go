@@ -54,9 +54,10 @@ type scanIter struct {
 	started bool
 	done    bool
 	seen    int
-	// nullLower and nullUpper bound the range a nullsLast scan reads after
-	// the first one; nullLower is nil when there is none left.
-	nullLower, nullUpper []byte
+	// nullIt reads the NULL entries of a nullsLast scan after it. It is
+	// opened with it, so that it does not see rows that the statement
+	// writes while it reads, as an INSERT ... SELECT does.
+	nullIt kv.Iterator
 
 	// keysRead counts the index entries and rows read, and finish adds it
 	// to *keysReadTotal.
@@ -229,9 +230,11 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 		if s.spec.nullsLast {
 			// The planner sets nullsLast only without a range, so lower is
 			// the prefix that the equality values end.
-			s.nullLower = kv.EncodeNull(append([]byte(nil), lower...))
-			s.nullUpper = kv.PrefixEnd(s.nullLower)
-			lower = s.nullUpper
+			nulls := kv.EncodeNull(append([]byte(nil), lower...))
+			lower = kv.PrefixEnd(nulls)
+			if s.nullIt, err = s.txn.NewIterator(nulls, lower); err != nil {
+				return nil, err
+			}
 		}
 		if s.it, err = s.txn.NewIterator(lower, upper); err != nil {
 			return nil, err
@@ -276,23 +279,15 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 	}
 }
 
-// nextRange closes the exhausted iterator and opens one over the NULL
-// entries of a nullsLast scan. It reports false when no range is left.
+// nextRange closes the exhausted iterator and moves on to the NULL entries
+// of a nullsLast scan. It reports false when no range is left.
 func (s *scanIter) nextRange() (bool, error) {
-	if s.nullLower == nil {
+	if s.nullIt == nil {
 		return false, s.finish()
 	}
-	if err := s.it.Close(); err != nil {
-		s.it = nil
-		return false, err
-	}
-	lower, upper := s.nullLower, s.nullUpper
-	s.nullLower, s.nullUpper = nil, nil
-	var err error
-	if s.it, err = s.txn.NewIterator(lower, upper); err != nil {
-		return false, err
-	}
-	return true, nil
+	err := s.it.Close()
+	s.it, s.nullIt = s.nullIt, nil
+	return err == nil, err
 }
 
 // load decodes a stored row into s.row. It reports false for a STREAM row
@@ -342,11 +337,17 @@ func (s *scanIter) finish() error {
 	s.done = true
 	*s.keysReadTotal += s.keysRead
 	s.keysRead = 0
-	if s.it == nil {
-		return nil
+	var err error
+	if s.nullIt != nil {
+		err = s.nullIt.Close()
+		s.nullIt = nil
 	}
-	err := s.it.Close()
-	s.it = nil
+	if s.it != nil {
+		if closeErr := s.it.Close(); err == nil {
+			err = closeErr
+		}
+		s.it = nil
+	}
 	return err
 }
 
