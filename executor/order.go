@@ -14,22 +14,16 @@ import (
 
 // planScanOrder lets the table that feeds the rows of sp read them in the
 // order of sp's ORDER BY, when an index gives that order, and marks the
-// sort unnecessary. The table is the only one of the query or the
-// leftmost of inner and left joins, which keep the order of their left
-// side.
+// sort unnecessary. See orderSource for the tables that qualify.
 func planScanOrder(sp *selectPlan) {
-	if len(sp.sortKeys) == 0 || sp.from == nil || sp.aggregate || len(sp.windows) > 0 ||
-		sp.distinct || len(sp.distinctOn) > 0 {
+	if len(sp.sortKeys) == 0 || sp.aggregate || len(sp.windows) > 0 || sp.distinct || len(sp.distinctOn) > 0 {
 		return
 	}
-	leaf, filter := orderedLeaf(sp.from)
-	if leaf == nil || leaf.virtual != nil {
+	src := orderSource(sp)
+	if src == nil {
 		return
 	}
-	if filter == nil {
-		filter = sp.filter
-	}
-	width := len(leaf.table.Columns)
+	leaf := src.leaf
 	keys := make([]orderKey, 0, len(sp.sortKeys))
 	for _, k := range sp.sortKeys {
 		var e expr
@@ -39,17 +33,16 @@ func planScanOrder(sp *selectPlan) {
 			e = sp.extraSort[k.col-len(sp.targets)]
 		}
 		c, ok := e.(*columnExpr)
-		if !ok || c.idx >= width {
+		if !ok {
 			return
 		}
-		keys = append(keys, orderKey{pos: c.idx, desc: k.desc, nullsFirst: k.nullsFirst})
-	}
-	byCol := keyBounds(filter)
-	for pos := range byCol {
-		if pos >= width {
-			delete(byCol, pos)
+		pos := src.leafPos(c.idx)
+		if pos < 0 {
+			return
 		}
+		keys = append(keys, orderKey{pos: pos, desc: k.desc, nullsFirst: k.nullsFirst})
 	}
+	byCol := src.bounds
 
 	current := leaf.spec
 	if current.point {
@@ -109,26 +102,96 @@ type orderKey struct {
 	nullsFirst bool
 }
 
-// orderedLeaf returns the table relation whose scan order is the order of
-// the rows of rel, and the filter pushed into it for a single table. It
-// returns nil when no table scan decides the order.
-func orderedLeaf(rel relation) (*tableRelation, expr) {
-	switch r := rel.(type) {
-	case *tableRelation:
-		return r, r.filter
-	case *joinRelation:
-		// A join returns the matches of each left row in turn, except for
-		// the unmatched right rows of RIGHT and FULL joins, which come last.
-		if r.kind != pg_query.JoinType_JOIN_INNER && r.kind != pg_query.JoinType_JOIN_LEFT {
-			return nil, nil
+// scanOrderSource is the table scan whose order is the order of the rows
+// of a query's FROM clause.
+type scanOrderSource struct {
+	leaf *tableRelation
+	// leafPos maps a column position of the FROM rows to the row position
+	// of the leaf's column, or -1 when the column is not one of them.
+	leafPos func(pos int) int
+	// bounds are the comparisons of the leaf's columns with values known
+	// before the scan, by leaf row position, which may bound its key range.
+	bounds map[int][]keyBound
+}
+
+// orderSource returns the table scan that decides the order of the rows
+// of sp's FROM clause, or nil when there is none. That scan is a stored
+// table read alone, or the leftmost item of inner and left joins, which
+// return the matches of each left row in turn. It may also be the table of
+// a subquery or view in FROM that neither sorts, groups nor limits its
+// rows. RIGHT and FULL joins return their unmatched right rows last.
+func orderSource(sp *selectPlan) *scanOrderSource {
+	rel := sp.from
+	joined := false
+	for {
+		switch r := rel.(type) {
+		case *joinRelation:
+			if r.kind != pg_query.JoinType_JOIN_INNER && r.kind != pg_query.JoinType_JOIN_LEFT {
+				return nil
+			}
+			rel, joined = r.left, true
+			continue
+		case *lateralRelation:
+			rel, joined = r.left, true
+			continue
+		case *tableRelation:
+			if r.virtual != nil {
+				return nil
+			}
+			filter := r.filter
+			if joined {
+				// The WHERE clause of a join applies to the joined rows,
+				// and each joined row keeps the values of its left row, so
+				// the clause's conditions on the leaf bound its scan.
+				filter = sp.filter
+			}
+			tableWidth := len(r.table.Columns)
+			src := &scanOrderSource{leaf: r, bounds: keyBounds(filter)}
+			for pos := range src.bounds {
+				if pos >= tableWidth {
+					delete(src.bounds, pos)
+				}
+			}
+			src.leafPos = func(pos int) int {
+				if pos >= tableWidth {
+					return -1
+				}
+				return pos
+			}
+			return src
+		case *derivedRelation:
+			return derivedOrderSource(r)
 		}
-		leaf, _ := orderedLeaf(r.left)
-		return leaf, nil
-	case *lateralRelation:
-		leaf, _ := orderedLeaf(r.left)
-		return leaf, nil
+		return nil
 	}
-	return nil, nil
+}
+
+// derivedOrderSource returns the scan order source of a subquery or view
+// whose columns are the first columns of the FROM rows.
+func derivedOrderSource(r *derivedRelation) *scanOrderSource {
+	sub := r.plan
+	if r.cte != nil || sub.from == nil || len(sub.sortKeys) > 0 || sub.limit != nil || sub.offset != nil ||
+		sub.aggregate || len(sub.windows) > 0 || sub.distinct || len(sub.distinctOn) > 0 {
+		return nil
+	}
+	inner := orderSource(sub)
+	if inner == nil {
+		return nil
+	}
+	return &scanOrderSource{
+		leaf:   inner.leaf,
+		bounds: inner.bounds,
+		leafPos: func(pos int) int {
+			if pos >= len(sub.targets) {
+				return -1
+			}
+			c, ok := sub.targets[pos].(*columnExpr)
+			if !ok {
+				return -1
+			}
+			return inner.leafPos(c.idx)
+		},
+	}
 }
 
 // orderedSpec returns the spec of a scan of the index ic, or of the
@@ -145,8 +208,8 @@ func orderedSpec(codec *rowCodec, ic *indexCodec, keys []orderKey, byCol map[int
 	if ic != nil {
 		spec.index = ic
 		spec.point = spec.point && ic.desc.Unique
-		// Entries with equal indexed values sort by primary key, also on a
-		// unique index, where only entries holding a NULL can be equal.
+		// Entries with equal indexed values sort by primary key. On a
+		// unique index only entries containing a NULL can be equal.
 		order = append(append([]int(nil), cols...), codec.keyCols...)
 	}
 	fixed := func(pos int) bool {
