@@ -50,7 +50,7 @@ func TestOrderedReadMatchesSort(t *testing.T) {
 	run(t, s, "CREATE VIEW tv AS SELECT id, v, w FROM t WHERE g <> 1")
 
 	// Each query reads the indexed column v, and the same query over the
-	// unindexed column w gives the order PostgreSQL's sort defines.
+	// unindexed column w gives the order of a sort.
 	cases := []struct {
 		name string
 		// query has %s where the column goes.
@@ -108,7 +108,7 @@ func TestOrderedReadLimitReadsFewKeys(t *testing.T) {
 	if fullKeys < orderTestRows {
 		t.Errorf("ORDER BY w LIMIT 10 read %d keys, want the whole table of %d", fullKeys, orderTestRows)
 	}
-	// The rows are the same; only the names of v and w differ.
+	// The rows are the same, and only the column names v and w differ.
 	if len(indexed) != 12 || strings.Join(indexed[1:], "\n") != strings.Join(sorted[1:], "\n") {
 		t.Fatalf("indexed:\n%s\nsorted:\n%s", strings.Join(indexed, "\n"), strings.Join(sorted, "\n"))
 	}
@@ -204,7 +204,7 @@ func TestOrderedReadUserTable(t *testing.T) {
 		t.Errorf("alice read %d keys, want at most 8", keys)
 	}
 	expectLines(t, run(t, bob, "SELECT id, v FROM notes ORDER BY v LIMIT 2"), "cols: id,v", "1|5", "3|15", "tag: SELECT 2")
-	// root reads every owner's rows, which the index holds owner by owner,
+	// root reads every owner's rows, which the index contains owner by owner,
 	// so the rows are sorted.
 	expectLines(t, run(t, root, "SELECT _user, v FROM notes ORDER BY v LIMIT 4"),
 		"cols: _user,v", "bob|5", "alice|10", "bob|15", "alice|20", "tag: SELECT 4")
