@@ -150,6 +150,7 @@ func (rc *rowCodec) indexViolation(ic *indexCodec, row []any) error {
 // lookupRow fetches the row an index entry points to.
 func (s *scanIter) lookupRow(pk []byte) ([]byte, []byte, bool, error) {
 	key := append(append([]byte(nil), s.codec.rowsPrefix(s.owner)...), pk...)
+	s.keysRead++
 	value, found, err := s.txn.Get(key)
 	return key, value, found, err
 }

@@ -355,6 +355,8 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planAlterRole(n.GetAlterRoleStmt())
 	case n.GetDropRoleStmt() != nil:
 		return a.planDropRole(n.GetDropRoleStmt())
+	case n.GetExplainStmt() != nil:
+		return a.planExplain(n.GetExplainStmt())
 	}
 	return nil, pgerror.NotSupported(statementName(n))
 }

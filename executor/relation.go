@@ -25,11 +25,17 @@ type tableRelation struct {
 	virtual *virtualTable
 	spec    scanSpec
 	filter  expr
+	// ordered, when set, is the spec of a scan that returns the rows in
+	// the order of the query's ORDER BY, used when readsInOrder.
+	ordered *scanSpec
 }
 
 func (r *tableRelation) open(ec *evalContext) (rowIter, error) {
 	if r.virtual != nil {
 		return &virtualScanIter{table: r.virtual, filter: r.filter}, nil
+	}
+	if r.readsInOrder(ec) {
+		return newScanIter(ec, r.codec, *r.ordered, r.filter, scanForRead), nil
 	}
 	return newScanIter(ec, r.codec, r.spec, r.filter, scanForRead), nil
 }
@@ -556,24 +562,35 @@ func (j *joinRelation) findEquiKeys() {
 		return
 	}
 	for _, c := range flattenAnd(j.on) {
-		cmp, ok := c.(*compareExpr)
-		if !ok || cmp.op != "=" || cmp.bpchar {
-			continue
-		}
-		l, lok := cmp.left.(*columnExpr)
-		r, rok := cmp.right.(*columnExpr)
-		if !lok || !rok || l.typ.OID != r.typ.OID {
-			continue
-		}
-		if l.idx >= j.leftWidth {
-			l, r = r, l
-		}
-		if l.idx >= j.leftWidth || r.idx < j.leftWidth {
+		l, r, ok := j.equiKey(c)
+		if !ok {
 			continue
 		}
 		j.leftKeys = append(j.leftKeys, &columnExpr{idx: l.idx, typ: l.typ, name: l.name})
 		j.rightKeys = append(j.rightKeys, &columnExpr{idx: r.idx - j.leftWidth, typ: r.typ, name: r.name})
 	}
+}
+
+// equiKey returns the left and the right column of a conjunct of ON that
+// a hash join can use: an equality of a left and a right column of the
+// same type.
+func (j *joinRelation) equiKey(c expr) (l, r *columnExpr, ok bool) {
+	cmp, ok := c.(*compareExpr)
+	if !ok || cmp.op != "=" || cmp.bpchar {
+		return nil, nil, false
+	}
+	l, lok := cmp.left.(*columnExpr)
+	r, rok := cmp.right.(*columnExpr)
+	if !lok || !rok || l.typ.OID != r.typ.OID {
+		return nil, nil, false
+	}
+	if l.idx >= j.leftWidth {
+		l, r = r, l
+	}
+	if l.idx >= j.leftWidth || r.idx < j.leftWidth {
+		return nil, nil, false
+	}
+	return l, r, true
 }
 
 func (j *joinRelation) open(ec *evalContext) (rowIter, error) {

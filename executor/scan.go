@@ -21,6 +21,13 @@ type scanSpec struct {
 	// index, when set, makes the scan read a secondary index, whose key
 	// columns the spec then constrains.
 	index *indexCodec
+	// nullsLast makes a scan without a range read the entries whose key
+	// column after the equality prefix is NULL after all the others. Keys
+	// sort NULL first, and this gives the order of ORDER BY ... NULLS LAST.
+	nullsLast bool
+	// conds are the conjuncts of the filter that the key range enforces,
+	// which EXPLAIN shows as the Index Cond.
+	conds []expr
 }
 
 // scanIter reads rows of a table in primary key order and applies a filter.
@@ -47,6 +54,15 @@ type scanIter struct {
 	started bool
 	done    bool
 	seen    int
+	// nullIt reads the NULL entries of a nullsLast scan after it. It is
+	// opened with it, so that it does not see rows that the statement
+	// writes while it reads, as an INSERT ... SELECT does.
+	nullIt kv.Iterator
+
+	// keysRead counts the index entries and rows read, and finish adds it
+	// to *keysReadTotal.
+	keysRead      int64
+	keysReadTotal *int64
 }
 
 // scanMode selects which owners' rows a scan of a per-user table reads.
@@ -60,7 +76,7 @@ const (
 )
 
 func newScanIter(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr, mode scanMode) *scanIter {
-	s := &scanIter{codec: codec, txn: ec.sess.txn.kv, spec: spec, filter: filter, row: make([]any, codec.width())}
+	s := &scanIter{codec: codec, txn: ec.sess.txn.kv, spec: spec, filter: filter, row: make([]any, codec.width()), keysReadTotal: &ec.sess.keysRead}
 	if !codec.perUser {
 		return s
 	}
@@ -184,6 +200,7 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 	if s.done {
 		return nil, nil
 	}
+	var positioned bool
 	if !s.started {
 		s.started = true
 		lower, upper, ok, err := s.bounds(ec)
@@ -196,6 +213,7 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 		}
 		if s.spec.point {
 			s.done = true
+			s.keysRead++
 			val, found, err := s.txn.Get(lower)
 			if err != nil || !found {
 				return nil, err
@@ -209,17 +227,33 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 			}
 			return s.filtered(ec)
 		}
+		if s.spec.nullsLast {
+			// The planner sets nullsLast only without a range, so lower is
+			// the prefix that the equality values end.
+			nulls := kv.EncodeNull(append([]byte(nil), lower...))
+			lower = kv.PrefixEnd(nulls)
+			if s.nullIt, err = s.txn.NewIterator(nulls, lower); err != nil {
+				return nil, err
+			}
+		}
 		if s.it, err = s.txn.NewIterator(lower, upper); err != nil {
 			return nil, err
 		}
-		if !s.it.First() {
-			return nil, s.finish()
-		}
-	} else if !s.it.Next() {
-		return nil, s.finish()
+		positioned = s.it.First()
+	} else {
+		positioned = s.it.Next()
 	}
 	for {
+		if !positioned {
+			more, err := s.nextRange()
+			if err != nil || !more {
+				return nil, err
+			}
+			positioned = s.it.First()
+			continue
+		}
 		s.seen++
+		s.keysRead++
 		if s.seen%1024 == 0 {
 			if err := ec.checkCancel(); err != nil {
 				return nil, err
@@ -241,10 +275,19 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 				return row, err
 			}
 		}
-		if !s.it.Next() {
-			return nil, s.finish()
-		}
+		positioned = s.it.Next()
 	}
+}
+
+// nextRange closes the exhausted iterator and moves on to the NULL entries
+// of a nullsLast scan. It reports false when no range is left.
+func (s *scanIter) nextRange() (bool, error) {
+	if s.nullIt == nil {
+		return false, s.finish()
+	}
+	err := s.it.Close()
+	s.it, s.nullIt = s.nullIt, nil
+	return err == nil, err
 }
 
 // load decodes a stored row into s.row. It reports false for a STREAM row
@@ -292,11 +335,19 @@ func (s *scanIter) filtered(ec *evalContext) ([]any, error) {
 
 func (s *scanIter) finish() error {
 	s.done = true
-	if s.it == nil {
-		return nil
+	*s.keysReadTotal += s.keysRead
+	s.keysRead = 0
+	var err error
+	if s.nullIt != nil {
+		err = s.nullIt.Close()
+		s.nullIt = nil
 	}
-	err := s.it.Close()
-	s.it = nil
+	if s.it != nil {
+		if closeErr := s.it.Close(); err == nil {
+			err = closeErr
+		}
+		s.it = nil
+	}
 	return err
 }
 
@@ -336,6 +387,8 @@ func deriveScanSpec(t *catalog.TableDescriptor, codec *rowCodec, filter expr) sc
 type keyBound struct {
 	op  string
 	val expr
+	// cond is the conjunct the comparison comes from.
+	cond expr
 }
 
 // keyBounds collects the comparisons among the AND-ed conjuncts of filter,
@@ -354,7 +407,7 @@ func keyBounds(filter expr) map[int][]keyBound {
 		if !isRuntimeConstant(val) || val.resultType().OID != col.typ.OID {
 			continue
 		}
-		byCol[col.idx] = append(byCol[col.idx], keyBound{op, val})
+		byCol[col.idx] = append(byCol[col.idx], keyBound{op: op, val: val, cond: c})
 	}
 	return byCol
 }
@@ -365,15 +418,16 @@ func specFor(keyCols []int, byCol map[int][]keyBound) scanSpec {
 	var spec scanSpec
 	for _, pos := range keyCols {
 		bs := byCol[pos]
-		var eq expr
-		for _, b := range bs {
-			if b.op == "=" {
-				eq = b.val
+		var eq *keyBound
+		for i := range bs {
+			if bs[i].op == "=" {
+				eq = &bs[i]
 				break
 			}
 		}
 		if eq != nil {
-			spec.eq = append(spec.eq, eq)
+			spec.eq = append(spec.eq, eq.val)
+			spec.conds = append(spec.conds, eq.cond)
 			continue
 		}
 		for _, b := range bs {
@@ -381,10 +435,12 @@ func specFor(keyCols []int, byCol map[int][]keyBound) scanSpec {
 			case ">", ">=":
 				if spec.lo == nil {
 					spec.lo, spec.loInclusive = b.val, b.op == ">="
+					spec.conds = append(spec.conds, b.cond)
 				}
 			case "<", "<=":
 				if spec.hi == nil {
 					spec.hi, spec.hiIncl = b.val, b.op == "<="
+					spec.conds = append(spec.conds, b.cond)
 				}
 			}
 		}

@@ -46,6 +46,9 @@ type selectPlan struct {
 	recursive *recursiveCTE
 
 	limit, offset expr
+	// orderedBy is the table whose scan returns the rows in the order of
+	// sortKeys, which then need no sort when it reads in that order.
+	orderedBy *tableRelation
 	// values holds the rows of a VALUES list.
 	values [][]expr
 	// setOp combines two queries with UNION, INTERSECT or EXCEPT.
@@ -199,6 +202,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	if err := a.analyseLimit(sel, sp); err != nil {
 		return nil, err
 	}
+	planScanOrder(sp)
 	// NOTE: FOR UPDATE/FOR SHARE take no locks; conflicting writes are still
 	// caught at commit by the storage layer's write-write check.
 	return sp, nil
@@ -516,7 +520,7 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	if sp.distinct {
 		it = &distinctIter{src: it, width: len(sp.targets)}
 	}
-	if len(sp.sortKeys) > 0 {
+	if len(sp.sortKeys) > 0 && !sp.orderedBy.readsInOrder(ec) {
 		it = &sortIter{src: it, keys: sp.sortKeys}
 	}
 	if len(sp.distinctOn) > 0 {

@@ -43,6 +43,9 @@ type Session struct {
 	// loc caches the time zone named by the TimeZone setting locName.
 	loc     *time.Location
 	locName string
+	// keysRead counts the index entries and rows that table scans of the
+	// session have read, for tests and benchmarks of access paths.
+	keysRead int64
 }
 
 // txnState is an open transaction.
