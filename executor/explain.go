@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -453,6 +454,13 @@ func (ex *explainer) joinNode(j *joinRelation, sc *scope, offset int) *explainNo
 		}
 	}
 	n.prop("Hash Cond", ex.conjunctionText(keys, es, n))
+	if lk := j.lookup; lk != nil {
+		index := lk.table.table.Name + "_pkey"
+		if lk.spec.index != nil {
+			index = lk.spec.index.desc.Name
+		}
+		n.prop("Index Lookup", fmt.Sprintf("%s when the outer side has at most %d rows", quoteIdent(index).(string), lookupThreshold))
+	}
 	if len(rest) > 0 {
 		n.prop("Join Filter", ex.conjunctionText(rest, es, n))
 	}

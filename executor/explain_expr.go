@@ -143,7 +143,15 @@ func (ex *explainer) exprText(e expr, sc exprScope, host *explainNode) string {
 		if x.all {
 			quantifier = " ALL "
 		}
-		return "(" + t(x.cmp.left) + " " + x.cmp.op + quantifier + "(" + ex.subplan(x.sq, host) + "))"
+		left := make([]string, len(x.cmps))
+		for i, c := range x.cmps {
+			left[i] = t(c.left)
+		}
+		lhs := left[0]
+		if len(left) > 1 {
+			lhs = "ROW(" + strings.Join(left, ", ") + ")"
+		}
+		return "(" + lhs + " " + x.cmps[0].op + quantifier + "(" + ex.subplan(x.sq, host) + "))"
 	}
 	return "(expression)"
 }

@@ -139,11 +139,15 @@ func orderSource(sp *selectPlan) *scanOrderSource {
 				return nil
 			}
 			filter := r.filter
-			if joined {
+			if joined && sp.filter != nil {
 				// The WHERE clause of a join applies to the joined rows,
 				// and each joined row keeps the values of its left row, so
-				// the clause's conditions on the leaf bound its scan.
+				// the clause's conditions on the leaf bound its scan, as do
+				// those pushed down into the leaf itself.
 				filter = sp.filter
+				if r.filter != nil {
+					filter = &andExpr{args: append(flattenAnd(r.filter), flattenAnd(sp.filter)...)}
+				}
 			}
 			tableWidth := len(r.table.Columns)
 			src := &scanOrderSource{leaf: r, bounds: keyBounds(filter)}

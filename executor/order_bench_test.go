@@ -3,6 +3,8 @@ package executor
 import (
 	"context"
 	"fmt"
+	"github.com/pgkeep/pgkeep/pgerror"
+	"io"
 	"strings"
 	"testing"
 
@@ -24,6 +26,12 @@ func (s *countingSink) Complete(string) error                { return nil }
 func (s *countingSink) EmptyQuery() error                    { return nil }
 func (s *countingSink) ParameterStatus(string, string) error { return nil }
 func (s *countingSink) Notice(string, string, string) error  { return nil }
+func (s *countingSink) CopyIn(int16, []int16) (io.Reader, error) {
+	return nil, pgerror.Internal("this test sink takes no COPY data")
+}
+func (s *countingSink) CopyOut(int16, []int16) (io.WriteCloser, error) {
+	return nil, pgerror.Internal("this test sink takes no COPY data")
+}
 func (s *countingSink) exec(tb testing.TB, sess *Session, sql string) {
 	tb.Helper()
 	if err := sess.ExecSimple(context.Background(), sql, s); err != nil {

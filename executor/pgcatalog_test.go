@@ -69,8 +69,8 @@ func TestPgIndexAndConstraints(t *testing.T) {
 		WHERE c.oid = 'authors'::regclass AND c.oid = i.indrelid AND i.indexrelid = c2.oid
 		ORDER BY i.indisprimary DESC, c2.relname`)
 	expectLines(t, got, "cols: relname,indisprimary,indisunique,indkey,pg_get_indexdef,pg_get_constraintdef,contype",
-		"authors_pkey|t|t|1|CREATE UNIQUE INDEX authors_pkey ON public.authors USING btree (id)|PRIMARY KEY (id)|p",
-		"authors_email_key|f|t|3|CREATE UNIQUE INDEX authors_email_key ON public.authors USING btree (email)|UNIQUE (email)|u",
+		"authors_pkey|t|t|1|CREATE UNIQUE INDEX authors_pkey ON authors USING btree (id)|PRIMARY KEY (id)|p",
+		"authors_email_key|f|t|3|CREATE UNIQUE INDEX authors_email_key ON authors USING btree (email)|UNIQUE (email)|u",
 		"tag: SELECT 2")
 	// A plain unique index has no constraint row.
 	expectLines(t, run(t, root, "SELECT count(*) FROM pg_constraint WHERE conname = 'books_title_idx'"), "cols: count", "0", "tag: SELECT 1")
