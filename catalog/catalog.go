@@ -42,6 +42,8 @@ type Catalog struct {
 	usersVersion atomic.Uint64
 	seqs         sequences
 	audit        auditIDs
+	// tempIDs counts the IDs handed to temporary objects since the start.
+	tempIDs atomic.Uint32
 }
 
 // New returns a catalog over engine.
@@ -49,6 +51,7 @@ func New(engine kv.Engine) *Catalog {
 	c := &Catalog{engine: engine}
 	c.seqs.engine = engine
 	c.seqs.mu.blocks = map[seqKey]*seqBlock{}
+	c.seqs.mu.named = map[uint32]*namedSeq{}
 	return c
 }
 
@@ -252,6 +255,13 @@ func (c *Catalog) CreateTable(txn kv.Txn, t *TableDescriptor) error {
 		return err
 	}
 	t.ID = id
+	c.BumpVersion()
+	return c.putNewTable(txn, t)
+}
+
+// putNewTable stores the name entry and descriptor of a table whose ID is
+// set.
+func (c *Catalog) putNewTable(txn kv.Txn, t *TableDescriptor) error {
 	if t.Kind == "" {
 		t.Kind = TableKindShared
 	}
@@ -262,16 +272,22 @@ func (c *Catalog) CreateTable(txn kv.Txn, t *TableDescriptor) error {
 		t.CreatedAt = time.Now().UTC()
 	}
 	var idBytes [4]byte
-	binary.BigEndian.PutUint32(idBytes[:], id)
+	binary.BigEndian.PutUint32(idBytes[:], t.ID)
 	if err := txn.Put([]byte(tableNameKey(t.SchemaID, t.Name)), idBytes[:]); err != nil {
 		return err
 	}
-	c.BumpVersion()
-	return putJSON(txn, idKey(keyDescPrefix, id), t)
+	return putJSON(txn, idKey(keyDescPrefix, t.ID), t)
 }
 
-// DropTable removes the descriptor, its name and its rows.
+// DropTable removes the descriptor, its name and its rows, and the
+// sequences owned by its columns.
 func (c *Catalog) DropTable(txn kv.Txn, t *TableDescriptor) error {
+	c.BumpVersion()
+	return c.dropTable(txn, t)
+}
+
+// dropTable is DropTable without the schema version change.
+func (c *Catalog) dropTable(txn kv.Txn, t *TableDescriptor) error {
 	if err := txn.Delete([]byte(tableNameKey(t.SchemaID, t.Name))); err != nil {
 		return err
 	}
@@ -285,7 +301,15 @@ func (c *Catalog) DropTable(txn kv.Txn, t *TableDescriptor) error {
 			}
 		}
 	}
-	c.BumpVersion()
+	if t.Kind == TableKindSequence {
+		if err := txn.Delete(namedSeqKey(t.ID)); err != nil {
+			return err
+		}
+	}
+	c.forgetSequences(t)
+	if err := c.dropOwnedSequences(txn, t); err != nil {
+		return err
+	}
 	return deleteRange(txn, TablePrefix(t.ID))
 }
 
@@ -490,6 +514,7 @@ type sequences struct {
 	mu     struct {
 		sync.Mutex
 		blocks map[seqKey]*seqBlock
+		named  map[uint32]*namedSeq
 	}
 }
 
@@ -533,34 +558,16 @@ func (c *Catalog) NextSequenceValue(tableID, columnID uint32) (int64, error) {
 // reserveLocked moves the stored high-water mark of k one block ahead and
 // returns the first value of the reserved block.
 func (s *sequences) reserveLocked(k seqKey) (int64, error) {
-	for attempt := 0; ; attempt++ {
-		txn, err := s.engine.Begin()
-		if err != nil {
-			return 0, err
-		}
-		b, found, err := txn.Get(k.key())
-		if err != nil {
-			txn.Rollback()
-			return 0, err
-		}
-		next := int64(1)
-		if found && len(b) == 8 {
-			next = int64(binary.BigEndian.Uint64(b))
+	next := int64(1)
+	err := s.update(k.key(), func(old []byte, found bool) ([]byte, error) {
+		if found && len(old) == 8 {
+			next = int64(binary.BigEndian.Uint64(old))
 		}
 		var out [8]byte
 		binary.BigEndian.PutUint64(out[:], uint64(next+seqBlockSize))
-		if err := txn.Put(k.key(), out[:]); err != nil {
-			txn.Rollback()
-			return 0, err
-		}
-		err = txn.Commit()
-		if err == nil {
-			return next, nil
-		}
-		if !pgerror.HasCode(err, pgcode.SerializationFailure) || attempt > 100 {
-			return 0, err
-		}
-	}
+		return out[:], nil
+	})
+	return next, err
 }
 
 // RestartSequence makes the sequence of a column start again at 1.
@@ -582,8 +589,9 @@ func (c *Catalog) RestartSequence(tableID, columnID uint32) error {
 	return txn.Commit()
 }
 
-// Close writes back the unused part of every sequence block, so a clean
-// restart continues without a gap.
+// Close writes back the unused part of every sequence block and the exact
+// state of every named sequence, so a clean restart continues without a
+// gap.
 func (c *Catalog) Close() error {
 	s := &c.seqs
 	s.mu.Lock()
@@ -610,6 +618,10 @@ func (c *Catalog) Close() error {
 		}
 	}
 	s.mu.blocks = map[seqKey]*seqBlock{}
+	if err := s.writeBackNamedLocked(txn); err != nil {
+		txn.Rollback()
+		return err
+	}
 	return txn.Commit()
 }
 
