@@ -43,11 +43,11 @@ func (c *Catalog) nextTemporaryID(txn kv.Txn) (uint32, error) {
 	const size = ^uint32(0) - FirstTemporaryID
 	for attempt := 0; attempt < 1000; attempt++ {
 		id := FirstTemporaryID + (c.tempIDs.Add(1)-1)%size
-		_, taken, err := txn.Get([]byte(idKey(keyDescPrefix, id)))
+		_, inUse, err := txn.Get([]byte(idKey(keyDescPrefix, id)))
 		if err != nil {
 			return 0, err
 		}
-		if !taken {
+		if !inUse {
 			return id, nil
 		}
 	}
