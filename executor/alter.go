@@ -81,7 +81,7 @@ func alterTarget(ec *evalContext, rv *pg_query.RangeVar, missingOK bool) (t *cat
 		}
 		return nil, false, err
 	}
-	if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem {
+	if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem || t.Kind == catalog.TableKindSequence {
 		return nil, false, pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", t.Name)
 	}
 	// The descriptor is changed in place: work on a private copy.
@@ -715,7 +715,8 @@ func walkMessages(m protoreflect.Message, fn func(protoreflect.Message)) {
 // planTruncate handles TRUNCATE. It removes the rows of every owner, so it
 // needs the DDL right rather than DELETE on the table.
 func (a *analyser) planTruncate(ts *pg_query.TruncateStmt) (*plan, error) {
-	if err := security.CheckDDL(subjectOf(a.subject()), "truncate", ""); err != nil {
+	gate, err := a.ddlGate("truncate", "")
+	if err != nil {
 		return nil, err
 	}
 	cascade := ts.Behavior == pg_query.DropBehavior_DROP_CASCADE
@@ -730,8 +731,11 @@ func (a *analyser) planTruncate(ts *pg_query.TruncateStmt) (*plan, error) {
 			if err != nil {
 				return err
 			}
-			if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem {
+			if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem || t.Kind == catalog.TableKindSequence {
 				return pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", t.Name)
+			}
+			if err := gate.check(t); err != nil {
+				return err
 			}
 			if !has(t.ID) {
 				tables = append(tables, t)

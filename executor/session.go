@@ -43,6 +43,10 @@ type Session struct {
 	// loc caches the time zone named by the TimeZone setting locName.
 	loc     *time.Location
 	locName string
+	// seqs and temp hold the session's state of sequence functions and
+	// temporary tables.
+	seqs sequenceSession
+	temp temporaryState
 }
 
 // txnState is an open transaction.
@@ -108,7 +112,8 @@ func (s *Session) TxnStatus() byte {
 	return 'T'
 }
 
-// Close rolls back an open transaction.
+// Close rolls back an open transaction and drops the session's temporary
+// tables.
 func (s *Session) Close() {
 	for p := range s.portals {
 		p.Close()
@@ -117,6 +122,7 @@ func (s *Session) Close() {
 		s.txn.kv.Rollback()
 		s.txn = nil
 	}
+	s.dropTemporaryObjects()
 }
 
 // searchPath returns the schema names of the search_path setting, with
@@ -254,6 +260,7 @@ func (s *Session) finishTxn(commit bool) error {
 	if t.startVersion != s.srv.cat.Version() {
 		defer s.srv.cat.BumpVersion()
 	}
+	s.temp.endTxn()
 	if !commit || t.failed {
 		t.kv.Rollback()
 		s.restoreSettings(t, false)
@@ -305,7 +312,7 @@ func (s *Session) statementFailed() {
 // planFor returns a valid plan of st, analysing it again after a schema
 // change.
 func (s *Session) planFor(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
-	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] && p.searchPath == s.settings.values["search_path"] {
+	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] && p.searchPath == s.settings.values["search_path"] && p.tempVersion == s.temp.version {
 		return p, nil
 	}
 	p, err := s.analyse(ctx, st, paramOIDs)
