@@ -215,6 +215,9 @@ func (n *Node) wireTokenProvisioning() {
 // Server returns the network server, for its listen addresses.
 func (n *Node) Server() *server.Server { return n.srv }
 
+// Catalog returns the node's catalog, for tests that inspect the store.
+func (n *Node) Catalog() *catalog.Catalog { return n.cat }
+
 // Stop shuts the server down, waits for connections to end and closes the
 // store.
 func (n *Node) Stop(ctx context.Context) error {
