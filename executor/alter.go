@@ -12,7 +12,6 @@ import (
 	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
-	"github.com/pgkeep/pgkeep/security"
 )
 
 // planAlterTable handles ALTER TABLE: columns added and dropped, defaults
@@ -36,7 +35,8 @@ func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
 	if at.Objtype != pg_query.ObjectType_OBJECT_TABLE {
 		return nil, pgerror.NotSupported("ALTER " + strings.TrimPrefix(at.Objtype.String(), "OBJECT_"))
 	}
-	if err := security.CheckDDL(subjectOf(a.subject()), "alter table", at.Relation.Relname); err != nil {
+	gate, err := a.ddlGate("alter table", at.Relation.Relname)
+	if err != nil {
 		return nil, err
 	}
 	var cmds []*pg_query.AlterTableCmd
@@ -58,6 +58,9 @@ func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
 	return writePlan("ALTER TABLE", func(ec *evalContext) error {
 		t, ok, err := alterTarget(ec, rv, at.MissingOk)
 		if err != nil || !ok {
+			return err
+		}
+		if err := gate.check(t); err != nil {
 			return err
 		}
 		alt := &tableAlteration{ec: ec, an: &analyser{sess: ec.sess, txn: ec.sess.txn.kv}, t: t}
@@ -601,12 +604,16 @@ func (a *analyser) planRename(rs *pg_query.RenameStmt) (*plan, error) {
 	if rs.RenameType == pg_query.ObjectType_OBJECT_COLUMN && rs.RelationType != pg_query.ObjectType_OBJECT_TABLE {
 		return nil, pgerror.NotSupported("renaming a column of a view")
 	}
-	if err := security.CheckDDL(subjectOf(a.subject()), "alter table", rs.Relation.Relname); err != nil {
+	gate, err := a.ddlGate("alter table", rs.Relation.Relname)
+	if err != nil {
 		return nil, err
 	}
 	return writePlan("ALTER TABLE", func(ec *evalContext) error {
 		t, ok, err := alterTarget(ec, rs.Relation, rs.MissingOk)
 		if err != nil || !ok {
+			return err
+		}
+		if err := gate.check(t); err != nil {
 			return err
 		}
 		views, err := viewsReading(ec, t)

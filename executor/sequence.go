@@ -314,7 +314,7 @@ func (a *analyser) planCreateSequence(cs *pg_query.CreateSeqStmt) (*plan, error)
 		seqOpts := opts
 		desc := &catalog.TableDescriptor{
 			SchemaID: schema.ID, Name: rv.Relname, Kind: catalog.TableKindSequence, Owner: ec.sess.user.ID,
-			Columns: sequenceColumns, Sequence: &seqOpts,
+			Columns: append([]catalog.ColumnDescriptor(nil), sequenceColumns...), Sequence: &seqOpts,
 		}
 		var owner *catalog.TableDescriptor
 		if o.ownedBy != nil {

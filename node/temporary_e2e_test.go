@@ -291,6 +291,8 @@ func TestTemporaryTableForUserRole(t *testing.T) {
 		"UPDATE mine SET v = 'uno' WHERE id = 1",
 		"DELETE FROM mine WHERE id = 2",
 		"CREATE INDEX mine_v ON mine (v)",
+		"ALTER TABLE mine ADD COLUMN note text",
+		"ALTER TABLE mine RENAME COLUMN note TO remark",
 	)
 	if got := queryText(t, carol, "SELECT v FROM mine WHERE v = 'uno'"); got != "uno" {
 		t.Fatalf("user role reads %q from its temporary table", got)
@@ -302,6 +304,10 @@ func TestTemporaryTableForUserRole(t *testing.T) {
 	wantSQLState(t, err, "42501", "user role dropping a permanent table")
 	_, err = carol.Exec(ctx, "TRUNCATE shared_t")
 	wantSQLState(t, err, "42501", "user role truncating a permanent table")
+	_, err = carol.Exec(ctx, "ALTER TABLE shared_t ADD COLUMN x int")
+	wantSQLState(t, err, "42501", "user role altering a permanent table")
+	_, err = carol.Exec(ctx, "CREATE INDEX shared_id ON shared_t (id)")
+	wantSQLState(t, err, "42501", "user role indexing a permanent table")
 	_, err = carol.Exec(ctx, "CREATE SEQUENCE perm_seq")
 	wantSQLState(t, err, "42501", "user role creating a permanent sequence")
 
