@@ -270,17 +270,19 @@ func resolveSequenceName(sess *Session, txn kv.Txn, text string, location int32)
 }
 
 // parseRelationName splits a possibly qualified relation name written as
-// text, as PostgreSQL's regclass input does: parts are separated by dots,
-// double quotes keep case and dots, unquoted parts are folded to lower case
-// and spaces around parts are ignored.
+// text, as PostgreSQL's regclass input does. Parts are separated by dots,
+// and white space around them is ignored. A part in double quotes keeps its
+// case and may contain dots, and an unquoted part is folded to lower case
+// (ASCII letters only, as PostgreSQL does in UTF-8).
 func parseRelationName(text string, location int32) (*pg_query.RangeVar, error) {
 	invalid := func() error {
 		return pgerror.New(pgcode.InvalidName, "invalid name syntax").WithPosition(location + 1)
 	}
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
 	var parts []string
 	i := 0
 	for {
-		for i < len(text) && text[i] == ' ' {
+		for i < len(text) && isSpace(text[i]) {
 			i++
 		}
 		var part strings.Builder
@@ -303,17 +305,20 @@ func parseRelationName(text string, location int32) (*pg_query.RangeVar, error) 
 				i++
 			}
 		} else {
-			start := i
-			for i < len(text) && text[i] != '.' && text[i] != ' ' && text[i] != '"' {
+			for i < len(text) && text[i] != '.' && !isSpace(text[i]) {
+				c := text[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				part.WriteByte(c)
 				i++
 			}
-			part.WriteString(strings.ToLower(text[start:i]))
 		}
 		if part.Len() == 0 {
 			return nil, invalid()
 		}
 		parts = append(parts, part.String())
-		for i < len(text) && text[i] == ' ' {
+		for i < len(text) && isSpace(text[i]) {
 			i++
 		}
 		if i == len(text) {
