@@ -48,9 +48,9 @@
 // Temporary tables and sequences (temporary.go) live in a schema private
 // to the session, pg_temp_N, which name resolution searches before the
 // search_path. Every role may create them, as PostgreSQL grants TEMP to
-// PUBLIC, and the session may drop, truncate and index them. They are
-// SHARED tables that no other session can name, so the access levels do
-// not apply to them. The session drops them when it ends, and the node
+// PUBLIC, and the session may alter, index, truncate and drop them. They
+// are SHARED tables that no other session can name, so the access levels
+// do not apply to them. The session drops them when it ends, and the node
 // drops any left by a crash when it starts.
 //
 // # Transactions
