@@ -42,6 +42,10 @@ type Catalog struct {
 	usersVersion atomic.Uint64
 	seqs         sequences
 	audit        auditIDs
+	// tempIDs counts the IDs handed to temporary objects since the start.
+	tempIDs atomic.Uint32
+	// idMu serializes the ID allocations of this process.
+	idMu sync.Mutex
 }
 
 // New returns a catalog over engine.
@@ -49,6 +53,7 @@ func New(engine kv.Engine) *Catalog {
 	c := &Catalog{engine: engine}
 	c.seqs.engine = engine
 	c.seqs.mu.blocks = map[seqKey]*seqBlock{}
+	c.seqs.mu.named = map[uint32]*namedSeq{}
 	return c
 }
 
@@ -106,6 +111,32 @@ func nextCounter(txn kv.Txn, key string, first uint32) (uint32, error) {
 	return next, txn.Put([]byte(key), out[:])
 }
 
+// allocateID takes the next value of a counter in a transaction of its
+// own, so that concurrent DDL does not fail on the counter with 40001. Like
+// a PostgreSQL OID, the ID of a statement that rolls back stays unused.
+func (c *Catalog) allocateID(key string, first uint32) (uint32, error) {
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	for attempt := 0; ; attempt++ {
+		txn, err := c.engine.Begin()
+		if err != nil {
+			return 0, err
+		}
+		id, err := nextCounter(txn, key, first)
+		if err != nil {
+			txn.Rollback()
+			return 0, err
+		}
+		err = txn.Commit()
+		if err == nil {
+			return id, nil
+		}
+		if !pgerror.HasCode(err, pgcode.SerializationFailure) || attempt >= 100 {
+			return 0, err
+		}
+	}
+}
+
 // Database returns the database descriptor.
 func (c *Catalog) Database(txn kv.Txn) (*DatabaseDescriptor, error) {
 	var d DatabaseDescriptor
@@ -156,7 +187,7 @@ func (c *Catalog) CreateSchema(txn kv.Txn, name string) (*SchemaDescriptor, erro
 	if existing != nil {
 		return nil, pgerror.Newf(pgcode.DuplicateSchema, "schema %q already exists", name)
 	}
-	id, err := nextCounter(txn, keyIDCounter, firstAllocatedTable)
+	id, err := c.allocateID(keyIDCounter, firstAllocatedTable)
 	if err != nil {
 		return nil, err
 	}
@@ -247,11 +278,18 @@ func (c *Catalog) Tables(txn kv.Txn, schemaID uint32) ([]*TableDescriptor, error
 // CreateTable allocates an ID for t and stores it. The caller has checked
 // that the name is free.
 func (c *Catalog) CreateTable(txn kv.Txn, t *TableDescriptor) error {
-	id, err := nextCounter(txn, keyIDCounter, firstAllocatedTable)
+	id, err := c.allocateID(keyIDCounter, firstAllocatedTable)
 	if err != nil {
 		return err
 	}
 	t.ID = id
+	c.BumpVersion()
+	return c.putNewTable(txn, t)
+}
+
+// putNewTable stores the name entry and descriptor of a table whose ID is
+// set.
+func (c *Catalog) putNewTable(txn kv.Txn, t *TableDescriptor) error {
 	if t.Kind == "" {
 		t.Kind = TableKindShared
 	}
@@ -262,16 +300,22 @@ func (c *Catalog) CreateTable(txn kv.Txn, t *TableDescriptor) error {
 		t.CreatedAt = time.Now().UTC()
 	}
 	var idBytes [4]byte
-	binary.BigEndian.PutUint32(idBytes[:], id)
+	binary.BigEndian.PutUint32(idBytes[:], t.ID)
 	if err := txn.Put([]byte(tableNameKey(t.SchemaID, t.Name)), idBytes[:]); err != nil {
 		return err
 	}
-	c.BumpVersion()
-	return putJSON(txn, idKey(keyDescPrefix, id), t)
+	return putJSON(txn, idKey(keyDescPrefix, t.ID), t)
 }
 
-// DropTable removes the descriptor, its name and its rows.
+// DropTable removes the descriptor, its name and its rows, and the
+// sequences owned by its columns.
 func (c *Catalog) DropTable(txn kv.Txn, t *TableDescriptor) error {
+	c.BumpVersion()
+	return c.dropTable(txn, t)
+}
+
+// dropTable is DropTable without the schema version change.
+func (c *Catalog) dropTable(txn kv.Txn, t *TableDescriptor) error {
 	if err := txn.Delete([]byte(tableNameKey(t.SchemaID, t.Name))); err != nil {
 		return err
 	}
@@ -285,7 +329,15 @@ func (c *Catalog) DropTable(txn kv.Txn, t *TableDescriptor) error {
 			}
 		}
 	}
-	c.BumpVersion()
+	if t.Kind == TableKindSequence {
+		if err := txn.Delete(namedSeqKey(t.ID)); err != nil {
+			return err
+		}
+	}
+	c.forgetSequences(t)
+	if err := c.dropOwnedSequences(txn, t); err != nil {
+		return err
+	}
 	return DeleteRange(txn, TablePrefix(t.ID))
 }
 
@@ -422,7 +474,7 @@ func (c *Catalog) CreateUser(txn kv.Txn, u *UserDescriptor) error {
 			return err
 		}
 	}
-	id, err := nextCounter(txn, keyUserCounter, firstAllocatedUser)
+	id, err := c.allocateID(keyUserCounter, firstAllocatedUser)
 	if err != nil {
 		return err
 	}
@@ -512,6 +564,7 @@ type sequences struct {
 	mu     struct {
 		sync.Mutex
 		blocks map[seqKey]*seqBlock
+		named  map[uint32]*namedSeq
 	}
 }
 
@@ -555,34 +608,16 @@ func (c *Catalog) NextSequenceValue(tableID, columnID uint32) (int64, error) {
 // reserveLocked moves the stored high-water mark of k one block ahead and
 // returns the first value of the reserved block.
 func (s *sequences) reserveLocked(k seqKey) (int64, error) {
-	for attempt := 0; ; attempt++ {
-		txn, err := s.engine.Begin()
-		if err != nil {
-			return 0, err
-		}
-		b, found, err := txn.Get(k.key())
-		if err != nil {
-			txn.Rollback()
-			return 0, err
-		}
-		next := int64(1)
-		if found && len(b) == 8 {
-			next = int64(binary.BigEndian.Uint64(b))
+	next := int64(1)
+	err := s.update(k.key(), func(old []byte, found bool) ([]byte, error) {
+		if found && len(old) == 8 {
+			next = int64(binary.BigEndian.Uint64(old))
 		}
 		var out [8]byte
 		binary.BigEndian.PutUint64(out[:], uint64(next+seqBlockSize))
-		if err := txn.Put(k.key(), out[:]); err != nil {
-			txn.Rollback()
-			return 0, err
-		}
-		err = txn.Commit()
-		if err == nil {
-			return next, nil
-		}
-		if !pgerror.HasCode(err, pgcode.SerializationFailure) || attempt > 100 {
-			return 0, err
-		}
-	}
+		return out[:], nil
+	})
+	return next, err
 }
 
 // RestartSequence makes the sequence of a column start again at 1.
@@ -604,8 +639,9 @@ func (c *Catalog) RestartSequence(tableID, columnID uint32) error {
 	return txn.Commit()
 }
 
-// Close writes back the unused part of every sequence block, so a clean
-// restart continues without a gap.
+// Close writes back the unused part of every sequence block and the exact
+// state of every named sequence, so a clean restart continues without a
+// gap.
 func (c *Catalog) Close() error {
 	s := &c.seqs
 	s.mu.Lock()
@@ -632,6 +668,10 @@ func (c *Catalog) Close() error {
 		}
 	}
 	s.mu.blocks = map[seqKey]*seqBlock{}
+	if err := s.writeBackNamedLocked(txn); err != nil {
+		txn.Rollback()
+		return err
+	}
 	return txn.Commit()
 }
 

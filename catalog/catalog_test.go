@@ -259,3 +259,32 @@ func TestSequenceContinuesAfterCleanClose(t *testing.T) {
 		t.Fatalf("second sequence: got %d, %v; want 1", v, err)
 	}
 }
+
+// TestConcurrentCreateTable checks that two transactions creating tables
+// at the same time both commit: table IDs come from a counter outside the
+// statement's transaction.
+func TestConcurrentCreateTable(t *testing.T) {
+	c, engine := openCatalog(t, filepath.Join(t.TempDir(), "store"))
+	defer engine.Close()
+	if _, _, err := bootstrap(t, c, "postgres"); err != nil {
+		t.Fatal(err)
+	}
+	a, b := begin(t, c), begin(t, c)
+	ta := &TableDescriptor{SchemaID: PublicSchemaID, Name: "a", Columns: []ColumnDescriptor{{ID: 1, Name: "id", Type: ColumnType{OID: 23, TypMod: -1}}}, PrimaryKey: []uint32{1}}
+	tb := &TableDescriptor{SchemaID: PublicSchemaID, Name: "b", Columns: []ColumnDescriptor{{ID: 1, Name: "id", Type: ColumnType{OID: 23, TypMod: -1}}}, PrimaryKey: []uint32{1}}
+	if err := c.CreateTable(a, ta); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTable(b, tb); err != nil {
+		t.Fatal(err)
+	}
+	if ta.ID == tb.ID {
+		t.Fatalf("both tables got ID %d", ta.ID)
+	}
+	if err := a.Commit(); err != nil {
+		t.Fatalf("first commit: %v", err)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatalf("second commit: %v", err)
+	}
+}

@@ -28,6 +28,9 @@ const (
 	TableKindSystem = "system"
 	// TableKindView marks a view: a stored query with no rows of its own.
 	TableKindView = "view"
+	// TableKindSequence marks a sequence. It shares the names of its schema
+	// with tables and views, as relations share pg_class in PostgreSQL.
+	TableKindSequence = "sequence"
 )
 
 // Access levels of SHARED tables.
@@ -51,6 +54,9 @@ type SchemaDescriptor struct {
 	// Virtual schemas hold no stored tables (pg_catalog, information_schema,
 	// system).
 	Virtual bool `json:"virtual,omitempty"`
+	// Temporary marks the schema of one session's temporary tables, which
+	// is dropped with its contents when the session ends.
+	Temporary bool `json:"temporary,omitempty"`
 }
 
 // ColumnType is a column's PostgreSQL type: the type OID and the type
@@ -111,6 +117,30 @@ type TableDescriptor struct {
 	Checks      []CheckConstraint `json:"checks,omitempty"`
 	ForeignKeys []ForeignKey      `json:"foreign_keys,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
+	// Sequence holds the options of a sequence (kind "sequence").
+	Sequence *SequenceOptions `json:"sequence,omitempty"`
+	// OwnedSequences lists the sequences declared OWNED BY a column of this
+	// table, which are dropped with it.
+	OwnedSequences []uint32 `json:"owned_sequences,omitempty"`
+	// Temporary marks a table or sequence of a session's temporary schema.
+	Temporary bool `json:"temporary,omitempty"`
+}
+
+// SequenceOptions are the parameters of a sequence, as CREATE SEQUENCE
+// sets them. The sequence's current value is not part of the descriptor:
+// it lives under a key of its own (see Catalog.NextValue).
+type SequenceOptions struct {
+	// TypeOID is the data type: int2, int4 or int8.
+	TypeOID   uint32 `json:"type_oid"`
+	Increment int64  `json:"increment"`
+	Min       int64  `json:"min"`
+	Max       int64  `json:"max"`
+	Start     int64  `json:"start"`
+	Cache     int64  `json:"cache"`
+	Cycle     bool   `json:"cycle,omitempty"`
+	// OwnedByTable and OwnedByColumn name the column of OWNED BY, or are 0.
+	OwnedByTable  uint32 `json:"owned_by_table,omitempty"`
+	OwnedByColumn uint32 `json:"owned_by_column,omitempty"`
 }
 
 // CheckConstraint is a CHECK constraint: its name and the SQL text of its

@@ -20,5 +20,11 @@
 //
 // Sequences (serial and identity columns) hand out values in blocks of 32
 // reserved with one kv write each. Like PostgreSQL's nextval they are not
-// transactional, and a crash skips the unused rest of a block.
+// transactional, and a crash skips the unused rest of a block. Named
+// sequences (CREATE SEQUENCE) are descriptors of kind "sequence" whose
+// state is reserved the same way (sequence.go).
+//
+// Temporary schemas, tables and sequences take IDs from a range counted
+// in memory and leave Version alone, because only their session can name
+// them (temporary.go). RemoveTemporaryObjects deletes them at start-up.
 package catalog

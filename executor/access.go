@@ -23,6 +23,11 @@ func subjectOf(u *catalog.UserDescriptor) security.Subject {
 
 // securityTable describes a stored table for the access rules.
 func securityTable(t *catalog.TableDescriptor) security.Table {
+	if t.Kind == catalog.TableKindSequence {
+		// Every role may read and advance sequences; DML on them fails
+		// before access is checked.
+		return security.Table{Name: t.Name, Kind: security.KindShared, Level: security.AccessPublic, OwnerID: t.Owner}
+	}
 	kind := security.KindSystem
 	if t.Kind != catalog.TableKindSystem {
 		k, err := security.ParseTableKind(t.Kind)
@@ -63,7 +68,12 @@ func (ec *evalContext) now() time.Time {
 }
 
 // checkTable applies the table rules for an operation of the acting user.
+// Temporary tables pass: only their own session can name them, and every
+// role may create them.
 func (a *analyser) checkTable(t *catalog.TableDescriptor, op security.Operation) error {
+	if t.Temporary {
+		return nil
+	}
 	return security.CheckTable(subjectOf(a.subject()), securityTable(t), op)
 }
 

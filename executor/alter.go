@@ -12,7 +12,6 @@ import (
 	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
-	"github.com/pgkeep/pgkeep/security"
 )
 
 // planAlterTable handles ALTER TABLE: columns added and dropped, defaults
@@ -36,7 +35,8 @@ func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
 	if at.Objtype != pg_query.ObjectType_OBJECT_TABLE {
 		return nil, pgerror.NotSupported("ALTER " + strings.TrimPrefix(at.Objtype.String(), "OBJECT_"))
 	}
-	if err := security.CheckDDL(subjectOf(a.subject()), "alter table", at.Relation.Relname); err != nil {
+	gate, err := a.ddlGate("alter table", at.Relation.Relname)
+	if err != nil {
 		return nil, err
 	}
 	var cmds []*pg_query.AlterTableCmd
@@ -60,6 +60,9 @@ func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
 		if err != nil || !ok {
 			return err
 		}
+		if err := gate.check(t); err != nil {
+			return err
+		}
 		alt := &tableAlteration{ec: ec, an: &analyser{sess: ec.sess, txn: ec.sess.txn.kv}, t: t}
 		for _, cmd := range cmds {
 			if err := alt.apply(cmd); err != nil {
@@ -81,7 +84,7 @@ func alterTarget(ec *evalContext, rv *pg_query.RangeVar, missingOK bool) (t *cat
 		}
 		return nil, false, err
 	}
-	if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem {
+	if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem || t.Kind == catalog.TableKindSequence {
 		return nil, false, pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", t.Name)
 	}
 	// The descriptor is changed in place: work on a private copy.
@@ -580,12 +583,16 @@ func (a *analyser) planRename(rs *pg_query.RenameStmt) (*plan, error) {
 	if rs.RenameType == pg_query.ObjectType_OBJECT_COLUMN && rs.RelationType != pg_query.ObjectType_OBJECT_TABLE {
 		return nil, pgerror.NotSupported("renaming a column of a view")
 	}
-	if err := security.CheckDDL(subjectOf(a.subject()), "alter table", rs.Relation.Relname); err != nil {
+	gate, err := a.ddlGate("alter table", rs.Relation.Relname)
+	if err != nil {
 		return nil, err
 	}
 	return writePlan("ALTER TABLE", func(ec *evalContext) error {
 		t, ok, err := alterTarget(ec, rs.Relation, rs.MissingOk)
 		if err != nil || !ok {
+			return err
+		}
+		if err := gate.check(t); err != nil {
 			return err
 		}
 		views, err := viewsReading(ec, t)
@@ -683,7 +690,8 @@ func walkMessages(m protoreflect.Message, fn func(protoreflect.Message)) {
 // planTruncate handles TRUNCATE. It removes the rows of every owner, so it
 // needs the DDL right rather than DELETE on the table.
 func (a *analyser) planTruncate(ts *pg_query.TruncateStmt) (*plan, error) {
-	if err := security.CheckDDL(subjectOf(a.subject()), "truncate", ""); err != nil {
+	gate, err := a.ddlGate("truncate", "")
+	if err != nil {
 		return nil, err
 	}
 	cascade := ts.Behavior == pg_query.DropBehavior_DROP_CASCADE
@@ -698,8 +706,11 @@ func (a *analyser) planTruncate(ts *pg_query.TruncateStmt) (*plan, error) {
 			if err != nil {
 				return err
 			}
-			if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem {
+			if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem || t.Kind == catalog.TableKindSequence {
 				return pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", t.Name)
+			}
+			if err := gate.check(t); err != nil {
+				return err
 			}
 			if !has(t.ID) {
 				tables = append(tables, t)

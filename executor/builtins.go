@@ -176,6 +176,9 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := sequenceOverloads[name]; ok {
+		return b.buildSequenceCall(name, fc, argNodes)
+	}
 	args := make([]expr, 0, len(argNodes))
 	for _, a := range argNodes {
 		e, err := b.build(a)

@@ -70,6 +70,9 @@ func (a *analyser) planCreateSchema(cs *pg_query.CreateSchemaStmt) (*plan, error
 }
 
 func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
+	if isTemporaryRelation(cs.Relation) {
+		return a.planCreateTemporaryTable(cs)
+	}
 	if err := security.CheckDDL(subjectOf(a.subject()), "create table", cs.Relation.Relname); err != nil {
 		return nil, err
 	}
@@ -80,8 +83,6 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 		return nil, pgerror.NotSupported("partitioned tables")
 	case cs.OfTypename != nil:
 		return nil, pgerror.NotSupported("CREATE TABLE ... OF type")
-	case cs.Relation.Relpersistence == "t":
-		return nil, pgerror.NotSupported("temporary tables")
 	}
 	t, err := a.tableDescriptor(cs)
 	if err != nil {
@@ -148,7 +149,7 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 // tableDescriptor builds the descriptor of CREATE TABLE from its column
 // and constraint definitions.
 func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescriptor, error) {
-	t := &catalog.TableDescriptor{Name: cs.Relation.Relname, Kind: catalog.TableKindShared}
+	t := &catalog.TableDescriptor{Name: cs.Relation.Relname, Kind: catalog.TableKindShared, Temporary: isTemporaryRelation(cs.Relation)}
 	var pkNames []string
 	var uniques [][]string
 	// tableConstraints collects CHECK and FOREIGN KEY constraints, from the
@@ -381,12 +382,15 @@ func (a *analyser) planDrop(ds *pg_query.DropStmt) (*plan, error) {
 		return a.planDropViews(ds)
 	case pg_query.ObjectType_OBJECT_INDEX:
 		return a.planDropIndexes(ds)
+	case pg_query.ObjectType_OBJECT_SEQUENCE:
+		return a.planDropSequences(ds)
 	}
 	return nil, pgerror.NotSupported("DROP " + strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
 }
 
 func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
-	if err := security.CheckDDL(subjectOf(a.subject()), "drop table", ""); err != nil {
+	gate, err := a.ddlGate("drop table", "")
+	if err != nil {
 		return nil, err
 	}
 	var names [][]string
@@ -421,9 +425,12 @@ func (a *analyser) planDropTables(ds *pg_query.DropStmt) (*plan, error) {
 				}
 				return err
 			}
-			if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem {
+			if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem || t.Kind == catalog.TableKindSequence {
 				return pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", rv.Relname).
-					WithHint("Use DROP VIEW to remove a view.")
+					WithHint(dropHint(t))
+			}
+			if err := gate.check(t); err != nil {
+				return err
 			}
 			drop = append(drop, t)
 		}
@@ -680,8 +687,11 @@ func (a *analyser) addForeignKey(t *catalog.TableDescriptor, self *pg_query.Rang
 		if err != nil {
 			return err
 		}
-		if p.Kind == catalog.TableKindView || p.Kind == catalog.TableKindSystem {
+		if p.Kind == catalog.TableKindView || p.Kind == catalog.TableKindSystem || p.Kind == catalog.TableKindSequence {
 			return pgerror.Newf(pgcode.WrongObjectType, "referenced relation %q is not a table", p.Name)
+		}
+		if err := checkReferencePersistence(t, p); err != nil {
+			return err
 		}
 		parent = p
 		fk.RefTable = p.ID

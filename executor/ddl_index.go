@@ -17,7 +17,8 @@ import (
 // table (columns). The index is filled from the table's rows in the same
 // transaction.
 func (a *analyser) planCreateIndex(is *pg_query.IndexStmt) (*plan, error) {
-	if err := security.CheckDDL(subjectOf(a.subject()), "create index", is.Idxname); err != nil {
+	gate, err := a.ddlGate("create index", is.Idxname)
+	if err != nil {
 		return nil, err
 	}
 	switch {
@@ -47,8 +48,11 @@ func (a *analyser) planCreateIndex(is *pg_query.IndexStmt) (*plan, error) {
 		if err != nil {
 			return err
 		}
-		if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem {
+		if t.Kind == catalog.TableKindView || t.Kind == catalog.TableKindSystem || t.Kind == catalog.TableKindSequence {
 			return pgerror.Newf(pgcode.WrongObjectType, "%q is not a table", t.Name)
+		}
+		if err := gate.check(t); err != nil {
+			return err
 		}
 		name := is.Idxname
 		if name == "" {

@@ -857,8 +857,11 @@ func (a *analyser) planRestoreUsers(up *pg_query.UpdateStmt, t *catalog.TableDes
 }
 
 // rejectViewWrite fails for DML on a view, which pgkeep does not update
-// through.
+// through, and on a sequence.
 func rejectViewWrite(t *catalog.TableDescriptor, action string) error {
+	if t.Kind == catalog.TableKindSequence {
+		return pgerror.Newf(pgcode.WrongObjectType, "cannot change sequence %q", t.Name)
+	}
 	if t.Kind != catalog.TableKindView {
 		return nil
 	}

@@ -47,6 +47,23 @@
 // role may read all users' rows, so no query shape reaches other users'
 // rows. Writes always go to the acting user's rows.
 //
+// # Sequences and temporary tables
+//
+// Sequences (sequence.go, sequence_funcs.go) are DDL objects: creating,
+// altering and dropping one needs the dba or system role, like CREATE
+// TABLE. nextval, currval, setval, lastval and SELECT * FROM a sequence
+// are open to every logged-in user, whatever the role, because pgkeep has
+// no per-object privileges to grant USAGE with. Like in PostgreSQL,
+// nextval and setval are not transactional.
+//
+// Temporary tables and sequences (temporary.go) live in a schema private
+// to the session, pg_temp_N, which name resolution searches before the
+// search_path. Every role may create them, as PostgreSQL grants TEMP to
+// PUBLIC, and the session may alter, index, truncate and drop them. They
+// are SHARED tables that no other session can name, so the access levels
+// do not apply to them. The session drops them when it ends, and the node
+// drops any left by a crash when it starts.
+//
 // # Transactions
 //
 // Every statement runs in a kv transaction. Outside BEGIN ... COMMIT, a

@@ -26,6 +26,9 @@ type plan struct {
 	timeZone string
 	// searchPath is the search_path its unqualified names were resolved in.
 	searchPath string
+	// tempVersion is the session's temporary objects version it was
+	// analysed at (see temporaryState).
+	tempVersion uint64
 	// cols are the result columns, nil for statements without rows.
 	cols      []protocol.Column
 	paramOIDs []uint32
@@ -278,6 +281,7 @@ func (s *Session) analyse(ctx context.Context, st *parsedStmt, paramOIDs []uint3
 	p.userRole = s.user.Role
 	p.timeZone = s.settings.values["TimeZone"]
 	p.searchPath = s.settings.values["search_path"]
+	p.tempVersion = s.temp.version
 	p.paramOIDs = params.resolved()
 	return p, nil
 }
@@ -325,6 +329,10 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planDelete(n.GetDeleteStmt())
 	case n.GetCreateStmt() != nil:
 		return a.planCreateTable(n.GetCreateStmt())
+	case n.GetCreateSeqStmt() != nil:
+		return a.planCreateSequence(n.GetCreateSeqStmt())
+	case n.GetAlterSeqStmt() != nil:
+		return a.planAlterSequence(n.GetAlterSeqStmt())
 	case n.GetCreateSchemaStmt() != nil:
 		return a.planCreateSchema(n.GetCreateSchemaStmt())
 	case n.GetDropStmt() != nil:
@@ -381,6 +389,9 @@ func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor
 	cat := a.sess.srv.cat
 	if rv.Catalogname != "" && rv.Catalogname != a.sess.database {
 		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "cross-database references are not implemented: %s.%s.%s", rv.Catalogname, rv.Schemaname, rv.Relname).WithPosition(rv.Location + 1)
+	}
+	if t, schema, err := a.resolveTemporary(rv); t != nil || err != nil {
+		return t, schema, err
 	}
 	notFound := func() error {
 		name := rv.Relname

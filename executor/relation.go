@@ -223,6 +223,9 @@ func (a *analyser) analyseRangeVar(rv *pg_query.RangeVar) (relation, *scope, err
 	if t.Kind == catalog.TableKindSystem {
 		rel.virtual = virtualTables(schemaOfVirtual(t))[t.Name]
 	}
+	if t.Kind == catalog.TableKindSequence {
+		rel.virtual = sequenceVirtualTable(t)
+	}
 	if names := aliasColumnNames(rv.Alias); len(names) > 0 {
 		visible := 0
 		for i := range sc.cols {

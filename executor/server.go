@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -38,6 +39,8 @@ type Server struct {
 	cfg    Config
 	cat    *catalog.Catalog
 	logger *slog.Logger
+	// tempSchemas numbers the temporary schemas of sessions.
+	tempSchemas atomic.Uint64
 }
 
 // NewServer returns an executor over a bootstrapped catalog.

@@ -46,6 +46,10 @@ type Session struct {
 	// keysRead counts the index entries and rows that table scans of the
 	// session have read, for tests and benchmarks of access paths.
 	keysRead int64
+	// seqs and temp hold the session's state of sequence functions and
+	// temporary tables.
+	seqs sequenceSession
+	temp temporaryState
 }
 
 // txnState is an open transaction.
@@ -122,7 +126,8 @@ func (s *Session) TxnStatus() byte {
 	return 'T'
 }
 
-// Close rolls back an open transaction.
+// Close rolls back an open transaction and drops the session's temporary
+// tables.
 func (s *Session) Close() {
 	unregisterSession(s)
 	for p := range s.portals {
@@ -132,6 +137,7 @@ func (s *Session) Close() {
 		s.txn.kv.Rollback()
 		s.txn = nil
 	}
+	s.dropTemporaryObjects()
 }
 
 // searchPath returns the schema names of the search_path setting, with
@@ -269,6 +275,7 @@ func (s *Session) finishTxn(commit bool) error {
 	if t.startVersion != s.srv.cat.Version() {
 		defer s.srv.cat.BumpVersion()
 	}
+	s.temp.endTxn()
 	if !commit || t.failed {
 		t.kv.Rollback()
 		s.restoreSettings(t, false)
@@ -320,7 +327,7 @@ func (s *Session) statementFailed() {
 // planFor returns a valid plan of st, analysing it again after a schema
 // change.
 func (s *Session) planFor(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
-	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] && p.searchPath == s.settings.values["search_path"] {
+	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] && p.searchPath == s.settings.values["search_path"] && p.tempVersion == s.temp.version {
 		return p, nil
 	}
 	p, err := s.analyse(ctx, st, paramOIDs)

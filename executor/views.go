@@ -31,6 +31,9 @@ func (a *analyser) planCreateView(vs *pg_query.ViewStmt) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.rejectTemporaryReferences(vs.Query); err != nil {
+		return nil, err
+	}
 	if len(a.params.oids) > 0 {
 		return nil, pgerror.New(pgcode.FeatureNotSupported, "cannot use parameters in a view definition")
 	}
@@ -128,7 +131,7 @@ func (a *analyser) planDropViews(ds *pg_query.DropStmt) (*plan, error) {
 					continue
 				}
 				if t != nil {
-					return pgerror.Newf(pgcode.WrongObjectType, "%q is not a view", rv.Relname).WithHint("Use DROP TABLE to remove a table.")
+					return pgerror.Newf(pgcode.WrongObjectType, "%q is not a view", rv.Relname).WithHint(dropHint(t))
 				}
 				return pgerror.Newf(pgcode.UndefinedTable, "view %q does not exist", rv.Relname)
 			}

@@ -160,7 +160,7 @@ func systemTablesRows(ec *evalContext, _ expr) ([][]any, error) {
 	owners := map[uint32]string{}
 	var rows [][]any
 	for _, s := range schemas {
-		if s.Virtual {
+		if s.Virtual || ec.sess.otherSessionSchema(s) {
 			continue
 		}
 		tables, err := cat.Tables(txn, s.ID)
@@ -205,6 +205,9 @@ func systemNamespacesRows(ec *evalContext, _ expr) ([][]any, error) {
 	}
 	rows := make([][]any, 0, len(schemas))
 	for _, s := range schemas {
+		if ec.sess.otherSessionSchema(s) {
+			continue
+		}
 		rows = append(rows, []any{int64(s.ID), s.Name})
 	}
 	return rows, nil

@@ -145,6 +145,15 @@ func (n *Node) init() error {
 	if created {
 		n.logger.Info("created catalog and the root user", "database", cfg.Database, "root_password_file", passwordPath)
 	}
+	// Sessions of an earlier run that did not end cleanly left their
+	// temporary tables behind.
+	removed, err := n.cat.RemoveTemporaryObjects()
+	if err != nil {
+		return fmt.Errorf("removing temporary tables of an earlier run: %w", err)
+	}
+	if removed > 0 {
+		n.logger.Info("removed temporary tables of an earlier run", "schemas", removed)
+	}
 
 	txn, err := n.engine.Begin()
 	if err != nil {
@@ -205,6 +214,9 @@ func (n *Node) wireTokenProvisioning() {
 
 // Server returns the network server, for its listen addresses.
 func (n *Node) Server() *server.Server { return n.srv }
+
+// Catalog returns the node's catalog, for tests that inspect the store.
+func (n *Node) Catalog() *catalog.Catalog { return n.cat }
 
 // Stop shuts the server down, waits for connections to end and closes the
 // store.
