@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -221,6 +222,8 @@ func readCatalogSnapshot(ec *evalContext) (*catalogSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Other sessions' temporary schemas stay out of sight.
+	schemas = slices.DeleteFunc(schemas, ec.sess.otherSessionSchema)
 	snap := &catalogSnapshot{schemas: schemas, schemaByID: map[uint32]*catalog.SchemaDescriptor{}, tableByID: map[uint32]*catalog.TableDescriptor{}}
 	for _, s := range schemas {
 		snap.schemaByID[s.ID] = s
@@ -260,6 +263,8 @@ func catalogRelkind(t *catalog.TableDescriptor) string {
 	switch {
 	case t.Kind == catalog.TableKindView:
 		return "v"
+	case t.Kind == catalog.TableKindSequence:
+		return "S"
 	case t.Kind == catalog.TableKindSystem:
 		if ct := catalogTableByID[t.ID]; ct != nil && ct.view {
 			return "v"

@@ -34,10 +34,14 @@ func pgClassRows(ec *evalContext, out *catalogRows) error {
 	for _, t := range snap.tables {
 		kind := catalogRelkind(t)
 		indexes := tableIndexes(t)
+		persistence := "p"
+		if sc := snap.schemaByID[t.SchemaID]; sc != nil && sc.Temporary {
+			persistence = "t"
+		}
 		row := map[string]any{
 			"oid": int64(t.ID), "relname": t.Name, "relnamespace": int64(t.SchemaID), "relowner": int64(t.Owner),
 			"relfilenode": int64(t.ID), "reltuples": float64(-1), "relhasindex": len(indexes) > 0,
-			"relpersistence": "p", "relkind": kind, "relnatts": int64(len(visibleColumns(t))), "relispopulated": true,
+			"relpersistence": persistence, "relkind": kind, "relnatts": int64(len(visibleColumns(t))), "relispopulated": true,
 			"relreplident": "d",
 		}
 		if kind == "v" {

@@ -209,3 +209,11 @@ func TestPgTypeArrays(t *testing.T) {
 	expectLines(t, run(t, root, "SELECT t.oid, typarray FROM pg_type t JOIN pg_namespace ns ON typnamespace = ns.oid WHERE typname = 'hstore'"),
 		"cols: oid,typarray", "tag: SELECT 0")
 }
+
+func TestPgClassHidesOtherSessionsTempTables(t *testing.T) {
+	srv := newTestServer(t)
+	a, b := newTestSession(t, srv, "root"), newTestSession(t, srv, "root")
+	run(t, a, "CREATE TEMP TABLE scratch (id int)")
+	expectLines(t, run(t, a, "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"), "cols: count", "1", "tag: SELECT 1")
+	expectLines(t, run(t, b, "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"), "cols: count", "0", "tag: SELECT 1")
+}

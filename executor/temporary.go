@@ -220,6 +220,7 @@ func (a *analyser) planCreateTemporaryTable(cs *pg_query.CreateStmt) (*plan, err
 		if err := cat.CreateTemporaryTable(txn, &desc); err != nil {
 			return err
 		}
+		ec.sess.txn.markNewTable(desc.ID)
 		ec.sess.temporaryDDL()
 		return nil
 	}), nil
