@@ -192,52 +192,59 @@ func walkExpr(e expr, f func(expr)) {
 		return
 	}
 	f(e)
-	var children []expr
-	switch x := e.(type) {
-	case *castExpr:
-		children = []expr{x.arg}
-	case *isNullExpr:
-		children = []expr{x.arg}
-	case *boolTestExpr:
-		children = []expr{x.arg}
-	case *andExpr:
-		children = x.args
-	case *orExpr:
-		children = x.args
-	case *notExpr:
-		children = []expr{x.arg}
-	case *compareExpr:
-		children = []expr{x.left, x.right}
-	case *distinctExpr:
-		children = []expr{x.cmp}
-	case *nullIfExpr:
-		children = []expr{x.cmp}
-	case *inExpr:
-		children = append([]expr{x.left}, x.items...)
-	case *likeExpr:
-		children = []expr{x.left, x.right, x.escape}
-	case *regexExpr:
-		children = []expr{x.left, x.right}
-	case *negExpr:
-		children = []expr{x.arg}
-	case *arithExpr:
-		children = []expr{x.left, x.right}
-	case *concatExpr:
-		children = []expr{x.left, x.right}
-	case *caseExpr:
-		children = append(append(append([]expr{}, x.conds...), x.results...), x.def)
-	case *coalesceExpr:
-		children = x.args
-	case *minMaxExpr:
-		children = x.args
-	case *funcExpr:
-		children = x.args
-	case *windowRefExpr:
-		children = x.children()
-	}
+	children, _ := exprChildren(e)
 	for _, c := range children {
 		walkExpr(c, f)
 	}
+}
+
+// exprChildren returns the operands of the expression kinds that are
+// evaluated from their operands alone. known is false for every other
+// kind, such as leaves, subqueries and references to enclosing queries.
+func exprChildren(e expr) (children []expr, known bool) {
+	switch x := e.(type) {
+	case *castExpr:
+		return []expr{x.arg}, true
+	case *isNullExpr:
+		return []expr{x.arg}, true
+	case *boolTestExpr:
+		return []expr{x.arg}, true
+	case *andExpr:
+		return x.args, true
+	case *orExpr:
+		return x.args, true
+	case *notExpr:
+		return []expr{x.arg}, true
+	case *compareExpr:
+		return []expr{x.left, x.right}, true
+	case *distinctExpr:
+		return []expr{x.cmp}, true
+	case *nullIfExpr:
+		return []expr{x.cmp}, true
+	case *inExpr:
+		return append([]expr{x.left}, x.items...), true
+	case *likeExpr:
+		return []expr{x.left, x.right, x.escape}, true
+	case *regexExpr:
+		return []expr{x.left, x.right}, true
+	case *negExpr:
+		return []expr{x.arg}, true
+	case *arithExpr:
+		return []expr{x.left, x.right}, true
+	case *concatExpr:
+		return []expr{x.left, x.right}, true
+	case *caseExpr:
+		return append(append(append([]expr{}, x.conds...), x.results...), x.def), true
+	case *coalesceExpr:
+		return x.args, true
+	case *minMaxExpr:
+		return x.args, true
+	case *funcExpr:
+		return x.args, true
+	case *windowRefExpr:
+		return x.children(), true
+	}
+	return nil, false
 }
 
 // aggState accumulates one aggregate of one group.

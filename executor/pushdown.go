@@ -36,7 +36,6 @@ func pushDownFilter(rel relation, filter expr) expr {
 // references, aggregates, window calls, volatile functions, or an
 // expression kind this file does not know.
 func pushableColumns(e expr, cols []int) ([]int, bool) {
-	var children []expr
 	switch x := e.(type) {
 	case nil:
 		return cols, true
@@ -44,30 +43,15 @@ func pushableColumns(e expr, cols []int) ([]int, bool) {
 		return append(cols, x.idx), true
 	case *constExpr, *paramExpr:
 		return cols, true
-	case *castExpr:
-		children = []expr{x.arg}
-	case *isNullExpr:
-		children = []expr{x.arg}
-	case *andExpr:
-		children = x.args
-	case *orExpr:
-		children = x.args
-	case *notExpr:
-		children = []expr{x.arg}
-	case *compareExpr:
-		children = []expr{x.left, x.right}
-	case *inExpr:
-		children = append([]expr{x.left}, x.items...)
-	case *likeExpr:
-		children = []expr{x.left, x.right, x.escape}
-	case *arithExpr:
-		children = []expr{x.left, x.right}
+	case *windowRefExpr:
+		return nil, false
 	case *funcExpr:
 		if x.fn.volatile {
 			return nil, false
 		}
-		children = x.args
-	default:
+	}
+	children, known := exprChildren(e)
+	if !known {
 		return nil, false
 	}
 	for _, c := range children {
