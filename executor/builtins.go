@@ -187,6 +187,9 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if e, ok, err := b.buildJSONFunc(name, args, fc.Location); ok {
 		return e, err
 	}
+	if e, ok, err := b.buildArrayFunc(name, args, fc.Location); ok {
+		return e, err
+	}
 	// An overload whose parameter types equal the argument types wins over
 	// one that needs implicit casts; otherwise the first overload listed
 	// that the arguments convert to is taken.

@@ -131,11 +131,16 @@ func (b *builder) build(n *pg_query.Node) (expr, error) {
 		return b.buildBooleanTest(n.GetBooleanTest())
 	case n.GetTypeCast() != nil:
 		tc := n.GetTypeCast()
-		arg, err := b.build(tc.Arg)
+		typ, _, err := resolveTypeName(tc.TypeName)
 		if err != nil {
 			return nil, err
 		}
-		typ, _, err := resolveTypeName(tc.TypeName)
+		var arg expr
+		if ae := tc.Arg.GetAArrayExpr(); ae != nil {
+			arg, err = b.buildArrayExpr(ae, typ)
+		} else {
+			arg, err = b.build(tc.Arg)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +162,7 @@ func (b *builder) build(n *pg_query.Node) (expr, error) {
 	case n.GetAIndirection() != nil:
 		return b.buildIndirection(n.GetAIndirection())
 	case n.GetAArrayExpr() != nil:
-		return nil, pgerror.NotSupported("array expressions")
+		return b.buildArrayExpr(n.GetAArrayExpr(), catalog.ColumnType{})
 	case n.GetSetToDefault() != nil:
 		return nil, pgerror.Newf(pgcode.SyntaxError, "DEFAULT is not allowed in this context")
 	}
@@ -283,6 +288,9 @@ func castAllowed(from, to uint32) bool {
 	if from == to || from == oidUnknown || isStringType(from) || isStringType(to) {
 		return true
 	}
+	if isArrayType(from) && isArrayType(to) {
+		return castAllowed(arrayElem(from), arrayElem(to))
+	}
 	cf, ct := typeCategory(from), typeCategory(to)
 	switch {
 	case cf == 'N' && ct == 'N', cf == 'D' && ct == 'D':
@@ -307,6 +315,9 @@ func (b *builder) coerceForAssignment(e expr, typ catalog.ColumnType, column str
 }
 
 func assignmentCastAllowed(from, to uint32) bool {
+	if isArrayType(from) && isArrayType(to) {
+		return arrayElem(from) == arrayElem(to) || assignmentCastAllowed(arrayElem(from), arrayElem(to))
+	}
 	cf, ct := typeCategory(from), typeCategory(to)
 	switch {
 	case cf == 'N' && ct == 'N', cf == 'S' && ct == 'S', cf == 'D' && ct == 'D':

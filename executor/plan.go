@@ -201,6 +201,8 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 					if p.plan.cols[i].TypeOID == oidTimestamptz {
 						row[i] = x.In(s.location())
 					}
+				case []any:
+					row[i] = newWireArray(x, arrayElem(p.plan.cols[i].TypeOID), s.location())
 				}
 			}
 			if err := sink.Row(row); err != nil {
