@@ -242,6 +242,8 @@ func walkExpr(e expr, f func(expr)) {
 		children = x.args
 	case *windowRefExpr:
 		children = x.children()
+	case *srfRefExpr:
+		children = x.call.args
 	}
 	for _, c := range children {
 		walkExpr(c, f)

@@ -78,6 +78,9 @@ type builder struct {
 	// aggs collects aggregate calls when aggregates are allowed here; nil
 	// means an aggregate is an error in this clause.
 	aggs *aggCollector
+	// srfs collects set-returning function calls in a SELECT list; nil
+	// means such a call is an error in this clause.
+	srfs *srfCollector
 	// clause names the clause for error messages, e.g. "WHERE".
 	clause string
 }

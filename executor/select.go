@@ -36,6 +36,8 @@ type selectPlan struct {
 	distinct  bool
 	// windows are the window function calls, computed after grouping.
 	windows []*windowCall
+	// srfs are the set-returning function calls of the SELECT list.
+	srfs []*srfCall
 	// distinctOn lists the projected columns of DISTINCT ON. The rows are
 	// sorted on them first, and the first row of each run is kept.
 	distinctOn []int
@@ -127,7 +129,8 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		return nil, err
 	}
 	aggs := &aggCollector{windows: windows}
-	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, an: a, clause: "SELECT"}
+	srfs := &srfCollector{}
+	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, srfs: srfs, an: a, clause: "SELECT"}
 	for _, t := range sel.TargetList {
 		rt := t.GetResTarget()
 		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
@@ -143,6 +146,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		sp.targets = append(sp.targets, e)
 		sp.names = append(sp.names, targetName(rt))
 	}
+	srfs.forbidden = "HAVING"
 	if len(sel.GroupClause) > 0 {
 		gb := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "GROUP BY"}
 		for _, g := range sel.GroupClause {
@@ -165,9 +169,11 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		}
 		sp.having = h
 	}
+	srfs.forbidden = "ORDER BY"
 	if err := a.analyseOrderBy(ab, sel.SortClause, sp); err != nil {
 		return nil, err
 	}
+	sp.srfs = srfs.calls
 	sp.aggs = aggs.specs
 	sp.windows = windows.calls
 	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil
@@ -496,6 +502,9 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 		src = &windowIter{src: src, calls: sp.windows}
 	}
 	var it rowIter = &projectIter{src: src, exprs: append(append([]expr{}, sp.targets...), sp.extraSort...), aggregate: sp.aggregate}
+	if len(sp.srfs) > 0 {
+		it = &srfProjectIter{src: src, exprs: append(append([]expr{}, sp.targets...), sp.extraSort...), calls: sp.srfs}
+	}
 	if sp.distinct {
 		it = &distinctIter{src: it, width: len(sp.targets)}
 	}
