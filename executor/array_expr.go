@@ -135,11 +135,11 @@ func mismatchedSubArrays() error {
 
 // anyArrayExpr is x op ANY (array) and x op ALL (array).
 type anyArrayExpr struct {
-	array expr
-	// cmp compares the left value with the column of a one-value row that
-	// holds an element.
-	cmp *compareExpr
-	all bool
+	left, array expr
+	// test applies the operator to a two-value row: the left value and
+	// one element.
+	test expr
+	all  bool
 }
 
 func (b *builder) buildAnyArray(ae *pg_query.A_Expr, op string) (expr, error) {
@@ -147,7 +147,6 @@ func (b *builder) buildAnyArray(ae *pg_query.A_Expr, op string) (expr, error) {
 	if err != nil {
 		return nil, err
 	}
-
 	array, err := b.build(ae.Rexpr)
 	if err != nil {
 		return nil, err
@@ -168,22 +167,27 @@ func (b *builder) buildAnyArray(ae *pg_query.A_Expr, op string) (expr, error) {
 	if elem == 0 {
 		return nil, pgerror.Newf(pgcode.WrongObjectType, "op ANY/ALL (array) requires array on right side").WithPosition(ae.Location + 1)
 	}
+	if left.resultType().OID == oidUnknown {
+		if left, err = b.castTo(left, plainType(elem), false); err != nil {
+			return nil, err
+		}
+	}
 
-	cmpExpr, err := b.binary(op, left, &columnExpr{idx: 0, typ: plainType(elem)}, ae.Location)
+	test, err := b.binary(op, &columnExpr{idx: 0, typ: left.resultType()}, &columnExpr{idx: 1, typ: plainType(elem)}, ae.Location)
 	if err != nil {
 		return nil, err
 	}
-	cmp, ok := cmpExpr.(*compareExpr)
-	if !ok {
+	if test.resultType().OID != oidBool {
 		return nil, pgerror.Newf(pgcode.WrongObjectType, "op ANY/ALL (array) requires operator to yield boolean").WithPosition(ae.Location + 1)
 	}
-	return &anyArrayExpr{array: array, cmp: cmp, all: ae.Kind == pg_query.A_Expr_Kind_AEXPR_OP_ALL}, nil
+	return &anyArrayExpr{left: left, array: array, test: test, all: ae.Kind == pg_query.A_Expr_Kind_AEXPR_OP_ALL}, nil
 }
 
 func (e *anyArrayExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
 
 // eval follows SQL's rules: an empty array gives false for ANY and true
-// for ALL, and a NULL element that decides nothing makes the result NULL.
+// for ALL, and a NULL comparison that decides nothing makes the result
+// NULL.
 func (e *anyArrayExpr) eval(ec *evalContext, row []any) (any, error) {
 	v, err := e.array.eval(ec, row)
 	if err != nil || v == nil {
@@ -193,27 +197,23 @@ func (e *anyArrayExpr) eval(ec *evalContext, row []any) (any, error) {
 	if len(items) == 0 {
 		return e.all, nil
 	}
-	left, err := e.cmp.left.eval(ec, row)
-	if err != nil || left == nil {
+	left, err := e.left.eval(ec, row)
+	if err != nil {
 		return nil, err
 	}
 	sawNull := false
-	one := make([]any, 1)
+	pair := []any{left, nil}
 	for _, item := range items {
-		one[0] = item
-		right, err := e.cmp.right.eval(ec, one)
+		pair[1] = item
+		res, err := e.test.eval(ec, pair)
 		if err != nil {
 			return nil, err
 		}
-		if right == nil {
+		if res == nil {
 			sawNull = true
 			continue
 		}
-		if e.cmp.bpchar {
-			left, right = strings.TrimRight(left.(string), " "), strings.TrimRight(right.(string), " ")
-		}
-		res := compareResult(e.cmp.op, compareDatums(left, right))
-		if res != e.all {
+		if res.(bool) != e.all {
 			return res, nil
 		}
 	}
@@ -477,7 +477,12 @@ func (b *builder) buildArrayConcat(l, r expr, location int32) (expr, error) {
 func (e *arrayConcatExpr) resultType() catalog.ColumnType { return plainType(e.typ) }
 
 func (e *arrayConcatExpr) eval(ec *evalContext, row []any) (any, error) {
-	l, r, err := evalOperands(ec, row, e.left, e.right)
+	// A NULL operand does not make the result NULL, so both are evaluated.
+	l, err := e.left.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.right.eval(ec, row)
 	if err != nil {
 		return nil, err
 	}
@@ -550,4 +555,178 @@ func arrayCat(l, r any) (any, error) {
 		return append([]any{a}, b...), nil
 	}
 	return nil, incompatible("Arrays of " + itoa(int64(len(da))) + " and " + itoa(int64(len(db))) + " dimensions are not compatible for concatenation.")
+}
+
+// arrayContainsExpr is array @> array, <@ and && (overlap). NULL elements
+// match nothing, as in PostgreSQL.
+type arrayContainsExpr struct {
+	left, right expr
+	// overlap selects &&; otherwise the left array contains the right.
+	overlap bool
+}
+
+// buildArrayOperator builds @>, <@ and && between arrays of the same type,
+// an unknown literal taking the other side's type. ok is false when
+// neither side is an array.
+func (b *builder) buildArrayOperator(op string, l, r expr, location int32) (e expr, ok bool, err error) {
+	if op != "@>" && op != "<@" && op != "&&" {
+		return nil, false, nil
+	}
+	lt, rt := l.resultType().OID, r.resultType().OID
+	if !isArrayType(lt) && !isArrayType(rt) {
+		return nil, false, nil
+	}
+	switch {
+	case lt == oidUnknown:
+		l, err = b.castTo(l, plainType(rt), false)
+	case rt == oidUnknown:
+		r, err = b.castTo(r, plainType(lt), false)
+	case lt != rt:
+		return nil, true, undefinedOperator(op, typeName(lt), rt, location)
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	if op == "<@" {
+		l, r = r, l
+	}
+	return &arrayContainsExpr{left: l, right: r, overlap: op == "&&"}, true, nil
+}
+
+func (e *arrayContainsExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
+
+func (e *arrayContainsExpr) eval(ec *evalContext, row []any) (any, error) {
+	l, r, err := evalOperands(ec, row, e.left, e.right)
+	if err != nil || l == nil || r == nil {
+		return nil, err
+	}
+	outer, inner := arrayElements(l.([]any)), arrayElements(r.([]any))
+	for _, x := range inner {
+		found := false
+		for _, y := range outer {
+			if x != nil && y != nil && compareDatums(x, y) == 0 {
+				found = true
+				break
+			}
+		}
+		if found && e.overlap {
+			return true, nil
+		}
+		if !found && !e.overlap {
+			return false, nil
+		}
+	}
+	return !e.overlap, nil
+}
+
+// arraySetExpr is the new value of an array column after UPDATE ... SET
+// col[i][j] = value: a copy of the array with that element replaced. A
+// one-dimensional array grows with NULLs up to a position past its end.
+type arraySetExpr struct {
+	array   expr
+	indexes []expr
+	value   expr
+	typ     catalog.ColumnType
+}
+
+// buildArrayAssignment builds SET col[i]... = value for the column at
+// position idx of the updated rows.
+// NOTE: slices (col[1:2] = ...) and positions that would move the lower
+// bound below 1 fail with 0A000, because pgkeep's arrays start at 1.
+func (b *builder) buildArrayAssignment(value expr, col *catalog.ColumnDescriptor, idx int, indirection []*pg_query.Node) (expr, error) {
+	if !isArrayType(col.Type.OID) {
+		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "cannot subscript type %s because it does not support subscripting", typeName(col.Type.OID))
+	}
+	e := &arraySetExpr{array: &columnExpr{idx: idx, typ: col.Type, name: col.Name}, typ: col.Type}
+	for _, n := range indirection {
+		ind := n.GetAIndices()
+		if ind == nil {
+			return nil, pgerror.NotSupported("assignment to a field of a composite column")
+		}
+		if ind.IsSlice {
+			return nil, pgerror.NotSupported("assignment to an array slice")
+		}
+		i, err := b.buildSubscript(ind.Uidx)
+		if err != nil {
+			return nil, err
+		}
+		e.indexes = append(e.indexes, i)
+	}
+	elem := elemType(col.Type)
+	from := value.resultType().OID
+	if from != oidUnknown && from != elem.OID && !assignmentCastAllowed(from, elem.OID) {
+		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "subscripted assignment to %q requires type %s but expression is of type %s", col.Name, formatType(elem), typeName(from)).
+			WithHint("You will need to rewrite or cast the expression.")
+	}
+	v, err := b.castTo(value, elem, true)
+	if err != nil {
+		return nil, err
+	}
+	e.value = v
+	return e, nil
+}
+
+func (e *arraySetExpr) resultType() catalog.ColumnType { return e.typ }
+
+func (e *arraySetExpr) eval(ec *evalContext, row []any) (any, error) {
+	cur, err := e.array.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	positions := make([]int, len(e.indexes))
+	for k, ie := range e.indexes {
+		i, err := ie.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		if i == nil {
+			return nil, pgerror.New(pgcode.NullValueNotAllowed, "array subscript in assignment must not be null")
+		}
+		positions[k] = int(max(min(i.(int64), 1<<31), -1<<31))
+	}
+	v, err := e.value.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	a, _ := cur.([]any)
+	if len(a) == 0 {
+		// A NULL or empty array becomes one holding only the new element.
+		out := v
+		for k := len(positions) - 1; k >= 0; k-- {
+			if positions[k] != 1 {
+				return nil, pgerror.NotSupported("array lower bounds other than 1")
+			}
+			out = []any{out}
+		}
+		return out, nil
+	}
+	if len(positions) != len(arrayDims(a)) {
+		return nil, pgerror.New(pgcode.ArraySubscriptError, "wrong number of array subscripts")
+	}
+	return setArrayElement(a, positions, v)
+}
+
+// setArrayElement returns a copy of a with the element at positions
+// replaced by v.
+func setArrayElement(a []any, positions []int, v any) ([]any, error) {
+	pos := positions[0]
+	if pos < 1 {
+		return nil, pgerror.NotSupported("array lower bounds other than 1")
+	}
+	if len(positions) > 1 {
+		if pos > len(a) {
+			return nil, pgerror.New(pgcode.ArraySubscriptError, "array subscript out of range")
+		}
+		out := append([]any(nil), a...)
+		sub, err := setArrayElement(a[pos-1].([]any), positions[1:], v)
+		if err != nil {
+			return nil, err
+		}
+		out[pos-1] = sub
+		return out, nil
+	}
+	out := make([]any, max(len(a), pos))
+	copy(out, a)
+	out[pos-1] = v
+	return out, nil
 }

@@ -79,9 +79,9 @@ var arrayFunctions = map[string]arrayFunction{
 		fn: func(_ *evalContext, a []any, _ uint32) (any, error) { return arrayPrepend(a[0], a[1]) }},
 	"array_cat": {params: []arrayParam{paramArray, paramArray}, required: 2, result: resultArray,
 		fn: func(_ *evalContext, a []any, _ uint32) (any, error) { return arrayCat(a[0], a[1]) }},
-	"array_remove": {params: []arrayParam{paramArray, paramElem}, required: 2, result: resultArray, fn: arrayRemove},
-	"array_replace": {params: []arrayParam{paramArray, paramElem, paramElem}, required: 3, result: resultArray, fn: arrayReplace},
-	"array_position": {params: []arrayParam{paramArray, paramElem, paramInt}, required: 2, result: resultFixed(oidInt4), fn: arrayPosition},
+	"array_remove":    {params: []arrayParam{paramArray, paramElem}, required: 2, result: resultArray, fn: arrayRemove},
+	"array_replace":   {params: []arrayParam{paramArray, paramElem, paramElem}, required: 3, result: resultArray, fn: arrayReplace},
+	"array_position":  {params: []arrayParam{paramArray, paramElem, paramInt}, required: 2, result: resultFixed(oidInt4), fn: arrayPosition},
 	"array_positions": {params: []arrayParam{paramArray, paramElem}, required: 2, result: resultFixed(oidInt4Array), fn: arrayPositions},
 	"array_to_string": {params: []arrayParam{paramArray, paramText, paramText}, required: 2, result: resultFixed(oidText), fn: arrayToString},
 	"string_to_array": {params: []arrayParam{paramText, paramText, paramText}, required: 2, result: resultFixed(oidTextArray), fn: stringToArray},
@@ -116,6 +116,10 @@ func (e *arrayFuncExpr) eval(ec *evalContext, row []any) (any, error) {
 // buildArrayFunc builds a call of an array function. ok is false when
 // name is not one.
 func (b *builder) buildArrayFunc(name string, args []expr, location int32) (e expr, ok bool, err error) {
+	if name == "pg_typeof" && len(args) == 1 {
+		// pg_typeof is polymorphic too: its result is the argument's type.
+		return &constExpr{val: int64(args[0].resultType().OID), typ: plainType(oidRegtype)}, true, nil
+	}
 	fn, ok := arrayFunctions[name]
 	if !ok {
 		return nil, false, nil

@@ -549,6 +549,9 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 	case "~~", "!~~", "~~*", "!~~*":
 		return b.like(op, l, r, nil, location)
 	}
+	if e, ok, err := b.buildArrayOperator(op, l, r, location); ok {
+		return e, err
+	}
 	if e, ok, err := b.buildJSONOperator(op, l, r, location); ok {
 		return e, err
 	}
