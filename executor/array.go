@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/binary"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol"
 )
 
 // Array values are []any with lower bound 1 in every dimension. A
@@ -406,4 +408,33 @@ func checkArrayElemType(elem uint32) (uint32, error) {
 		return 0, pgerror.Newf(pgcode.UndefinedObject, "could not find array type for data type %s", typeName(elem))
 	}
 	return typ, nil
+}
+
+// decodeBinaryArray converts a binary COPY field of an array type, each
+// element decoded as a field of the element type.
+func (s *copySource) decodeBinaryArray(data []byte, typ catalog.ColumnType) (any, error) {
+	elem := elemType(typ)
+	a, err := protocol.DecodeBinaryArray(data, elem.OID, func(b []byte) (any, error) {
+		return s.decodeBinary(b, elem)
+	})
+	if errors.Is(err, protocol.ErrMalformedBinaryArray) {
+		return nil, pgerror.New(pgcode.InvalidBinaryRepresentation, "incorrect binary data format")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return reshapeByDims(a.Elements, a.Dims), nil
+}
+
+// reshapeByDims arranges decoded elements in the dimensions of a binary
+// array, or in one dimension when dims is nil.
+func reshapeByDims(flat []any, dims []pgtype.ArrayDimension) []any {
+	if len(flat) == 0 {
+		return []any{}
+	}
+	lengths := make([]int, len(dims))
+	for i, d := range dims {
+		lengths[i] = int(d.Length)
+	}
+	return reshapeArray(flat, lengths)
 }

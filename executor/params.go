@@ -96,12 +96,5 @@ func normalizeArrayParam(elems []any, dims []pgtype.ArrayDimension, oid uint32, 
 		}
 		flat[i] = v
 	}
-	if len(flat) == 0 {
-		return []any{}, nil
-	}
-	lengths := make([]int, len(dims))
-	for i, d := range dims {
-		lengths[i] = int(d.Length)
-	}
-	return reshapeArray(flat, lengths), nil
+	return reshapeByDims(flat, dims), nil
 }
