@@ -442,19 +442,28 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 // they must be non-NULL, non-empty and all of the same dimensions.
 func appendArrayAgg(spec *aggSpec, st *aggState, v any) error {
 	if isArrayType(spec.arg.resultType().OID) {
-		a, _ := v.([]any)
-		switch {
-		case v == nil:
-			return pgerror.New(pgcode.NullValueNotAllowed, "cannot accumulate null arrays")
-		case len(a) == 0:
-			return pgerror.New(pgcode.ArraySubscriptError, "cannot accumulate empty arrays")
-		case len(st.items) > 0 && !equalInts(arrayDims(a), arrayDims(st.items[0].([]any))):
-			return pgerror.New(pgcode.ArraySubscriptError, "cannot accumulate arrays of different dimensionality")
-		case len(st.items) == 0 && len(arrayDims(a)) >= maxArrayDims:
-			return tooManyArrayDims(len(arrayDims(a)) + 1)
+		if err := checkAccumulatedArray(v, st.items); err != nil {
+			return err
 		}
 	}
 	st.items = append(st.items, v)
+	return nil
+}
+
+// checkAccumulatedArray checks an array that is to become the next row of
+// an array of one more dimension, after the rows so far.
+func checkAccumulatedArray(v any, rows []any) error {
+	a, _ := v.([]any)
+	switch {
+	case v == nil:
+		return pgerror.New(pgcode.NullValueNotAllowed, "cannot accumulate null arrays")
+	case len(a) == 0:
+		return pgerror.New(pgcode.ArraySubscriptError, "cannot accumulate empty arrays")
+	case len(rows) > 0 && !equalInts(arrayDims(a), arrayDims(rows[0].([]any))):
+		return pgerror.New(pgcode.ArraySubscriptError, "cannot accumulate arrays of different dimensionality")
+	case len(rows) == 0 && len(arrayDims(a)) >= maxArrayDims:
+		return tooManyArrayDims(len(arrayDims(a)) + 1)
+	}
 	return nil
 }
 

@@ -92,7 +92,7 @@ func (p *arrayParser) dimensions() ([]int, error) {
 		p.pos++
 		end := strings.IndexByte(p.src[p.pos:], ']')
 		if end < 0 {
-			return nil, p.malformed(`Missing "]" in array dimensions.`)
+			return nil, p.malformed(`Missing "]" after array dimensions.`)
 		}
 		spec := p.src[p.pos : p.pos+end]
 		p.pos += end + 1

@@ -525,6 +525,20 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 	switch {
 	case v == nil:
 		buf.WriteString("null")
+	case isArrayType(oid):
+		// Arrays become JSON arrays, nested by dimension, without spaces.
+		buf.WriteByte('[')
+		for i, item := range v.([]any) {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if _, sub := item.([]any); sub {
+				writeJSONValue(buf, ec, item, oid)
+			} else {
+				writeJSONValue(buf, ec, item, arrayElem(oid))
+			}
+		}
+		buf.WriteByte(']')
 	case isJSONType(oid):
 		buf.WriteString(v.(string))
 	case oid == oidBool:

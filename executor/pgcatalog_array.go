@@ -263,10 +263,11 @@ func (e *vectorToArrayExpr) eval(ec *evalContext, row []any) (any, error) {
 }
 
 // arraySubqueryExpr is ARRAY(subquery): the subquery's one column as an
-// array.
+// array, of one more dimension when the column is an array.
 type arraySubqueryExpr struct {
-	sq  *subquery
-	typ uint32
+	sq     *subquery
+	typ    uint32
+	nested bool
 }
 
 func (b *builder) buildArraySubquery(sl *pg_query.SubLink, sq *subquery) (expr, error) {
@@ -277,9 +278,12 @@ func (b *builder) buildArraySubquery(sl *pg_query.SubLink, sq *subquery) (expr, 
 	if elem == oidUnknown {
 		elem = oidText
 	}
-	typ := arrayOf(elem)
-	if typ == 0 || isArrayType(elem) {
-		return nil, pgerror.Newf(pgcode.UndefinedObject, "could not find array type for data type %s", typeName(elem)).WithPosition(sl.Location + 1)
+	if isArrayType(elem) {
+		return &arraySubqueryExpr{sq: sq, typ: elem, nested: true}, nil
+	}
+	typ, err := checkArrayElemType(elem)
+	if err != nil {
+		return nil, err.(*pgerror.Error).WithPosition(sl.Location + 1)
 	}
 	return &arraySubqueryExpr{sq: sq, typ: typ}, nil
 }
@@ -293,6 +297,11 @@ func (e *arraySubqueryExpr) eval(ec *evalContext, row []any) (any, error) {
 	}
 	out := make([]any, len(rows))
 	for i, r := range rows {
+		if e.nested {
+			if err := checkAccumulatedArray(r[0], out[:i]); err != nil {
+				return nil, err
+			}
+		}
 		out[i] = r[0]
 	}
 	return out, nil

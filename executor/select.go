@@ -272,6 +272,10 @@ func exprName(n *pg_query.Node) string {
 		return sqlValueFunctionName(n.GetSqlvalueFunction().Op)
 	case n.GetCaseExpr() != nil:
 		return "case"
+	case n.GetAArrayExpr() != nil, n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_ARRAY_SUBLINK:
+		return "array"
+	case n.GetAIndirection() != nil:
+		return exprName(n.GetAIndirection().Arg)
 	case n.GetCoalesceExpr() != nil:
 		return "coalesce"
 	case n.GetMinMaxExpr() != nil:
