@@ -263,8 +263,8 @@ const arrayValueVersion = 1
 
 // encodeArrayValue appends the stored form of an array: a version byte,
 // the number of dimensions and their lengths as uvarints, then each
-// element in row-major order in its stored form or as a kv NULL, all
-// wrapped as bytes so that rows with a dropped array column can skip it.
+// element in row-major order in its stored form or as a kv NULL. The whole
+// is wrapped as bytes, so that rows with a dropped array column skip it.
 func encodeArrayValue(buf []byte, a []any, elem uint32) ([]byte, error) {
 	dims := arrayDims(a)
 	body := []byte{arrayValueVersion}
@@ -295,6 +295,7 @@ func decodeArrayValue(buf []byte, oid uint32) (any, []byte, error) {
 	if len(body) == 0 || body[0] != arrayValueVersion {
 		return nil, nil, corrupt()
 	}
+
 	body = body[1:]
 	ndims, n := binary.Uvarint(body)
 	if n <= 0 || ndims > maxArrayDims {
@@ -318,6 +319,7 @@ func decodeArrayValue(buf []byte, oid uint32) (any, []byte, error) {
 	if count > len(body) {
 		return nil, nil, corrupt()
 	}
+
 	elem := arrayElem(oid)
 	flat := make([]any, count)
 	for i := range flat {

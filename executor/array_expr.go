@@ -100,7 +100,7 @@ func (e *arrayExpr) eval(ec *evalContext, row []any) (any, error) {
 
 // stackArrays makes sub-arrays the rows of an array of one more
 // dimension. NULL and empty sub-arrays count as empty, and the result is
-// empty when all of them are; otherwise all must have the same
+// empty when all of them are. Otherwise all must have the same
 // dimensions.
 func stackArrays(subs []any) ([]any, error) {
 	var dims []int
@@ -261,6 +261,7 @@ func (b *builder) buildIndirection(ind *pg_query.A_Indirection) (expr, error) {
 	if elem == 0 {
 		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "cannot subscript type %s because it does not support subscripting", typeName(at))
 	}
+
 	slice := false
 	for _, idx := range run {
 		slice = slice || idx.IsSlice
@@ -276,6 +277,7 @@ func (b *builder) buildIndirection(ind *pg_query.A_Indirection) (expr, error) {
 		}
 		return e, nil
 	}
+
 	if isVectorType(at) {
 		if arg, err = b.castVectorToArray(arg); err != nil {
 			return nil, err
@@ -444,6 +446,7 @@ func (b *builder) buildArrayConcat(l, r expr, location int32) (expr, error) {
 		}
 		return t
 	}
+
 	le, re := elemOf(lt), elemOf(rt)
 	common, ok := commonType(le, re)
 	if !ok {
@@ -456,6 +459,7 @@ func (b *builder) buildArrayConcat(l, r expr, location int32) (expr, error) {
 	if typ == 0 {
 		return nil, fail()
 	}
+
 	e := &arrayConcatExpr{typ: typ}
 	cast := func(side expr, t uint32) (expr, bool, error) {
 		if isArrayType(t) || t == oidUnknown {
@@ -561,7 +565,8 @@ func arrayCat(l, r any) (any, error) {
 // match nothing, as in PostgreSQL.
 type arrayContainsExpr struct {
 	left, right expr
-	// overlap selects &&; otherwise the left array contains the right.
+	// overlap selects &&, and false selects whether the left array
+	// contains the right.
 	overlap bool
 }
 

@@ -26,8 +26,8 @@ const (
 // anycompatiblearray and anycompatible.
 type arrayFunction struct {
 	params []arrayParam
-	// required is the number of parameters that must be given; the rest
-	// are optional.
+	// required is the number of parameters that must be given, and the
+	// rest are optional.
 	required int
 	// result returns the result type for the resolved array type.
 	result func(array uint32) uint32

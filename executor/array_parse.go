@@ -12,7 +12,7 @@ import (
 
 // parseArray converts an array literal such as '{1,2}', '{{a,b},{c,d}}'
 // or '[1:2]={x,y}' to an array of type typ. Malformed input fails with
-// 22P02 and the same DETAIL as PostgreSQL's array_in; an element that is
+// 22P02 and the same DETAIL as PostgreSQL's array_in. An element that is
 // not valid input for the element type fails as that type's input does.
 func parseArray(s string, typ catalog.ColumnType, loc *time.Location) ([]any, error) {
 	p := &arrayParser{src: s}
@@ -103,7 +103,7 @@ func (p *arrayParser) dimensions() ([]int, error) {
 		lo, err1 := strconv.Atoi(strings.TrimSpace(lower))
 		hi, err2 := strconv.Atoi(strings.TrimSpace(upper))
 		if err1 != nil || err2 != nil {
-			return nil, p.malformed(`Missing array dimension value.`)
+			return nil, p.malformed(`"[" must introduce explicitly-specified array dimensions.`)
 		}
 		if hi < lo {
 			return nil, pgerror.New(pgcode.ArraySubscriptError, "upper bound cannot be less than lower bound")
@@ -193,7 +193,7 @@ func (p *arrayParser) level(depth int) ([]any, error) {
 
 // element reads one element, quoted or not, and returns its text or nil
 // for an unquoted NULL. Backslash escapes the next character in both
-// forms; an unquoted element ends at ',', '}', '{' or '"' and loses its
+// forms. An unquoted element ends at ',', '}', '{' or '"' and loses its
 // trailing unescaped white space.
 func (p *arrayParser) element() (any, error) {
 	var b strings.Builder

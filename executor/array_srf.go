@@ -9,9 +9,9 @@ import (
 )
 
 // Set-returning functions in a SELECT list, such as SELECT id,
-// unnest(tags) FROM t, follow PostgreSQL 10 and later: each input row
-// yields as many output rows as its longest set, the shorter sets are
-// padded with NULL, and a row whose sets are all empty yields nothing.
+// unnest(tags) FROM t, follow PostgreSQL 10 and later. Each input row
+// yields as many output rows as its longest set, and the shorter sets are
+// padded with NULL. A row whose sets are all empty yields nothing.
 
 // srfCall is one set-returning function call of a SELECT list.
 type srfCall struct {

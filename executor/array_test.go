@@ -165,6 +165,8 @@ func TestParseArrayErrors(t *testing.T) {
 		{`[1:3]={1,2}`, "22P02", `Specified array dimensions do not match array contents.`},
 		{`[1:2={1,2}`, "22P02", `Missing "]" after array dimensions.`},
 		{`[1:2]{1,2}`, "22P02", `Missing "=" after array dimensions.`},
+		{`[a:b]={1}`, "22P02", `"[" must introduce explicitly-specified array dimensions.`},
+		{`[3:1]={1}`, "2202E", ``},
 		{`{{{{{{{1}}}}}}}`, "54000", ``},
 		{`{1 2}`, "22P02", ``},
 		{`[0:1]={1,2}`, "0A000", ``},

@@ -27,17 +27,17 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc 
 	if from == to && typ.TypMod < 0 {
 		return v, nil
 	}
-	if s, ok := v.(string); ok && (from == oidUnknown || isStringType(from)) && isArrayType(to) {
-		// Array input ignores the type modifier, which the cast then
-		// applies to each element by the rules of assignment or of an
-		// explicit cast.
-		a, err := parseArray(s, plainType(to), loc)
-		if err != nil {
-			return nil, err
-		}
-		return castArray(a, arrayElem(to), typ, assignment, loc)
-	}
 	if s, ok := v.(string); ok && (from == oidUnknown || isStringType(from)) && !isStringType(to) {
+		if isArrayType(to) {
+			// Array input ignores the type modifier, which the cast then
+			// applies to each element by the rules of assignment or of an
+			// explicit cast.
+			a, err := parseArray(s, plainType(to), loc)
+			if err != nil {
+				return nil, err
+			}
+			return castArray(a, arrayElem(to), typ, assignment, loc)
+		}
 		return parseDatum(s, typ, loc)
 	}
 	if a, ok := v.([]any); ok {

@@ -451,6 +451,12 @@ func (b *builder) buildJSONFunc(name string, args []expr, location int32) (expr,
 			return nil, false, nil
 		}
 		e.single = true
+	case "array_to_json":
+		// array_to_json(array) is to_json restricted to arrays.
+		if len(args) != 1 || !isArrayType(args[0].resultType().OID) {
+			return nil, false, nil
+		}
+		e.single = true
 	default:
 		return nil, false, nil
 	}

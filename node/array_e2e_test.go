@@ -88,7 +88,7 @@ func TestArrayParametersAndResultsPgx(t *testing.T) {
 		t.Errorf("xs of row 2 = %v, want [7 NULL]", withNull)
 	}
 
-	// = ANY($1) with int4[] and int8[] parameters.
+	// = ANY($1) with binary int4[] and int8[] parameters and a text one.
 	for _, param := range []any{[]int32{1, 3}, []int64{1, 3}, "{1,3}"} {
 		got := queryInts(t, conn, "SELECT id FROM arrs WHERE id = ANY($1) ORDER BY id", param)
 		checkEqual(t, fmt.Sprintf("= ANY(%T)", param), got, []int32{1, 3})
@@ -231,10 +231,10 @@ func queryInts(t *testing.T, conn *pgx.Conn, sql string, args ...any) []int32 {
 	return out
 }
 
-func checkEqual[T any](t *testing.T, what string, got, want T) {
+func checkEqual[T any](t *testing.T, name string, got, want T) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s = %v, want %v", what, got, want)
+		t.Errorf("%s = %v, want %v", name, got, want)
 	}
 }
 

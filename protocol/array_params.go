@@ -103,8 +103,8 @@ func (c *Conn) decodeBinaryArray(i int, elemOID uint32, src []byte) (any, error)
 	return a, nil
 }
 
-// arrayElementOID returns the element type of an array type pgtype knows,
-// or false.
+// arrayElementOID returns the element type of an array type that pgtype
+// has a codec for, or false.
 func (c *Conn) arrayElementOID(oid uint32) (uint32, bool) {
 	typ, ok := c.typeMap.TypeForOID(oid)
 	if !ok {
