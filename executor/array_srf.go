@@ -15,6 +15,7 @@ import (
 
 // srfCall is one set-returning function call of a SELECT list.
 type srfCall struct {
+	name string
 	fn   setFunction
 	args []expr
 }
@@ -35,8 +36,52 @@ type srfRefExpr struct {
 	typ  catalog.ColumnType
 }
 
-func (e *srfRefExpr) eval(ec *evalContext, _ []any) (any, error) { return ec.srfValues[e.idx], nil }
-func (e *srfRefExpr) resultType() catalog.ColumnType             { return e.typ }
+func (e *srfRefExpr) eval(ec *evalContext, _ []any) (any, error) {
+	if e.idx >= len(ec.srfValues) {
+		// checkSetFunctionPlacement rejects the places that run before
+		// srfProjectIter, so this is only a safety net.
+		return nil, pgerror.Internal("set-returning function %s evaluated outside the SELECT list", e.call.name)
+	}
+	return ec.srfValues[e.idx], nil
+}
+
+func (e *srfRefExpr) resultType() catalog.ColumnType { return e.typ }
+
+// checkSetFunctionPlacement rejects set-returning functions that the
+// SELECT list's builder built into expressions evaluated before the
+// SELECT list: GROUP BY items that name a target and window functions.
+func checkSetFunctionPlacement(sp *selectPlan) error {
+	if len(sp.srfs) == 0 {
+		return nil
+	}
+	for _, g := range sp.groupBy {
+		if containsSetFunction(g) {
+			return pgerror.NotSupported("set-returning functions in GROUP BY")
+		}
+	}
+	for _, w := range sp.windows {
+		exprs := append(append(append([]expr{}, w.args...), w.window.partition...), w.window.order...)
+		if w.agg != nil {
+			exprs = append(exprs, w.agg.arg, w.agg.filter)
+		}
+		for _, e := range exprs {
+			if containsSetFunction(e) {
+				return pgerror.NotSupported("set-returning functions in window functions")
+			}
+		}
+	}
+	return nil
+}
+
+func containsSetFunction(e expr) bool {
+	found := false
+	walkExpr(e, func(x expr) {
+		if _, ok := x.(*srfRefExpr); ok {
+			found = true
+		}
+	})
+	return found
+}
 
 // buildSetFunctionCall builds a set-returning function called as a
 // scalar, which only the SELECT list allows.
@@ -58,7 +103,7 @@ func (b *builder) buildSetFunctionCall(name string, fn setFunction, fc *pg_query
 	// The arguments are built like the rest of the SELECT list, except that
 	// they may not call set-returning functions themselves.
 	inner := *b
-	inner.srfs = &srfCollector{forbidden: "arguments of set-returning functions"}
+	inner.srfs = &srfCollector{forbidden: "the arguments of set-returning functions"}
 	args := make([]expr, len(argNodes))
 	for i, n := range argNodes {
 		e, err := inner.build(n)
@@ -79,7 +124,7 @@ func (b *builder) buildSetFunctionCall(name string, fn setFunction, fc *pg_query
 	if len(cols) != 1 {
 		return nil, pgerror.NotSupported("function " + name + " in the SELECT list").WithHint("Call it in FROM.").WithPosition(fc.Location + 1)
 	}
-	call := &srfCall{fn: fn, args: args}
+	call := &srfCall{name: name, fn: fn, args: args}
 	b.srfs.calls = append(b.srfs.calls, call)
 	return &srfRefExpr{idx: len(b.srfs.calls) - 1, call: call, typ: cols[0].typ}, nil
 }
@@ -90,6 +135,9 @@ func (b *builder) srfPlacementError(location int32) error {
 		clause = b.srfs.forbidden
 	}
 	switch clause {
+	case "GROUP BY", "ORDER BY", "the arguments of set-returning functions":
+		// PostgreSQL runs these, but pgkeep does not yet.
+		return pgerror.NotSupported("set-returning functions in " + clause).WithPosition(location + 1)
 	case "aggregate function calls":
 		return pgerror.New(pgcode.FeatureNotSupported, "aggregate function calls cannot contain set-returning function calls").
 			WithHint("You might be able to move the set-returning function into a LATERAL FROM item.").WithPosition(location + 1)

@@ -269,3 +269,31 @@ func TestCopyArrayColumns(t *testing.T) {
 		t.Errorf("malformed array in COPY: got %v", err)
 	}
 }
+
+// TestSetFunctionPlacement checks the places where a set-returning
+// function fails instead of running: PostgreSQL's errors first, then the
+// places PostgreSQL allows but pgkeep does not support yet.
+func TestSetFunctionPlacement(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	run(t, s, "CREATE TABLE t (id int PRIMARY KEY, xs int[])")
+	cases := []struct {
+		sql, code, message string
+	}{
+		{"SELECT id FROM t WHERE unnest(xs) = 1", "0A000", "set-returning functions are not allowed in WHERE"},
+		{"SELECT id FROM t GROUP BY id HAVING unnest(ARRAY[id]) = 1", "0A000", "set-returning functions are not allowed in HAVING"},
+		{"SELECT count(unnest(xs)) FROM t", "0A000", "aggregate function calls cannot contain set-returning function calls"},
+		{"SELECT unnest(xs) OVER () FROM t", "42809", "OVER specified, but unnest is not a window function nor an aggregate function"},
+		{"SELECT unnest(5)", "42883", "function unnest(integer) does not exist"},
+		{"SELECT unnest('{1}')", "42725", "function unnest(unknown) is not unique"},
+		{"SELECT id FROM t ORDER BY unnest(xs)", "0A000", "set-returning functions in ORDER BY is not supported"},
+		{"SELECT unnest(xs), count(*) FROM t GROUP BY 1", "0A000", "set-returning functions in GROUP BY is not supported"},
+		{"SELECT row_number() OVER (ORDER BY unnest(xs)) FROM t", "0A000", "set-returning functions in window functions is not supported"},
+		{"SELECT unnest(unnest(ARRAY[xs])) FROM t", "0A000", "set-returning functions in the arguments of set-returning functions is not supported"},
+	}
+	for _, c := range cases {
+		err := runErr(t, s, c.sql)
+		if string(err.Code) != c.code || err.Message != c.message {
+			t.Errorf("%s: got %s %q, want %s %q", c.sql, err.Code, err.Message, c.code, c.message)
+		}
+	}
+}

@@ -148,7 +148,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	}
 	srfs.forbidden = "HAVING"
 	if len(sel.GroupClause) > 0 {
-		gb := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "GROUP BY"}
+		gb := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "GROUP BY", srfs: &srfCollector{forbidden: "GROUP BY"}}
 		for _, g := range sel.GroupClause {
 			e, err := a.groupExpr(gb, g, sp)
 			if err != nil {
@@ -181,6 +181,9 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		if err := checkGrouping(sp); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkSetFunctionPlacement(sp); err != nil {
+		return nil, err
 	}
 	if len(sel.DistinctClause) > 0 {
 		if len(sel.DistinctClause) > 1 || sel.DistinctClause[0].Node != nil {
