@@ -36,6 +36,7 @@ type aggCollector struct {
 var aggregateNames = map[string]bool{
 	"count": true, "sum": true, "avg": true, "min": true, "max": true,
 	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
+	"array_agg": true,
 }
 
 func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, error) {
@@ -131,6 +132,16 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 			return nil, aggregateTypeError(name, argType, fc.Location)
 		}
 		spec.typ = plainType(oidBool)
+	case "array_agg":
+		// An array argument gives an array of one more dimension.
+		spec.typ = arg.resultType()
+		if !isArrayType(argType) {
+			oid, err := checkArrayElemType(argType)
+			if err != nil {
+				return nil, err
+			}
+			spec.typ = plainType(oid)
+		}
 	}
 	return spec, nil
 }
@@ -243,6 +254,8 @@ func exprChildren(e expr) (children []expr, known bool) {
 		return x.args, true
 	case *windowRefExpr:
 		return x.children(), true
+	case *srfRefExpr:
+		return x.call.args, true
 	}
 	return nil, false
 }
@@ -259,6 +272,8 @@ type aggState struct {
 	seen     map[string]struct{}
 	// text is string_agg's result so far.
 	text []byte
+	// items are array_agg's values so far.
+	items []any
 	// ordered holds the inputs of an aggregate with ORDER BY until the
 	// group is complete.
 	ordered []orderedAggInput
@@ -391,7 +406,7 @@ func accumulate(ec *evalContext, spec *aggSpec, st *aggState, row []any) error {
 // addAggregateValue adds one argument value, after FILTER, to a group's
 // state.
 func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
-	if v == nil {
+	if v == nil && spec.name != "array_agg" {
 		return nil
 	}
 	if spec.distinct {
@@ -426,6 +441,38 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 		st.boolAcc = st.boolAcc == true || v == true
 	case "string_agg":
 		appendStringAgg(st, v, delimiter)
+	case "array_agg":
+		return appendArrayAgg(spec, st, v)
+	}
+	return nil
+}
+
+// appendArrayAgg adds a value to array_agg's result. NULL elements are
+// kept; array values become rows of a result with one more dimension, so
+// they must be non-NULL, non-empty and all of the same dimensions.
+func appendArrayAgg(spec *aggSpec, st *aggState, v any) error {
+	if isArrayType(spec.arg.resultType().OID) {
+		if err := checkAccumulatedArray(v, st.items); err != nil {
+			return err
+		}
+	}
+	st.items = append(st.items, v)
+	return nil
+}
+
+// checkAccumulatedArray checks an array that is to become the next row of
+// an array of one more dimension, after the rows so far.
+func checkAccumulatedArray(v any, rows []any) error {
+	a, _ := v.([]any)
+	switch {
+	case v == nil:
+		return pgerror.New(pgcode.NullValueNotAllowed, "cannot accumulate null arrays")
+	case len(a) == 0:
+		return pgerror.New(pgcode.ArraySubscriptError, "cannot accumulate empty arrays")
+	case len(rows) > 0 && !equalInts(arrayDims(a), arrayDims(rows[0].([]any))):
+		return pgerror.New(pgcode.ArraySubscriptError, "cannot accumulate arrays of different dimensionality")
+	case len(rows) == 0 && len(arrayDims(a)) >= maxArrayDims:
+		return tooManyArrayDims(len(arrayDims(a)) + 1)
 	}
 	return nil
 }
@@ -465,6 +512,11 @@ func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
 	switch spec.name {
 	case "string_agg":
 		return stringAggResult(spec, st), nil
+	case "array_agg":
+		if st.count == 0 {
+			return nil, nil
+		}
+		return st.items, nil
 	case "count":
 		return st.count, nil
 	case "min", "max":
@@ -548,6 +600,16 @@ func (b *builder) stringAggSpec(spec *aggSpec, fc *pg_query.FuncCall) error {
 	return b.aggregateOrder(spec, fc)
 }
 
+// orderDistinctInput makes an aggregate with DISTINCT and no ORDER BY
+// take its values in ascending order, because PostgreSQL sorts the input
+// to remove duplicates and array_agg and string_agg show that order.
+func orderDistinctInput(spec *aggSpec) {
+	if spec.distinct && len(spec.order) == 0 && (spec.name == "array_agg" || spec.name == "string_agg") {
+		spec.order = []expr{spec.arg}
+		spec.orderKeys = []sortKey{{col: 0}}
+	}
+}
+
 // aggregateOrder builds the ORDER BY inside an aggregate call. With
 // DISTINCT, PostgreSQL accepts only ORDER BY items that are arguments.
 func (b *builder) aggregateOrder(spec *aggSpec, fc *pg_query.FuncCall) error {
@@ -574,6 +636,7 @@ func (b *builder) aggregateOrder(spec *aggSpec, fc *pg_query.FuncCall) error {
 		spec.order = append(spec.order, e)
 		spec.orderKeys = append(spec.orderKeys, key)
 	}
+	orderDistinctInput(spec)
 	return nil
 }
 

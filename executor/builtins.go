@@ -169,6 +169,9 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if aggregateNames[name] {
 		return b.buildAggregate(name, fc)
 	}
+	if fn, ok := setFunctions[name]; ok {
+		return b.buildSetFunctionCall(name, fn, fc)
+	}
 	if fc.AggStar || fc.AggDistinct || fc.Over != nil {
 		return nil, pgerror.Newf(pgcode.WrongObjectType, "%s is not an aggregate function", name).WithPosition(fc.Location + 1)
 	}
@@ -194,6 +197,9 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 		if e, ok := buildTypeofCall(args); ok {
 			return e, nil
 		}
+	}
+	if e, ok, err := b.buildArrayFunc(name, args, fc.Location); ok {
+		return e, err
 	}
 	// An overload whose parameter types equal the argument types wins over
 	// one that needs implicit casts; otherwise the first overload listed

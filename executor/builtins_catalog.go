@@ -74,13 +74,6 @@ var catalogBuiltins = map[string][]builtin{
 	"pg_relation_size":       {{argTypes: []uint32{oidRegclass}, result: fixed(oidInt8), strict: true, fn: constant(int64(0))}},
 	"pg_total_relation_size": {{argTypes: []uint32{oidRegclass}, result: fixed(oidInt8), strict: true, fn: constant(int64(0))}},
 	"pg_size_pretty":         {{argTypes: []uint32{oidInt8}, result: fixed(oidText), strict: true, fn: pgSizePretty}},
-	"array_to_string": {
-		{argTypes: []uint32{0, oidText}, result: fixed(oidText), strict: true, fn: arrayToString},
-		{argTypes: []uint32{0, oidText, oidText}, result: fixed(oidText), fn: arrayToString},
-	},
-	"array_position": {{argTypes: []uint32{0, 0}, result: fixed(oidInt4), fn: arrayPosition}},
-	"array_upper":    {{argTypes: []uint32{0, oidInt4}, result: fixed(oidInt4), strict: true, fn: arrayUpper}},
-	"array_lower":    {{argTypes: []uint32{0, oidInt4}, result: fixed(oidInt4), strict: true, fn: arrayLower}},
 }
 
 func init() {

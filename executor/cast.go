@@ -28,7 +28,20 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc 
 		return v, nil
 	}
 	if s, ok := v.(string); ok && (from == oidUnknown || isStringType(from)) && !isStringType(to) {
+		if isArrayType(to) {
+			// Array input ignores the type modifier, which the cast then
+			// applies to each element by the rules of assignment or of an
+			// explicit cast.
+			a, err := parseArray(s, plainType(to), loc)
+			if err != nil {
+				return nil, err
+			}
+			return castArray(a, arrayElem(to), typ, assignment, loc)
+		}
 		return parseDatum(s, typ, loc)
+	}
+	if a, ok := v.([]any); ok {
+		return castArrayDatum(a, from, typ, assignment, loc)
 	}
 
 	switch {
@@ -179,6 +192,22 @@ func castToNumeric(v any) (*apd.Decimal, error) {
 		return x, nil
 	}
 	return nil, pgerror.Newf(pgcode.CannotCoerce, "cannot cast value to numeric")
+}
+
+// castArrayDatum converts an array to another array type element by
+// element, or to a string type through its text output.
+func castArrayDatum(a []any, from uint32, typ catalog.ColumnType, assignment bool, loc *time.Location) (any, error) {
+	switch {
+	case isArrayType(typ.OID) && isArrayType(from):
+		return castArray(a, arrayElem(from), typ, assignment, loc)
+	case isStringType(typ.OID):
+		s := formatArray(a, arrayElem(from), loc)
+		if typ.OID == oidVarchar || typ.OID == oidBpchar {
+			return applyCharTypmod(s, typ, assignment)
+		}
+		return s, nil
+	}
+	return nil, pgerror.Newf(pgcode.CannotCoerce, "cannot cast type %s to %s", typeName(from), formatType(typ))
 }
 
 // commonType picks the type two operands are compared or combined in, or

@@ -597,6 +597,9 @@ func (s *copySource) binaryReadError(err error) error {
 // decodeBinary converts the binary form of a value of typ to a datum, as
 // a binary parameter of the extended protocol is converted.
 func (s *copySource) decodeBinary(data []byte, typ catalog.ColumnType) (any, error) {
+	if isArrayType(typ.OID) {
+		return s.decodeBinaryArray(data, typ)
+	}
 	var v any
 	switch typ.OID {
 	case oidText, oidVarchar, oidBpchar, oidName, oidJSON:
@@ -767,6 +770,9 @@ func (e *copyEncoder) text(v any, oid uint32) string {
 	if t, ok := v.(time.Time); ok && oid == oidTimestamptz {
 		v = t.In(e.loc)
 	}
+	if a, ok := v.([]any); ok {
+		return formatArray(a, arrayElem(oid), e.loc)
+	}
 	return formatDatum(v, oid)
 }
 
@@ -841,6 +847,9 @@ func (e *copyEncoder) binaryRow(row []any) ([]byte, error) {
 			continue
 		}
 		oid := e.cols[i].TypeOID
+		if a, ok := v.([]any); ok {
+			v = newWireArray(a, arrayElem(oid), e.loc)
+		}
 		out, err := e.typeMap.Encode(oid, pgtype.BinaryFormatCode, v, buf)
 		if err != nil {
 			return nil, pgerror.Internal("encoding column %q (type OID %d): %v", e.cols[i].Name, oid, err)

@@ -106,6 +106,9 @@ func parseDatum(s string, typ catalog.ColumnType, loc *time.Location) (any, erro
 	case oidUnknown:
 		return s, nil
 	}
+	if isArrayType(typ.OID) {
+		return parseArray(s, typ, loc)
+	}
 	return nil, pgerror.NotSupported("input of type " + typeName(typ.OID))
 }
 
@@ -486,6 +489,8 @@ func formatDatum(v any, oid uint32) string {
 		return formatInterval(x)
 	case [16]byte:
 		return formatUUID(x)
+	case []any:
+		return formatArray(x, arrayElem(oid), nil)
 	}
 	return ""
 }

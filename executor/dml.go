@@ -537,8 +537,8 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		if col == nil || col.Hidden {
 			return nil, pgerror.Newf(pgcode.UndefinedColumn, "column %q of relation %q does not exist", rt.Name, t.Name).WithPosition(rt.Location + 1)
 		}
-		if len(rt.Indirection) > 0 {
-			return nil, pgerror.NotSupported("assignment to a field or array element")
+		if len(rt.Indirection) > 0 && rt.Val.GetSetToDefault() != nil {
+			return nil, pgerror.NotSupported("assignment of DEFAULT to an array element")
 		}
 		if assigned[rt.Name] {
 			return nil, pgerror.Newf(pgcode.SyntaxError, "multiple assignments to same column %q", rt.Name).WithPosition(rt.Location + 1)
@@ -559,7 +559,12 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 			if e, err = b.build(rt.Val); err != nil {
 				return nil, err
 			}
-			if e, err = b.coerceForAssignment(e, col.Type, col.Name); err != nil {
+			if len(rt.Indirection) > 0 {
+				e, err = b.buildArrayAssignment(e, col, idx, rt.Indirection)
+			} else {
+				e, err = b.coerceForAssignment(e, col.Type, col.Name)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}

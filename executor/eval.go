@@ -28,6 +28,9 @@ type evalContext struct {
 	txnTime time.Time
 	// aggValues holds the aggregate results of the current group.
 	aggValues []any
+	// srfValues holds the current values of the SELECT list's
+	// set-returning function calls.
+	srfValues []any
 	// asUser is the target of EXECUTE AS USER, or nil.
 	asUser *catalog.UserDescriptor
 	// outer holds the current rows of the enclosing queries while a

@@ -40,6 +40,9 @@ func (s *recordingSink) Row(values []any) error {
 		case pgtype.Numeric:
 			text, _ := x.Value()
 			parts[i] = fmt.Sprint(text)
+		case pgtype.TextValuer:
+			text, _ := x.TextValue()
+			parts[i] = text.String
 		default:
 			parts[i] = formatDatum(v, s.cols[i].TypeOID)
 		}

@@ -81,6 +81,9 @@ type builder struct {
 	// aggs collects aggregate calls when aggregates are allowed here; nil
 	// means an aggregate is an error in this clause.
 	aggs *aggCollector
+	// srfs collects set-returning function calls in a SELECT list; nil
+	// means such a call is an error in this clause.
+	srfs *srfCollector
 	// clause names the clause for error messages, e.g. "WHERE".
 	clause string
 }
@@ -134,11 +137,16 @@ func (b *builder) build(n *pg_query.Node) (expr, error) {
 		return b.buildBooleanTest(n.GetBooleanTest())
 	case n.GetTypeCast() != nil:
 		tc := n.GetTypeCast()
-		arg, err := b.build(tc.Arg)
+		typ, _, err := resolveTypeName(tc.TypeName)
 		if err != nil {
 			return nil, err
 		}
-		typ, _, err := resolveTypeName(tc.TypeName)
+		var arg expr
+		if ae := tc.Arg.GetAArrayExpr(); ae != nil {
+			arg, err = b.buildArrayExpr(ae, typ)
+		} else {
+			arg, err = b.build(tc.Arg)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +168,7 @@ func (b *builder) build(n *pg_query.Node) (expr, error) {
 	case n.GetAIndirection() != nil:
 		return b.buildIndirection(n.GetAIndirection())
 	case n.GetAArrayExpr() != nil:
-		return nil, pgerror.NotSupported("array expressions")
+		return b.buildArrayExpr(n.GetAArrayExpr(), catalog.ColumnType{})
 	case n.GetSetToDefault() != nil:
 		return nil, pgerror.Newf(pgcode.SyntaxError, "DEFAULT is not allowed in this context")
 	}
@@ -302,6 +310,9 @@ func castAllowed(from, to uint32) bool {
 	if from == to || from == oidUnknown || isStringType(from) || isStringType(to) {
 		return true
 	}
+	if isArrayType(from) && isArrayType(to) {
+		return castAllowed(arrayElem(from), arrayElem(to))
+	}
 	cf, ct := typeCategory(from), typeCategory(to)
 	switch {
 	case cf == 'N' && ct == 'N', cf == 'D' && ct == 'D':
@@ -326,6 +337,9 @@ func (b *builder) coerceForAssignment(e expr, typ catalog.ColumnType, column str
 }
 
 func assignmentCastAllowed(from, to uint32) bool {
+	if isArrayType(from) && isArrayType(to) {
+		return arrayElem(from) == arrayElem(to) || assignmentCastAllowed(arrayElem(from), arrayElem(to))
+	}
 	cf, ct := typeCategory(from), typeCategory(to)
 	switch {
 	case cf == 'N' && ct == 'N', cf == 'S' && ct == 'S', cf == 'D' && ct == 'D':
@@ -553,6 +567,9 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		return &regexExpr{left: l, right: r, not: strings.HasPrefix(op, "!"), caseInsensitive: strings.HasSuffix(op, "*")}, nil
 	case "~~", "!~~", "~~*", "!~~*":
 		return b.like(op, l, r, nil, location)
+	}
+	if e, ok, err := b.buildArrayOperator(op, l, r, location); ok {
+		return e, err
 	}
 	if e, ok, err := b.buildJSONOperator(op, l, r, location); ok {
 		return e, err

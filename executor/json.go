@@ -451,6 +451,12 @@ func (b *builder) buildJSONFunc(name string, args []expr, location int32) (expr,
 			return nil, false, nil
 		}
 		e.single = true
+	case "array_to_json":
+		// array_to_json(array) is to_json restricted to arrays.
+		if len(args) != 1 || !isArrayType(args[0].resultType().OID) {
+			return nil, false, nil
+		}
+		e.single = true
 	default:
 		return nil, false, nil
 	}
@@ -525,6 +531,20 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 	switch {
 	case v == nil:
 		buf.WriteString("null")
+	case isArrayType(oid):
+		// Arrays become JSON arrays, nested by dimension, without spaces.
+		buf.WriteByte('[')
+		for i, item := range v.([]any) {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if _, sub := item.([]any); sub {
+				writeJSONValue(buf, ec, item, oid)
+			} else {
+				writeJSONValue(buf, ec, item, arrayElem(oid))
+			}
+		}
+		buf.WriteByte(']')
 	case isJSONType(oid):
 		buf.WriteString(v.(string))
 	case oid == oidBool:

@@ -57,7 +57,18 @@ func normalizeParam(v any, oid uint32, loc *time.Location) (any, error) {
 			return parseDatum(string(x), plainType(oid), loc)
 		}
 		return append([]byte(nil), x...), nil
-	case map[string]any, []any:
+	case pgtype.Array[any]:
+		return normalizeArrayParam(x.Elements, x.Dims, oid, loc)
+	case []any:
+		if isArrayType(oid) {
+			return normalizeArrayParam(x, nil, oid, loc)
+		}
+		b, err := json.Marshal(x)
+		if err != nil {
+			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "invalid JSON parameter")
+		}
+		return parseDatum(string(b), plainType(oid), loc)
+	case map[string]any:
 		b, err := json.Marshal(x)
 		if err != nil {
 			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "invalid JSON parameter")
@@ -67,4 +78,23 @@ func normalizeParam(v any, oid uint32, loc *time.Location) (any, error) {
 		return nil, pgerror.NotSupported("infinite dates and timestamps")
 	}
 	return nil, pgerror.Newf(pgcode.InvalidParameterValue, "unsupported parameter value of type %s for type %s", typeString(v), typeName(oid))
+}
+
+// normalizeArrayParam converts the elements of a decoded array parameter
+// of type oid to datums and arranges them in the given dimensions (one
+// dimension when dims is nil).
+func normalizeArrayParam(elems []any, dims []pgtype.ArrayDimension, oid uint32, loc *time.Location) (any, error) {
+	if !isArrayType(oid) {
+		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "array parameter given for type %s", typeName(oid))
+	}
+	elem := arrayElem(oid)
+	flat := make([]any, len(elems))
+	for i, e := range elems {
+		v, err := normalizeParam(e, elem, loc)
+		if err != nil {
+			return nil, err
+		}
+		flat[i] = v
+	}
+	return reshapeByDims(flat, dims), nil
 }

@@ -34,6 +34,7 @@ var setFunctions = map[string]setFunction{
 		},
 		rows: func(_ *evalContext, a []any) ([][]any, error) {
 			items, _ := a[0].([]any)
+			items = arrayElements(items)
 			out := make([][]any, len(items))
 			for i, item := range items {
 				out[i] = []any{item}

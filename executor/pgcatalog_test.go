@@ -74,7 +74,7 @@ func TestPgIndexAndConstraints(t *testing.T) {
 		"tag: SELECT 2")
 	// A plain unique index has no constraint row.
 	expectLines(t, run(t, root, "SELECT count(*) FROM pg_constraint WHERE conname = 'books_title_idx'"), "cols: count", "0", "tag: SELECT 1")
-	expectLines(t, run(t, root, "SELECT conkey FROM pg_constraint WHERE conname = 'books_pkey'"), "cols: conkey", "", "tag: SELECT 1")
+	expectLines(t, run(t, root, "SELECT conkey FROM pg_constraint WHERE conname = 'books_pkey'"), "cols: conkey", "{1}", "tag: SELECT 1")
 }
 
 func TestPgRolesFilteredByRole(t *testing.T) {
@@ -151,7 +151,7 @@ func TestCatalogArrayExpressions(t *testing.T) {
 		pg_catalog.array_to_string(ARRAY(SELECT amname FROM pg_am ORDER BY 1), ','),
 		2 = ANY('{1,2}'::int4[]), 3 = ANY('{1,2}'::int4[]), 'x' = ALL('{x,x}'::text[]),
 		('{a,b}'::text[] || ARRAY(SELECT 'c'))[3], current_schemas(true)::text, '{"a b",NULL}'::text[]::text`),
-		"cols: text,array_to_string,?column?,?column?,?column?,?column?,current_schemas,text",
+		"cols: array,array_to_string,?column?,?column?,?column?,?column?,current_schemas,text",
 		`{authors,authors_email_key,authors_id_seq,authors_pkey}|btree,heap|t|f|t|c|{pg_catalog,public}|{"a b",NULL}`, "tag: SELECT 1")
 	expectLines(t, run(t, root, `SELECT a.attname FROM pg_index i, pg_attribute a
 		WHERE i.indrelid = 'authors'::regclass AND i.indisprimary AND a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)`),

@@ -215,6 +215,8 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 						}
 						row[i] = name
 					}
+				case []any:
+					row[i] = newWireArray(x, arrayElem(p.plan.cols[i].TypeOID), s.location())
 				}
 			}
 			if err := sink.Row(row); err != nil {

@@ -43,7 +43,7 @@ func pushableColumns(e expr, cols []int) ([]int, bool) {
 		return append(cols, x.idx), true
 	case *constExpr, *paramExpr:
 		return cols, true
-	case *windowRefExpr:
+	case *windowRefExpr, *srfRefExpr:
 		return nil, false
 	case *funcExpr:
 		if x.fn.volatile {

@@ -53,6 +53,8 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 		return kv.EncodeUUID(buf, x), nil
 	case pgtype.Interval:
 		return encodeIntervalKey(buf, x), nil
+	case []any:
+		return encodeArrayKey(buf, x, arrayElem(oid))
 	}
 	return nil, pgerror.Internal("cannot encode %T as a key", v)
 }
@@ -69,6 +71,8 @@ func encodeValueDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 		// The key form keeps only the span, so '1 mon' and '30 days' need
 		// their fields here.
 		return kv.EncodeBytes(buf, encodeIntervalValue(x)), nil
+	case []any:
+		return encodeArrayValue(buf, x, arrayElem(oid))
 	}
 	return encodeKeyDatum(buf, v, oid)
 }
@@ -112,6 +116,9 @@ func decodeValueDatum(buf []byte, oid uint32) (any, []byte, error) {
 		}
 		iv, err := decodeIntervalValue(b)
 		return iv, rest, err
+	}
+	if isArrayType(oid) {
+		return decodeArrayValue(buf, oid)
 	}
 	return nil, nil, pgerror.Internal("cannot decode a value of type %d", oid)
 }

@@ -36,6 +36,8 @@ type selectPlan struct {
 	distinct  bool
 	// windows are the window function calls, computed after grouping.
 	windows []*windowCall
+	// srfs are the set-returning function calls of the SELECT list.
+	srfs []*srfCall
 	// distinctOn lists the projected columns of DISTINCT ON. The rows are
 	// sorted on them first, and the first row of each run is kept.
 	distinctOn []int
@@ -53,9 +55,6 @@ type selectPlan struct {
 	values [][]expr
 	// setOp combines two queries with UNION, INTERSECT or EXCEPT.
 	setOp *setOperation
-	// setFuncs are the set-returning functions of the SELECT list. Their
-	// outputs follow the FROM clause's columns in the row.
-	setFuncs []*setFunctionCall
 }
 
 type sortKey struct {
@@ -133,7 +132,8 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		return nil, err
 	}
 	aggs := &aggCollector{windows: windows}
-	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, an: a, clause: "SELECT"}
+	srfs := &srfCollector{}
+	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, srfs: srfs, an: a, clause: "SELECT"}
 	for _, t := range sel.TargetList {
 		rt := t.GetResTarget()
 		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
@@ -142,20 +142,16 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 			}
 			continue
 		}
-		call, e, err := a.selectListSetFunction(ab, rt.Val, len(sc.cols)+len(sp.setFuncs))
+		e, err := ab.build(rt.Val)
 		if err != nil {
-			return nil, err
-		}
-		if call != nil {
-			sp.setFuncs = append(sp.setFuncs, call)
-		} else if e, err = ab.build(rt.Val); err != nil {
 			return nil, err
 		}
 		sp.targets = append(sp.targets, e)
 		sp.names = append(sp.names, targetName(rt))
 	}
+	srfs.forbidden = "HAVING"
 	if len(sel.GroupClause) > 0 {
-		gb := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "GROUP BY"}
+		gb := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "GROUP BY", srfs: &srfCollector{forbidden: "GROUP BY"}}
 		for _, g := range sel.GroupClause {
 			e, err := a.groupExpr(gb, g, sp)
 			if err != nil {
@@ -176,19 +172,21 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		}
 		sp.having = h
 	}
+	srfs.forbidden = "ORDER BY"
 	if err := a.analyseOrderBy(ab, sel.SortClause, sp); err != nil {
 		return nil, err
 	}
+	sp.srfs = srfs.calls
 	sp.aggs = aggs.specs
 	sp.windows = windows.calls
 	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil
-	if err := checkSetFunctions(sp); err != nil {
-		return nil, err
-	}
 	if sp.aggregate {
 		if err := checkGrouping(sp); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkSetFunctionPlacement(sp); err != nil {
+		return nil, err
 	}
 	if len(sel.DistinctClause) > 0 {
 		if len(sel.DistinctClause) > 1 || sel.DistinctClause[0].Node != nil {
@@ -284,6 +282,10 @@ func exprName(n *pg_query.Node) string {
 		return sqlValueFunctionName(n.GetSqlvalueFunction().Op)
 	case n.GetCaseExpr() != nil:
 		return "case"
+	case n.GetAArrayExpr() != nil, n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_ARRAY_SUBLINK:
+		return "array"
+	case n.GetAIndirection() != nil:
+		return exprName(n.GetAIndirection().Arg)
 	case n.GetCoalesceExpr() != nil:
 		return "coalesce"
 	case n.GetMinMaxExpr() != nil:
@@ -507,9 +509,6 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	default:
 		src = &singleRowIter{filter: sp.filter}
 	}
-	if len(sp.setFuncs) > 0 {
-		src = &projectSetIter{src: src, calls: sp.setFuncs, base: len(sp.scope.cols)}
-	}
 	if sp.aggregate {
 		src = &aggregateIter{src: src, plan: sp}
 	}
@@ -517,6 +516,9 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 		src = &windowIter{src: src, calls: sp.windows}
 	}
 	var it rowIter = &projectIter{src: src, exprs: append(append([]expr{}, sp.targets...), sp.extraSort...), aggregate: sp.aggregate}
+	if len(sp.srfs) > 0 {
+		it = &srfProjectIter{src: src, exprs: append(append([]expr{}, sp.targets...), sp.extraSort...), calls: sp.srfs}
+	}
 	if sp.distinct {
 		it = &distinctIter{src: it, width: len(sp.targets)}
 	}

@@ -120,10 +120,7 @@ func resolveTypeName(tn *pg_query.TypeName) (typ catalog.ColumnType, serial bool
 	}
 	name := strings.Join(parts, ".")
 	if len(tn.ArrayBounds) > 0 {
-		if oid := arrayOf(typeAliases[name]); oid != 0 && len(tn.ArrayBounds) == 1 {
-			return catalog.ColumnType{OID: oid, TypMod: -1}, false, nil
-		}
-		return typ, false, pgerror.NotSupported("array type " + name + "[]").WithPosition(tn.Location + 1)
+		return resolveArrayTypeName(tn, name)
 	}
 	oid, ok := typeAliases[name]
 	if !ok {
@@ -193,6 +190,27 @@ func resolveTypeName(tn *pg_query.TypeName) (typ catalog.ColumnType, serial bool
 	return typ, serial, nil
 }
 
+// resolveArrayTypeName resolves name[] and name ARRAY. Like PostgreSQL,
+// it ignores the declared sizes and number of dimensions: int[3][3] is
+// int[]. The element type's modifiers, as in varchar(10)[], apply to each
+// element.
+func resolveArrayTypeName(tn *pg_query.TypeName, name string) (catalog.ColumnType, bool, error) {
+	elem := &pg_query.TypeName{Names: tn.Names, Typmods: tn.Typmods, Location: tn.Location}
+	typ, serial, err := resolveTypeName(elem)
+	if err != nil {
+		return typ, false, err
+	}
+	if serial {
+		return typ, false, pgerror.Newf(pgcode.FeatureNotSupported, "array of serial is not implemented").WithPosition(tn.Location + 1)
+	}
+	oid := arrayOf(typ.OID)
+	if oid == 0 || isArrayType(typ.OID) {
+		return typ, false, pgerror.Newf(pgcode.UndefinedObject, "type %s[] does not exist", name).WithPosition(tn.Location + 1)
+	}
+	typ.OID = oid
+	return typ, false, nil
+}
+
 func shortTypeName(oid uint32) string {
 	switch oid {
 	case oidVarchar:
@@ -205,6 +223,9 @@ func shortTypeName(oid uint32) string {
 
 // formatType renders a column type as PostgreSQL's format_type does.
 func formatType(t catalog.ColumnType) string {
+	if isArrayType(t.OID) && t.TypMod >= 0 {
+		return formatType(elemType(t)) + "[]"
+	}
 	base := typeName(t.OID)
 	switch t.OID {
 	case oidVarchar, oidBpchar:

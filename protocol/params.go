@@ -97,6 +97,10 @@ func (c *Conn) decodeParam(i int, oid uint32, format int16, src []byte) (any, er
 		}
 	}
 
+	if elemOID, ok := c.arrayElementOID(oid); ok {
+		return c.decodeBinaryArray(i, elemOID, src)
+	}
+
 	typ, known := c.typeMap.TypeForOID(oid)
 	if !known {
 		// OID 0 (the client left the type to the server) and types pgtype
