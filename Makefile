@@ -12,7 +12,7 @@ export CGO_ENABLED := 1
 
 .DEFAULT_GOAL := build
 
-.PHONY: build run test fuzz lint bench clean
+.PHONY: build run test test-pg fuzz lint bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pgkeep
@@ -24,6 +24,17 @@ run: build
 # logic tests are named explicitly.
 test:
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./... ./testdata/
+
+# test-pg runs the tests in ./testdata against a real PostgreSQL: the .slt
+# files, and the differential fuzz test for PGKEEP_DIFF_TIME (a Go duration;
+# a longer run needs a TEST_TIMEOUT above it). The server is the oracle that
+# PG_ORACLE_DIR/start-pg.sh starts (reused when it already runs), or, when
+# that script does not exist, a private one that scripts/test-pg.sh sets up.
+PG_ORACLE_DIR ?= ../shared/tools/pg-oracle
+PGKEEP_DIFF_TIME ?= 60s
+test-pg:
+	GO='$(GO)' PG_ORACLE_DIR='$(PG_ORACLE_DIR)' TEST_TIMEOUT='$(TEST_TIMEOUT)' \
+		PGKEEP_DIFF_TIME='$(PGKEEP_DIFF_TIME)' bash scripts/test-pg.sh
 
 # Each fuzz target runs for FUZZ_TIME; the go tool fuzzes one target per
 # invocation.

@@ -136,15 +136,19 @@ type funcExpr struct {
 
 func (e *funcExpr) eval(ec *evalContext, row []any) (any, error) {
 	vals := make([]any, len(e.args))
+	null := false
 	for i, a := range e.args {
+		// Every argument is evaluated, as in PostgreSQL, so an error in
+		// one after a NULL is raised.
 		v, err := a.eval(ec, row)
 		if err != nil {
 			return nil, err
 		}
-		if v == nil && e.fn.strict {
-			return nil, nil
-		}
+		null = null || v == nil
 		vals[i] = v
+	}
+	if null && e.fn.strict {
+		return nil, nil
 	}
 	return e.fn.fn(ec, vals)
 }

@@ -26,9 +26,9 @@ var mathBuiltins = map[string][]builtin{
 		numericFunc1(func(d *apd.Decimal) (*apd.Decimal, error) { return roundNumeric(d, 0, apd.RoundDown) }),
 		numericScaleFunc(apd.RoundDown),
 	},
-	"ceil":    {floatFunc1(math.Ceil), numericFunc1(roundingNumeric(apd.RoundCeiling))},
-	"ceiling": {floatFunc1(math.Ceil), numericFunc1(roundingNumeric(apd.RoundCeiling))},
-	"floor":   {floatFunc1(math.Floor), numericFunc1(roundingNumeric(apd.RoundFloor))},
+	"ceil":    {floatFunc1(math.Ceil), numericFunc1(numericCeil)},
+	"ceiling": {floatFunc1(math.Ceil), numericFunc1(numericCeil)},
+	"floor":   {floatFunc1(math.Floor), numericFunc1(numericFloor)},
 	"sign": {
 		floatFunc1(func(f float64) float64 {
 			switch {
@@ -398,9 +398,31 @@ func numericScaleFunc(rounding apd.Rounder) builtin {
 	}}
 }
 
-// roundingNumeric is ceil or floor of numeric.
-func roundingNumeric(rounding apd.Rounder) func(*apd.Decimal) (*apd.Decimal, error) {
-	return func(d *apd.Decimal) (*apd.Decimal, error) { return roundNumeric(d, 0, rounding) }
+// numericCeil and numericFloor use apd's Ceil and Floor, because its
+// Quantize with RoundCeiling or RoundFloor (apd v3.2.3) drops a fraction
+// that starts after the first digit after the point: floor(-0.04) gave 0.
+func numericCeil(d *apd.Decimal) (*apd.Decimal, error) {
+	return integralNumeric(d, (*apd.Context).Ceil)
+}
+
+func numericFloor(d *apd.Decimal) (*apd.Decimal, error) {
+	return integralNumeric(d, (*apd.Context).Floor)
+}
+
+func integralNumeric(d *apd.Decimal, f func(*apd.Context, *apd.Decimal, *apd.Decimal) (apd.Condition, error)) (*apd.Decimal, error) {
+	if d.Form != apd.Finite {
+		return d, nil
+	}
+	intDigits := int64(1)
+	if !d.IsZero() {
+		// One more digit, for a carry such as ceil(9.5) = 10.
+		intDigits = leadingDigitPosition(d) + 2
+	}
+	out := new(apd.Decimal)
+	if _, err := f(numericContext(intDigits, 0), out, d); err != nil {
+		return nil, overflowError()
+	}
+	return out, nil
 }
 
 // numericSqrt follows PostgreSQL's numeric_sqrt: at least 16 significant

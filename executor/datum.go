@@ -505,7 +505,8 @@ func formatNumeric(d *apd.Decimal) string {
 		}
 		return "Infinity"
 	}
-	return d.Text('f')
+	// apd keeps the sign of a zero result (0.00 * -3 is -0.00).
+	return normalizeZero(d).Text('f')
 }
 
 func formatFloat(f float64, oid uint32) string {

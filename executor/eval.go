@@ -266,11 +266,12 @@ type nullIfExpr struct{ cmp *compareExpr }
 
 func (e *nullIfExpr) eval(ec *evalContext, row []any) (any, error) {
 	l, err := e.cmp.left.eval(ec, row)
-	if err != nil || l == nil {
+	if err != nil {
 		return nil, err
 	}
+	// PostgreSQL evaluates both arguments, even when the first is NULL.
 	r, err := e.cmp.right.eval(ec, row)
-	if err != nil {
+	if err != nil || l == nil {
 		return nil, err
 	}
 	if r != nil && compareDatums(l, r) == 0 {
@@ -800,13 +801,14 @@ func (e *regexExpr) eval(ec *evalContext, row []any) (any, error) {
 func (e *regexExpr) resultType() catalog.ColumnType { return plainType(oidBool) }
 
 // evalOperands evaluates the two operands of a strict binary operator. It
-// returns nil for both when either is NULL, without evaluating the right
-// operand after a NULL left one.
+// returns nil for both when either is NULL. Like PostgreSQL, it evaluates
+// the right operand after a NULL left one too, so an error there (1/0) is
+// raised.
 func evalOperands(ec *evalContext, row []any, left, right expr) (l, r any, err error) {
-	if l, err = left.eval(ec, row); err != nil || l == nil {
+	if l, err = left.eval(ec, row); err != nil {
 		return nil, nil, err
 	}
-	if r, err = right.eval(ec, row); err != nil || r == nil {
+	if r, err = right.eval(ec, row); err != nil || l == nil || r == nil {
 		return nil, nil, err
 	}
 	return l, r, nil

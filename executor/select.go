@@ -326,10 +326,27 @@ func sqlValueFunctionName(op pg_query.SQLValueFunctionOp) string {
 // groupExpr resolves a GROUP BY item: an output ordinal, an output alias or
 // an input expression.
 func (a *analyser) groupExpr(gb *builder, g *pg_query.Node, sp *selectPlan) (expr, error) {
+	if c := g.GetAConst(); c != nil && c.GetIval() == nil {
+		return nil, pgerror.New(pgcode.SyntaxError, "non-integer constant in GROUP BY").WithPosition(c.Location + 1)
+	}
 	if c := g.GetAConst(); c != nil && c.GetIval() != nil {
 		n := int(c.GetIval().Ival)
 		if n < 1 || n > len(sp.targets) {
 			return nil, pgerror.Newf(pgcode.InvalidColumnReference, "GROUP BY position %d is not in select list", n).WithPosition(c.Location + 1)
+		}
+		// The target may not group by an aggregate or a window function,
+		// whose value exists only after grouping.
+		var err error
+		walkExpr(sp.targets[n-1], func(x expr) {
+			switch x.(type) {
+			case *aggRefExpr:
+				err = pgerror.New(pgcode.GroupingError, "aggregate functions are not allowed in GROUP BY")
+			case *windowRefExpr:
+				err = pgerror.New(pgcode.WindowingError, "window functions are not allowed in GROUP BY")
+			}
+		})
+		if err != nil {
+			return nil, err
 		}
 		return sp.targets[n-1], nil
 	}

@@ -9,6 +9,12 @@
 //	    go test ./testdata/                       # against PostgreSQL
 //	go test ./testdata/ -pg "..." -rewrite        # rewrite expected results from PostgreSQL
 //
+// With a PostgreSQL target the package also runs TestDifferentialFuzz,
+// which sends random SELECT statements to a fresh pgkeep node and to the
+// PostgreSQL and reports every difference (difffuzz_test.go lists its
+// settings: PGKEEP_DIFF_PG, PGKEEP_DIFF_SEED, PGKEEP_DIFF_QUERIES and
+// PGKEEP_DIFF_TIME). `make test-pg` starts a PostgreSQL and runs both.
+//
 // Against PostgreSQL each file runs in a database of its own, created
 // before the file and dropped after it, and files tagged "# pgkeep-only"
 // are skipped. -rewrite is accepted only with a PostgreSQL target, because

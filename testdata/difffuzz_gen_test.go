@@ -1,0 +1,985 @@
+package testdata
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// This file generates the random queries of the differential fuzz test
+// (difffuzz_test.go). Every expression is generated for a requested SQL
+// type, so almost all queries are valid and reach the executor instead of
+// stopping at analysis.
+//
+// The generator avoids queries whose result PostgreSQL leaves to the
+// implementation, because a difference there is no bug:
+//   - Expressions that can fail (a division by a value that may be zero,
+//     bigint arithmetic that may overflow) appear only where every engine
+//     evaluates them for the same rows: the outermost select list and
+//     aggregate arguments. In WHERE, ON and HAVING the planner chooses the
+//     order of evaluation, and so whether the error happens.
+//   - A failing operation always has an operand that reads a column.
+//     PostgreSQL folds constant subexpressions while planning, so 1/0 fails
+//     even where no row reaches it.
+//   - The operands of AND, OR and BETWEEN never fail: PostgreSQL may
+//     evaluate them in any order, and folds x AND FALSE to FALSE without
+//     evaluating x.
+//   - A strict operator or function with an argument that can fail has no
+//     NULL constant argument, which PostgreSQL would fold to NULL (see
+//     generator.node).
+//   - With HAVING, aggregate arguments never fail, because PostgreSQL may
+//     filter rows by HAVING before it aggregates them.
+//   - Subqueries never fail and always return one row (scalar subqueries
+//     are aggregates), because PostgreSQL runs an uncorrelated subquery only
+//     when a row first needs its value. The left operand of IN (SELECT ...)
+//     never fails either, because PostgreSQL skips it when the subquery
+//     returns no rows.
+//   - LIMIT appears only under an ORDER BY over every output column, and is
+//     never 0.
+//   - Numeric values that compare equal but print differently (1.5 and
+//     1.50) are interchangeable under DISTINCT, GROUP BY, set operations,
+//     min, max and LIMIT, so such queries are compared with numeric values
+//     normalised (see query.exactScale).
+
+// sqlType is the type of a generated expression.
+type sqlType uint8
+
+const (
+	typeInt sqlType = iota
+	typeBigint
+	typeNumeric
+	typeText
+	typeBool
+)
+
+var allTypes = []sqlType{typeInt, typeBigint, typeNumeric, typeText, typeBool}
+
+// name returns the type's name in SQL.
+func (t sqlType) name() string {
+	return [...]string{"int", "bigint", "numeric", "text", "boolean"}[t]
+}
+
+func (t sqlType) isNumber() bool { return t <= typeNumeric }
+
+// typesComparable reports whether values of types a and b can be compared.
+func typesComparable(a, b sqlType) bool {
+	return a == b || (a.isNumber() && b.isNumber())
+}
+
+// fuzzColumn is a column of the fuzz schema.
+type fuzzColumn struct {
+	name string
+	typ  sqlType
+}
+
+// fuzzTable is a table of the fuzz schema.
+type fuzzTable struct {
+	name    string
+	columns []fuzzColumn
+}
+
+// fuzzSchema is the schema both engines load (difffuzz_test.go fills it).
+var fuzzSchema = []fuzzTable{
+	{"t1", []fuzzColumn{{"id", typeInt}, {"a", typeInt}, {"b", typeBigint}, {"s", typeText}, {"flag", typeBool}, {"n", typeNumeric}}},
+	{"t2", []fuzzColumn{{"id", typeInt}, {"t1_id", typeInt}, {"c", typeInt}, {"s", typeText}, {"n", typeNumeric}, {"flag", typeBool}}},
+	{"t3", []fuzzColumn{{"id", typeInt}, {"k", typeText}, {"v", typeBigint}}},
+}
+
+// expr is a generated SQL expression.
+type expr struct {
+	sql string
+	typ sqlType
+	// hasColumn is true when the expression reads a column, so PostgreSQL
+	// cannot fold it to a constant while planning.
+	hasColumn bool
+	// canFail is true when evaluating the expression may raise an error.
+	canFail bool
+	// null is true when PostgreSQL folds the expression to a NULL
+	// constant while planning: a NULL literal, or a strict call with such
+	// an argument.
+	null bool
+}
+
+// scope is what an expression outside aggregates can reference.
+type scope struct {
+	// columns are the qualified columns in reach, outer query columns
+	// included.
+	columns []expr
+	// mayFail allows expressions that can raise an error for some rows.
+	mayFail bool
+	// noSubqueries keeps subqueries out, for GROUP BY expressions that the
+	// select list repeats.
+	noSubqueries bool
+}
+
+func (s *scope) safe() *scope {
+	c := *s
+	c.mayFail = false
+	return &c
+}
+
+// groupScope is what an expression in the select list or HAVING of a
+// grouped query can reference: its grouping expressions, aggregates over
+// the rows of input, and literals.
+type groupScope struct {
+	groups  []expr
+	input   *scope
+	mayFail bool
+}
+
+// query is one generated statement.
+type query struct {
+	sql   string
+	types []sqlType
+	// ordered is true when the statement orders its rows by every output
+	// column, so the order of rows is part of the result.
+	ordered bool
+	// exactScale is false when numeric values equal in value may be
+	// printed with different scales by different correct engines.
+	exactScale bool
+}
+
+// generator builds queries from a seeded random source.
+type generator struct {
+	rng *rand.Rand
+	// aliases numbers the table aliases of one statement, so nested
+	// subqueries never shadow an outer alias.
+	aliases int
+	// subqueryDepth bounds the nesting of subqueries.
+	subqueryDepth int
+	// exactScale collects query.exactScale for the statement being built.
+	exactScale bool
+}
+
+func newGenerator(seed, index uint64) *generator {
+	return &generator{rng: rand.New(rand.NewPCG(seed, index))}
+}
+
+func (g *generator) chance(p float64) bool { return g.rng.Float64() < p }
+
+func (g *generator) intn(n int) int { return g.rng.IntN(n) }
+
+func pick[T any](g *generator, items []T) T { return items[g.rng.IntN(len(items))] }
+
+// query generates one statement.
+func (g *generator) query() query {
+	g.aliases = 0
+	g.subqueryDepth = 0
+	g.exactScale = true
+
+	var q query
+	switch r := g.rng.Float64(); {
+	case r < 0.12:
+		q = g.setOperation()
+	case r < 0.40:
+		q = g.groupedSelect(nil, true)
+	default:
+		q = g.plainSelect(nil, true)
+	}
+	q.exactScale = g.exactScale
+	return q
+}
+
+// plainSelect generates a SELECT without grouping. When types is nil it
+// chooses the output types. top is true for the outermost statement, which
+// may have ORDER BY, LIMIT and failing expressions in its select list.
+func (g *generator) plainSelect(types []sqlType, top bool) query {
+	from, sc := g.from()
+	if types == nil {
+		types = g.outputTypes()
+	}
+
+	items := make([]string, len(types))
+	selectScope := *sc
+	selectScope.mayFail = top
+	for i, t := range types {
+		items[i] = fmt.Sprintf("%s AS c%d", g.expr(&selectScope, t, 3).sql, i+1)
+	}
+
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	if g.chance(0.15) {
+		b.WriteString("DISTINCT ")
+		g.exactScale = false
+	}
+	b.WriteString(strings.Join(items, ", "))
+	b.WriteString(" FROM ")
+	b.WriteString(from)
+	if g.chance(0.7) {
+		b.WriteString(" WHERE ")
+		b.WriteString(g.expr(sc, typeBool, 3).sql)
+	}
+
+	q := query{types: types}
+	if top {
+		q.ordered = g.orderAndLimit(&b, len(types))
+	}
+	q.sql = b.String()
+	return q
+}
+
+// groupedSelect generates a SELECT with aggregates, with or without GROUP
+// BY. When types is nil it chooses the output types, and then the select
+// list may also contain grouping expressions.
+func (g *generator) groupedSelect(types []sqlType, top bool) query {
+	g.exactScale = false
+	from, sc := g.from()
+
+	// The grouping expressions: mostly plain columns, sometimes computed.
+	var groups []expr
+	if g.chance(0.8) {
+		groupExprScope := &scope{columns: sc.columns, noSubqueries: true}
+		for n := 1 + g.intn(2); len(groups) < n; {
+			// A constant in GROUP BY is a position or an error, so
+			// computed grouping expressions must read a column.
+			if e := g.expr(groupExprScope, pick(g, allTypes), 1); e.hasColumn && g.chance(0.3) {
+				groups = append(groups, e)
+			} else {
+				groups = append(groups, pick(g, sc.columns))
+			}
+		}
+	}
+
+	// PostgreSQL moves the parts of HAVING without aggregates into WHERE,
+	// and skips the aggregates of HAVING FALSE, so with HAVING it may
+	// aggregate fewer rows and aggregate arguments must not fail.
+	having := g.chance(0.3)
+	input := *sc
+	input.mayFail = top && !having
+	grouped := &groupScope{groups: groups, input: &input, mayFail: top}
+	var items []string
+	var outTypes []sqlType
+	var groupBy []string
+	for _, e := range groups {
+		// A grouping expression in the select list can be named in GROUP
+		// BY by its position.
+		if types == nil && g.chance(0.6) {
+			items = append(items, fmt.Sprintf("%s AS c%d", e.sql, len(items)+1))
+			outTypes = append(outTypes, e.typ)
+			if g.chance(0.5) {
+				groupBy = append(groupBy, fmt.Sprint(len(items)))
+				continue
+			}
+		}
+		groupBy = append(groupBy, e.sql)
+	}
+	want := types
+	if want == nil {
+		want = g.outputTypes()
+	}
+	for _, t := range want {
+		items = append(items, fmt.Sprintf("%s AS c%d", g.aggregateExpr(grouped, t, 2).sql, len(items)+1))
+		outTypes = append(outTypes, t)
+	}
+
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(strings.Join(items, ", "))
+	b.WriteString(" FROM ")
+	b.WriteString(from)
+	if g.chance(0.5) {
+		b.WriteString(" WHERE ")
+		b.WriteString(g.expr(sc, typeBool, 2).sql)
+	}
+	if len(groupBy) > 0 {
+		b.WriteString(" GROUP BY ")
+		b.WriteString(strings.Join(groupBy, ", "))
+	}
+	if having {
+		cond := *grouped
+		cond.mayFail = false
+		b.WriteString(" HAVING ")
+		b.WriteString(g.aggregateExpr(&cond, typeBool, 2).sql)
+	}
+
+	q := query{types: outTypes}
+	if top {
+		q.ordered = g.orderAndLimit(&b, len(outTypes))
+	}
+	q.sql = b.String()
+	return q
+}
+
+// setOperation generates two SELECTs of the same output types joined by
+// UNION, INTERSECT or EXCEPT.
+func (g *generator) setOperation() query {
+	types := g.outputTypes()
+	side := func() string {
+		if g.chance(0.3) {
+			return g.groupedSelect(types, false).sql
+		}
+		return g.plainSelect(types, false).sql
+	}
+	left, right := side(), side()
+	op := pick(g, []string{"UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"})
+	if !strings.HasSuffix(op, "ALL") {
+		g.exactScale = false
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "(%s) %s (%s)", left, op, right)
+	q := query{types: types}
+	q.ordered = g.orderAndLimit(&b, len(types))
+	q.sql = b.String()
+	return q
+}
+
+// orderAndLimit may append an ORDER BY over every output column, and then
+// LIMIT and OFFSET, and reports whether it appended the ORDER BY.
+func (g *generator) orderAndLimit(b *strings.Builder, columns int) bool {
+	if !g.chance(0.5) {
+		return false
+	}
+	keys := make([]string, columns)
+	for i, c := range g.rng.Perm(columns) {
+		key := fmt.Sprint(c + 1)
+		if g.chance(0.4) {
+			key += " DESC"
+		}
+		if g.chance(0.3) {
+			key += pick(g, []string{" NULLS FIRST", " NULLS LAST"})
+		}
+		keys[i] = key
+	}
+	b.WriteString(" ORDER BY ")
+	b.WriteString(strings.Join(keys, ", "))
+	if g.chance(0.5) {
+		g.exactScale = false
+		// PostgreSQL does not run the query under LIMIT 0, so it never
+		// fails.
+		fmt.Fprintf(b, " LIMIT %d", 1+g.intn(11))
+		if g.chance(0.4) {
+			fmt.Fprintf(b, " OFFSET %d", g.intn(6))
+		}
+	}
+	return true
+}
+
+func (g *generator) outputTypes() []sqlType {
+	types := make([]sqlType, 1+g.intn(4))
+	for i := range types {
+		types[i] = pick(g, allTypes)
+	}
+	return types
+}
+
+// from generates a FROM clause of one to three tables or derived tables,
+// joined, and returns it with the scope of its columns.
+func (g *generator) from() (string, *scope) {
+	sc := &scope{}
+	var b strings.Builder
+	for i, n := 0, 1+g.intn(3); i < n; i++ {
+		item, columns := g.fromItem()
+		if i == 0 {
+			b.WriteString(item)
+			sc.columns = append(sc.columns, columns...)
+			continue
+		}
+		if g.chance(0.1) {
+			fmt.Fprintf(&b, " CROSS JOIN %s", item)
+			sc.columns = append(sc.columns, columns...)
+			continue
+		}
+		kind := pick(g, []string{"JOIN", "LEFT JOIN"})
+		// The ON condition sees the items joined so far and the new one.
+		cond := g.joinCondition(sc.columns, columns)
+		sc.columns = append(sc.columns, columns...)
+		if g.chance(0.3) {
+			cond += " AND " + g.expr(sc, typeBool, 1).sql
+		}
+		fmt.Fprintf(&b, " %s %s ON %s", kind, item, cond)
+	}
+	return b.String(), sc
+}
+
+// fromItem generates a table reference with a fresh alias, or a derived
+// table, and returns it with its columns.
+func (g *generator) fromItem() (string, []expr) {
+	if g.subqueryDepth < 1 && g.chance(0.1) {
+		g.subqueryDepth++
+		inner := g.plainSelect(nil, false)
+		g.subqueryDepth--
+		alias := g.alias()
+		columns := make([]expr, len(inner.types))
+		for i, t := range inner.types {
+			columns[i] = expr{sql: fmt.Sprintf("%s.c%d", alias, i+1), typ: t, hasColumn: true}
+		}
+		return fmt.Sprintf("(%s) AS %s", inner.sql, alias), columns
+	}
+	return g.table()
+}
+
+// table picks a table of the schema, gives it a fresh alias, and returns
+// the reference with its columns.
+func (g *generator) table() (string, []expr) {
+	alias := g.alias()
+	table := pick(g, fuzzSchema)
+	columns := make([]expr, len(table.columns))
+	for i, c := range table.columns {
+		columns[i] = expr{sql: alias + "." + c.name, typ: c.typ, hasColumn: true}
+	}
+	return fmt.Sprintf("%s AS %s", table.name, alias), columns
+}
+
+func (g *generator) alias() string {
+	g.aliases++
+	return fmt.Sprintf("x%d", g.aliases)
+}
+
+// joinCondition returns an equality between a column of left and a column
+// of right of comparable types, or TRUE when it finds none.
+func (g *generator) joinCondition(left, right []expr) string {
+	for range 8 {
+		l, r := pick(g, left), pick(g, right)
+		if typesComparable(l.typ, r.typ) {
+			return fmt.Sprintf("%s = %s", l.sql, r.sql)
+		}
+	}
+	return "TRUE"
+}
+
+// expr generates an expression of type t. depth bounds its nesting.
+func (g *generator) expr(sc *scope, t sqlType, depth int) expr {
+	if depth <= 0 || g.chance(0.3) {
+		return g.leaf(sc, t)
+	}
+	if g.chance(0.15) {
+		if e, ok := g.common(sc, t, depth); ok {
+			return e
+		}
+	}
+	switch t {
+	case typeInt:
+		return g.intExpr(sc, depth)
+	case typeBigint:
+		return g.bigintExpr(sc, depth)
+	case typeNumeric:
+		return g.numericExpr(sc, depth)
+	case typeText:
+		return g.textExpr(sc, depth)
+	default:
+		return g.boolExpr(sc, depth)
+	}
+}
+
+// node formats an operator or function call of type t over args, with
+// format's %s verbs taking the args' SQL. fails marks an operation that
+// can raise an error itself.
+//
+// When an argument can fail, every constant argument and every argument
+// that folds to NULL becomes a non-NULL literal: PostgreSQL folds a strict
+// call with a NULL argument to NULL while planning, so it never evaluates
+// the failing one, while pgkeep evaluates every argument.
+func (g *generator) node(t sqlType, format string, fails bool, args ...expr) expr {
+	canFail := fails
+	for _, a := range args {
+		canFail = canFail || a.canFail
+	}
+	e := expr{typ: t, canFail: canFail}
+	values := make([]any, len(args))
+	for i, a := range args {
+		if canFail && (!a.hasColumn || a.null) {
+			a = g.nonNullLiteral(a.typ)
+		}
+		values[i] = a.sql
+		e.hasColumn = e.hasColumn || a.hasColumn
+		e.null = e.null || a.null
+	}
+	e.sql = fmt.Sprintf(format, values...)
+	return e
+}
+
+// aggregateExpr generates an expression of type t in a grouped query,
+// built from grouping expressions, aggregates and literals.
+func (g *generator) aggregateExpr(gs *groupScope, t sqlType, depth int) expr {
+	if depth <= 0 || g.chance(0.4) {
+		var groups []expr
+		for _, e := range gs.groups {
+			if e.typ == t {
+				groups = append(groups, e)
+			}
+		}
+		if len(groups) > 0 && g.chance(0.3) {
+			return pick(g, groups)
+		}
+		if g.chance(0.85) {
+			return g.aggregate(gs.input, t)
+		}
+		return g.literal(t)
+	}
+
+	sub := func(t sqlType) expr { return g.aggregateExpr(gs, t, depth-1) }
+	switch t {
+	case typeInt, typeBigint, typeNumeric:
+		l, r := sub(t), sub(g.numberType(t))
+		// Sums and maxima of computed values can be large, so integer
+		// arithmetic may overflow.
+		if !gs.mayFail && t != typeNumeric {
+			return g.node(t, "COALESCE(%s, %s)", false, l, r)
+		}
+		return g.node(t, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", t != typeNumeric, l, r)
+	case typeText:
+		return g.node(typeText, "(%s || %s)", false, sub(typeText), sub(pick(g, allTypes)))
+	default:
+		switch g.intn(3) {
+		case 0:
+			a := pick(g, allTypes)
+			return g.node(typeBool, "(%s "+pick(g, comparisonOps)+" %s)", false, sub(a), sub(g.comparableType(a)))
+		case 1:
+			safe := *gs
+			safe.mayFail = false
+			op := pick(g, []string{"AND", "OR"})
+			return g.node(typeBool, "(%s "+op+" %s)", false, g.aggregateExpr(&safe, typeBool, depth-1), g.aggregateExpr(&safe, typeBool, depth-1))
+		default:
+			return g.node(typeBool, "(%s "+pick(g, []string{"IS NULL", "IS NOT NULL"})+")", false, sub(pick(g, allTypes)))
+		}
+	}
+}
+
+// aggregate generates an aggregate call of result type t over the rows of
+// in.
+func (g *generator) aggregate(in *scope, t sqlType) expr {
+	// NOTE: pgkeep rejects subqueries in aggregate arguments with 0A000,
+	// which PostgreSQL accepts, so the generator leaves them out.
+	argScope := *in
+	argScope.noSubqueries = true
+	arg := func(t sqlType) expr { return g.expr(&argScope, t, 2) }
+	call := func(format string, a expr) expr { return g.node(t, format, false, a) }
+	minMax := pick(g, []string{"min(%s)", "max(%s)"})
+
+	switch t {
+	case typeInt:
+		return call(minMax, arg(typeInt))
+	case typeBigint:
+		switch g.intn(5) {
+		case 0:
+			return expr{sql: "count(*)", typ: t, hasColumn: true}
+		case 1:
+			return call("count(%s)", arg(pick(g, allTypes)))
+		case 2:
+			return call("count(DISTINCT %s)", arg(pick(g, allTypes)))
+		case 3:
+			return call("sum(%s)", arg(typeInt))
+		default:
+			return call(minMax, arg(typeBigint))
+		}
+	case typeNumeric:
+		switch g.intn(4) {
+		case 0:
+			return call("sum(%s)", arg(pick(g, []sqlType{typeBigint, typeNumeric})))
+		case 1:
+			return call("avg(%s)", arg(g.numberType(typeNumeric)))
+		case 2:
+			return call("sum(DISTINCT %s)", arg(typeNumeric))
+		default:
+			return call(minMax, arg(typeNumeric))
+		}
+	case typeText:
+		if g.chance(0.3) {
+			a := arg(typeText)
+			return g.node(t, "string_agg(%s, ',' ORDER BY %s)", false, a, a)
+		}
+		return call(minMax, arg(typeText))
+	default:
+		return call(pick(g, []string{"bool_and(%s)", "bool_or(%s)"}), arg(typeBool))
+	}
+}
+
+// numberType returns a numeric type that may be combined with t by an
+// arithmetic operator without changing the result type t.
+func (g *generator) numberType(t sqlType) sqlType {
+	switch t {
+	case typeInt:
+		return typeInt
+	case typeBigint:
+		return pick(g, []sqlType{typeInt, typeBigint})
+	default:
+		return pick(g, []sqlType{typeInt, typeBigint, typeNumeric})
+	}
+}
+
+// comparableType returns a type that can be compared with t.
+func (g *generator) comparableType(t sqlType) sqlType {
+	if t.isNumber() {
+		return pick(g, []sqlType{typeInt, typeBigint, typeNumeric})
+	}
+	return t
+}
+
+// leaf generates a column reference or a literal of type t.
+func (g *generator) leaf(sc *scope, t sqlType) expr {
+	if g.chance(0.75) {
+		var matches []expr
+		for _, c := range sc.columns {
+			if c.typ == t {
+				matches = append(matches, c)
+			}
+		}
+		if len(matches) > 0 {
+			return pick(g, matches)
+		}
+	}
+	return g.literal(t)
+}
+
+// literal generates a constant of type t, sometimes NULL.
+func (g *generator) literal(t sqlType) expr {
+	if g.chance(0.08) {
+		return expr{sql: fmt.Sprintf("CAST(NULL AS %s)", t.name()), typ: t, null: true}
+	}
+	return g.nonNullLiteral(t)
+}
+
+func (g *generator) nonNullLiteral(t sqlType) expr {
+	var sql string
+	switch t {
+	case typeInt:
+		sql = pick(g, []string{"0", "1", "2", "3", "5", "7", "10", "42", "100", "(-1)", "(-3)"})
+	case typeBigint:
+		sql = pick(g, []string{"CAST(0 AS bigint)", "CAST(1 AS bigint)", "CAST(-2 AS bigint)", "3000000000", "CAST(1000000 AS bigint)"})
+	case typeNumeric:
+		sql = pick(g, []string{"0.5", "1.5", "2.50", "0.001", "(-3.75)", "100.0", "12345.678"})
+	case typeText:
+		sql = pick(g, []string{"''", "'a'", "'abc'", "'ABC'", "'a%c'", "'hello world'", "' pad '", "'zeta'", "'x'"})
+	default:
+		sql = pick(g, []string{"TRUE", "FALSE"})
+	}
+	return expr{sql: sql, typ: t}
+}
+
+// common generates the expressions that exist for every type: CASE,
+// COALESCE, NULLIF and scalar subqueries. None of them is strict, so their
+// constant arguments stay as generated.
+func (g *generator) common(sc *scope, t sqlType, depth int) (expr, bool) {
+	sub := func() expr { return g.expr(sc, t, depth-1) }
+	combine := func(format string, args ...expr) expr {
+		e := expr{typ: t}
+		values := make([]any, len(args))
+		for i, a := range args {
+			values[i] = a.sql
+			e.hasColumn = e.hasColumn || a.hasColumn
+			e.canFail = e.canFail || a.canFail
+		}
+		e.sql = fmt.Sprintf(format, values...)
+		return e
+	}
+	switch g.intn(5) {
+	case 0:
+		cond, a := g.expr(sc.safe(), typeBool, depth-1), sub()
+		if g.chance(0.3) {
+			return combine("CASE WHEN %s THEN %s END", cond, a), true
+		}
+		return combine("CASE WHEN %s THEN %s ELSE %s END", cond, a, sub()), true
+	case 1:
+		return combine("CASE %s WHEN %s THEN %s WHEN %s THEN %s ELSE %s END",
+			sub(), g.literal(t), sub(), g.literal(t), sub(), g.literal(t)), true
+	case 2:
+		return combine("COALESCE(%s, %s)", sub(), sub()), true
+	case 3:
+		return combine("NULLIF(%s, %s)", sub(), sub()), true
+	default:
+		return g.scalarSubquery(sc, t)
+	}
+}
+
+// enterSubquery reports whether a subquery may be nested here, and if so
+// counts it until the returned function is called.
+func (g *generator) enterSubquery(sc *scope) (leave func(), ok bool) {
+	if sc.noSubqueries || g.subqueryDepth >= 2 {
+		return nil, false
+	}
+	g.subqueryDepth++
+	return func() { g.subqueryDepth-- }, true
+}
+
+// scalarSubquery generates an aggregate subquery, often correlated with a
+// column of sc.
+func (g *generator) scalarSubquery(sc *scope, t sqlType) (expr, bool) {
+	leave, ok := g.enterSubquery(sc)
+	if !ok {
+		return expr{}, false
+	}
+	defer leave()
+	g.exactScale = false
+
+	table, inner := g.subqueryFrom(sc)
+	// An aggregate over outer columns only would belong to the outer
+	// query, so the argument reads the subquery's own columns.
+	agg := g.aggregate(&scope{columns: inner.columns[:inner.ownColumns]}, t)
+	return expr{sql: fmt.Sprintf("(SELECT %s FROM %s%s)", agg.sql, table, g.subqueryWhere(sc, inner)), typ: t, hasColumn: true}, true
+}
+
+// existsSubquery generates [NOT] EXISTS over a table, often correlated.
+func (g *generator) existsSubquery(sc *scope) (expr, bool) {
+	leave, ok := g.enterSubquery(sc)
+	if !ok {
+		return expr{}, false
+	}
+	defer leave()
+
+	table, inner := g.subqueryFrom(sc)
+	not := pick(g, []string{"", "NOT "})
+	return expr{sql: fmt.Sprintf("(%sEXISTS (SELECT 1 FROM %s%s))", not, table, g.subqueryWhere(sc, inner)), typ: typeBool, hasColumn: true}, true
+}
+
+// inSubquery generates e [NOT] IN (SELECT column ...), where NULLs in the
+// subquery's column make NOT IN unknown.
+func (g *generator) inSubquery(sc *scope, depth int) (expr, bool) {
+	leave, ok := g.enterSubquery(sc)
+	if !ok {
+		return expr{}, false
+	}
+	defer leave()
+
+	table, inner := g.subqueryFrom(sc)
+	column := pick(g, inner.columns[:inner.ownColumns])
+	e := g.expr(sc.safe(), g.comparableType(column.typ), depth-1)
+	not := pick(g, []string{"", "NOT "})
+	return expr{sql: fmt.Sprintf("(%s %sIN (SELECT %s FROM %s%s))", e.sql, not, column.sql, table, g.subqueryWhere(sc, inner)), typ: typeBool, hasColumn: true}, true
+}
+
+// subqueryScope is the scope of a subquery's FROM table: its own columns
+// first, then the enclosing query's.
+type subqueryScope struct {
+	scope
+	ownColumns int
+}
+
+// subqueryFrom picks the table of a subquery. Expressions in the subquery
+// never fail.
+func (g *generator) subqueryFrom(sc *scope) (string, *subqueryScope) {
+	table, own := g.table()
+	inner := &subqueryScope{ownColumns: len(own)}
+	inner.columns = append(own, sc.columns...)
+	return table, inner
+}
+
+// subqueryWhere returns a WHERE clause for a subquery, usually an equality
+// between one of its own columns and an outer column, or the empty string.
+func (g *generator) subqueryWhere(sc *scope, inner *subqueryScope) string {
+	var conds []string
+	if len(sc.columns) > 0 && g.chance(0.7) {
+		outer := pick(g, sc.columns)
+		for _, c := range inner.columns[:inner.ownColumns] {
+			if typesComparable(c.typ, outer.typ) {
+				conds = append(conds, fmt.Sprintf("%s = %s", c.sql, outer.sql))
+				break
+			}
+		}
+	}
+	if g.chance(0.5) {
+		conds = append(conds, g.expr(&inner.scope, typeBool, 1).sql)
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// mayFailOn reports whether an operation on operands may raise an error
+// here: it must be allowed in sc, and an operand must read a column.
+func mayFailOn(sc *scope, operands ...expr) bool {
+	if !sc.mayFail {
+		return false
+	}
+	for _, e := range operands {
+		if e.hasColumn {
+			return true
+		}
+	}
+	return false
+}
+
+// division generates l / r or l % r of type t: a division by zero fails
+// where that is allowed, and elsewhere NULLIF guards the divisor.
+func (g *generator) division(sc *scope, op string, l, r expr, t sqlType) expr {
+	op = strings.ReplaceAll(op, "%", "%%")
+	if mayFailOn(sc, r) && g.chance(0.5) {
+		return g.node(t, "(%s "+op+" %s)", true, l, r)
+	}
+	return g.node(t, "(%s "+op+" NULLIF(%s, 0))", false, l, r)
+}
+
+func (g *generator) intExpr(sc *scope, depth int) expr {
+	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
+	switch g.intn(9) {
+	case 0, 1:
+		l, r := sub(typeInt), sub(typeInt)
+		op := pick(g, []string{"+", "-", "*"})
+		if op == "*" {
+			if mayFailOn(sc, l, r) {
+				return g.node(typeInt, "(%s * %s)", true, l, r)
+			}
+			// A product of products may overflow, so where that must not
+			// fail the factors are int columns and literals, which are
+			// small.
+			l, r = g.leaf(sc, typeInt), g.leaf(sc, typeInt)
+		}
+		return g.node(typeInt, "(%s "+op+" %s)", false, l, r)
+	case 2:
+		return g.division(sc, pick(g, []string{"/", "%"}), sub(typeInt), sub(typeInt), typeInt)
+	case 3:
+		return g.node(typeInt, "abs(%s)", false, sub(typeInt))
+	case 4:
+		return g.node(typeInt, "(-(%s))", false, sub(typeInt))
+	case 5:
+		return g.node(typeInt, pick(g, []string{"length(%s)", "char_length(%s)", "octet_length(%s)"}), false, sub(typeText))
+	case 6:
+		return g.node(typeInt, "strpos(%s, %s)", false, sub(typeText), sub(typeText))
+	case 7:
+		return g.node(typeInt, pick(g, []string{"greatest(%s, %s)", "least(%s, %s)"}), false, sub(typeInt), sub(typeInt))
+	default:
+		// numeric to int rounds half away from zero and fails with 22003
+		// outside the int range, which only computed values reach.
+		if e := sub(typeNumeric); mayFailOn(sc, e) {
+			return g.node(typeInt, "CAST(%s AS int)", true, e)
+		}
+		return g.node(typeInt, "CAST(%s AS int)", false, g.leaf(sc, typeNumeric))
+	}
+}
+
+func (g *generator) bigintExpr(sc *scope, depth int) expr {
+	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
+	switch g.intn(4) {
+	case 0:
+		// bigint columns contain values near the limits, so arithmetic on
+		// them may overflow.
+		l, r := sub(typeBigint), sub(g.numberType(typeBigint))
+		if !mayFailOn(sc, l, r) {
+			return g.node(typeBigint, "(-(%s))", false, l)
+		}
+		if g.chance(0.3) {
+			return g.division(sc, pick(g, []string{"/", "%"}), l, r, typeBigint)
+		}
+		return g.node(typeBigint, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", true, l, r)
+	case 1:
+		return g.node(typeBigint, "CAST(%s AS bigint)", false, sub(typeInt))
+	case 2:
+		return g.node(typeBigint, "abs(%s)", false, sub(typeBigint))
+	default:
+		return g.node(typeBigint, pick(g, []string{"greatest(%s, %s)", "least(%s, %s)"}), false, sub(typeBigint), sub(g.numberType(typeBigint)))
+	}
+}
+
+func (g *generator) numericExpr(sc *scope, depth int) expr {
+	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
+	switch g.intn(7) {
+	case 0, 1:
+		// At least one operand is numeric, so the result is numeric,
+		// which does not overflow at these sizes.
+		l, r := sub(typeNumeric), sub(g.numberType(typeNumeric))
+		if g.chance(0.5) {
+			l, r = r, l
+		}
+		return g.node(typeNumeric, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", false, l, r)
+	case 2:
+		return g.division(sc, "/", sub(typeNumeric), sub(g.numberType(typeNumeric)), typeNumeric)
+	case 3:
+		if g.chance(0.5) {
+			format := fmt.Sprintf("%s(%%s, %d)", pick(g, []string{"round", "trunc"}), g.intn(4)-1)
+			return g.node(typeNumeric, format, false, sub(typeNumeric))
+		}
+		return g.node(typeNumeric, pick(g, []string{"round(%s)", "trunc(%s)", "abs(%s)", "ceil(%s)", "floor(%s)"}), false, sub(typeNumeric))
+	case 4:
+		return g.node(typeNumeric, "CAST(%s AS numeric)", false, sub(pick(g, []sqlType{typeInt, typeBigint})))
+	case 5:
+		// The typmod rounds to two places and fails with 22003 from 10^8
+		// on, which only computed values reach.
+		if e := sub(typeNumeric); mayFailOn(sc, e) {
+			return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", true, e)
+		}
+		return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", false, g.leaf(sc, typeNumeric))
+	default:
+		return g.node(typeNumeric, pick(g, []string{"greatest(%s, %s)", "least(%s, %s)"}), false, sub(typeNumeric), sub(g.numberType(typeNumeric)))
+	}
+}
+
+func (g *generator) textExpr(sc *scope, depth int) expr {
+	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
+	text := func(format string, args ...expr) expr { return g.node(typeText, format, false, args...) }
+	switch g.intn(11) {
+	case 0, 1:
+		// || accepts one operand of a type other than text.
+		return text("(%s || %s)", sub(typeText), sub(pick(g, allTypes)))
+	case 2:
+		return text(pick(g, []string{"upper(%s)", "lower(%s)", "trim(%s)", "ltrim(%s)", "rtrim(%s)", "reverse(%s)", "initcap(%s)"}), sub(typeText))
+	case 3:
+		from := g.intn(5) - 1
+		if g.chance(0.5) {
+			return text(fmt.Sprintf("substr(%%s, %d)", from), sub(typeText))
+		}
+		return text(fmt.Sprintf("substr(%%s, %d, %d)", from, g.intn(5)), sub(typeText))
+	case 4:
+		return text(fmt.Sprintf("%s(%%s, %d)", pick(g, []string{"left", "right"}), g.intn(7)-2), sub(typeText))
+	case 5:
+		return text(fmt.Sprintf("%s(%%s, %d, '*')", pick(g, []string{"lpad", "rpad"}), g.intn(8)), sub(typeText))
+	case 6:
+		return text("replace(%s, %s, %s)", sub(typeText), g.literal(typeText), g.literal(typeText))
+	case 7:
+		return text("concat(%s, %s, %s)", sub(pick(g, allTypes)), sub(pick(g, allTypes)), sub(typeText))
+	case 8:
+		return text("CAST(%s AS text)", sub(pick(g, []sqlType{typeInt, typeBigint, typeNumeric, typeBool})))
+	case 9:
+		return text(fmt.Sprintf("repeat(%%s, %d)", g.intn(4)), sub(typeText))
+	default:
+		return text(fmt.Sprintf("split_part(%%s, ' ', %d)", 1+g.intn(2)), sub(typeText))
+	}
+}
+
+var comparisonOps = []string{"=", "<>", "<", "<=", ">", ">="}
+
+var likePatterns = []string{"'a%'", "'%c'", "'%b%'", "'_b_'", "'A%'", "'%'", "''", `'a\%c'`, "'h%d'", "'%o w%'"}
+
+func (g *generator) boolExpr(sc *scope, depth int) expr {
+	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
+	boolean := func(format string, args ...expr) expr { return g.node(typeBool, format, false, args...) }
+	switch g.intn(13) {
+	case 0, 1:
+		t := pick(g, allTypes)
+		return boolean("(%s "+pick(g, comparisonOps)+" %s)", sub(t), sub(g.comparableType(t)))
+	case 2:
+		safe := sc.safe()
+		op := pick(g, []string{"AND", "OR"})
+		return boolean("(%s "+op+" %s)", g.expr(safe, typeBool, depth-1), g.expr(safe, typeBool, depth-1))
+	case 3:
+		return boolean("(NOT %s)", sub(typeBool))
+	case 4:
+		return boolean("(%s "+pick(g, []string{"IS NULL", "IS NOT NULL"})+")", sub(pick(g, allTypes)))
+	case 5:
+		t := pick(g, allTypes)
+		return boolean("(%s "+pick(g, []string{"IS DISTINCT FROM", "IS NOT DISTINCT FROM"})+" %s)", sub(t), sub(g.comparableType(t)))
+	case 6:
+		t := pick(g, allTypes)
+		args := []expr{sub(t), g.literal(t)}
+		for n := g.intn(3); n > 0; n-- {
+			args = append(args, g.literal(g.comparableType(t)))
+		}
+		list := strings.Repeat(", %s", len(args)-2)
+		return boolean("(%s "+pick(g, []string{"IN", "NOT IN"})+" (%s"+list+"))", args...)
+	case 7:
+		// PostgreSQL turns BETWEEN into an AND of two comparisons, so its
+		// operands never fail either.
+		safe := sc.safe()
+		t := pick(g, []sqlType{typeInt, typeBigint, typeNumeric, typeText})
+		between := pick(g, []string{"BETWEEN", "NOT BETWEEN", "BETWEEN SYMMETRIC"})
+		return boolean("(%s "+between+" %s AND %s)", g.expr(safe, t, depth-1), g.expr(safe, g.comparableType(t), depth-1), g.expr(safe, g.comparableType(t), depth-1))
+	case 8:
+		op := pick(g, []string{"LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"})
+		pattern := expr{sql: pick(g, likePatterns), typ: typeText}
+		return boolean("(%s "+op+" %s)", sub(typeText), pattern)
+	case 9:
+		return boolean("(%s "+pick(g, []string{"IS TRUE", "IS NOT TRUE", "IS FALSE", "IS NOT FALSE", "IS UNKNOWN"})+")", sub(typeBool))
+	case 10:
+		if e, ok := g.existsSubquery(sc); ok {
+			return e
+		}
+		return sub(typeBool)
+	case 11:
+		if e, ok := g.inSubquery(sc, depth); ok {
+			return e
+		}
+		return sub(typeBool)
+	default:
+		return boolean("starts_with(%s, %s)", sub(typeText), g.literal(typeText))
+	}
+}
