@@ -34,8 +34,8 @@ import (
 //     when a row first needs its value. The left operand of IN (SELECT ...)
 //     never fails either, because PostgreSQL skips it when the subquery
 //     returns no rows.
-//   - LIMIT appears only under an ORDER BY over every output column, and is
-//     never 0.
+//   - LIMIT appears only under an ORDER BY over every output column, and
+//     then nothing in the statement fails (see generator.limited).
 //   - Numeric values that compare equal but print differently (1.5 and
 //     1.50) are interchangeable under DISTINCT, GROUP BY, set operations,
 //     min, max and LIMIT, so such queries are compared with numeric values
@@ -98,6 +98,15 @@ type expr struct {
 	// constant while planning: a NULL literal, or a strict call with such
 	// an argument.
 	null bool
+	// base is true for a column of a fuzz table, whose values are known
+	// to be small for int and numeric columns, unlike those of a derived
+	// table's computed column.
+	base bool
+	// scaleFree is true for a numeric whose scale an engine may choose
+	// among values that compare equal (min(x) over 1.5 and 1.50), or a
+	// value computed from one. Its text form is then free too, so it is
+	// rounded before it becomes text (see generator.asText).
+	scaleFree bool
 }
 
 // scope is what an expression outside aggregates can reference.
@@ -137,6 +146,10 @@ type query struct {
 	// exactScale is false when numeric values equal in value may be
 	// printed with different scales by different correct engines.
 	exactScale bool
+	// items are the select list of a plainSelect, for derived tables.
+	items []expr
+	// distinct is true for SELECT DISTINCT.
+	distinct bool
 }
 
 // generator builds queries from a seeded random source.
@@ -149,6 +162,12 @@ type generator struct {
 	subqueryDepth int
 	// exactScale collects query.exactScale for the statement being built.
 	exactScale bool
+	// ordered and limited choose whether the outermost statement gets an
+	// ORDER BY and a LIMIT. They are chosen first, because nothing may
+	// fail under LIMIT: PostgreSQL may stop reading its input, and so
+	// evaluating expressions, once it has the rows it needs (for example
+	// with an incremental sort over grouped rows).
+	ordered, limited bool
 }
 
 func newGenerator(seed, index uint64) *generator {
@@ -166,6 +185,8 @@ func (g *generator) query() query {
 	g.aliases = 0
 	g.subqueryDepth = 0
 	g.exactScale = true
+	g.ordered = g.chance(0.5)
+	g.limited = g.ordered && g.chance(0.5)
 
 	var q query
 	switch r := g.rng.Float64(); {
@@ -182,18 +203,21 @@ func (g *generator) query() query {
 
 // plainSelect generates a SELECT without grouping. When types is nil it
 // chooses the output types. top is true for the outermost statement, which
-// may have ORDER BY, LIMIT and failing expressions in its select list.
+// may have ORDER BY, LIMIT and, without LIMIT, failing expressions in its
+// select list.
 func (g *generator) plainSelect(types []sqlType, top bool) query {
 	from, sc := g.from()
 	if types == nil {
 		types = g.outputTypes()
 	}
 
+	q := query{types: types, items: make([]expr, len(types))}
 	items := make([]string, len(types))
 	selectScope := *sc
-	selectScope.mayFail = top
+	selectScope.mayFail = top && !g.limited
 	for i, t := range types {
-		items[i] = fmt.Sprintf("%s AS c%d", g.expr(&selectScope, t, 3).sql, i+1)
+		q.items[i] = g.expr(&selectScope, t, 3)
+		items[i] = fmt.Sprintf("%s AS c%d", q.items[i].sql, i+1)
 	}
 
 	var b strings.Builder
@@ -201,6 +225,7 @@ func (g *generator) plainSelect(types []sqlType, top bool) query {
 	if g.chance(0.15) {
 		b.WriteString("DISTINCT ")
 		g.exactScale = false
+		q.distinct = true
 	}
 	b.WriteString(strings.Join(items, ", "))
 	b.WriteString(" FROM ")
@@ -210,7 +235,6 @@ func (g *generator) plainSelect(types []sqlType, top bool) query {
 		b.WriteString(g.expr(sc, typeBool, 3).sql)
 	}
 
-	q := query{types: types}
 	if top {
 		q.ordered = g.orderAndLimit(&b, len(types))
 	}
@@ -231,12 +255,18 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 		groupExprScope := &scope{columns: sc.columns, noSubqueries: true}
 		for n := 1 + g.intn(2); len(groups) < n; {
 			// A constant in GROUP BY is a position or an error, so
-			// computed grouping expressions must read a column.
-			if e := g.expr(groupExprScope, pick(g, allTypes), 1); e.hasColumn && g.chance(0.3) {
-				groups = append(groups, e)
+			// computed grouping expressions must read a column. They are
+			// not boolean, because PostgreSQL flattens (a OR b) OR c in
+			// HAVING to one OR, which then no longer contains a OR b.
+			var e expr
+			if computed := g.expr(groupExprScope, pick(g, allTypes[:4]), 1); computed.hasColumn && g.chance(0.3) {
+				e = computed
 			} else {
-				groups = append(groups, pick(g, sc.columns))
+				e = pick(g, sc.columns)
 			}
+			// Which of the equal values of a group represents it is free.
+			e.scaleFree = e.scaleFree || e.typ == typeNumeric
+			groups = append(groups, e)
 		}
 	}
 
@@ -245,8 +275,8 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 	// aggregate fewer rows and aggregate arguments must not fail.
 	having := g.chance(0.3)
 	input := *sc
-	input.mayFail = top && !having
-	grouped := &groupScope{groups: groups, input: &input, mayFail: top}
+	input.mayFail = top && !g.limited && !having
+	grouped := &groupScope{groups: groups, input: &input, mayFail: top && !g.limited}
 	var items []string
 	var outTypes []sqlType
 	var groupBy []string
@@ -312,7 +342,9 @@ func (g *generator) setOperation() query {
 	}
 	left, right := side(), side()
 	op := pick(g, []string{"UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"})
-	if !strings.HasSuffix(op, "ALL") {
+	// Only UNION ALL passes rows through. The others keep one row of each
+	// set of equal rows, and INTERSECT ALL and EXCEPT ALL repeat it.
+	if op != "UNION ALL" {
 		g.exactScale = false
 	}
 
@@ -324,10 +356,11 @@ func (g *generator) setOperation() query {
 	return q
 }
 
-// orderAndLimit may append an ORDER BY over every output column, and then
-// LIMIT and OFFSET, and reports whether it appended the ORDER BY.
+// orderAndLimit appends an ORDER BY over every output column when
+// g.ordered is set, and then LIMIT and OFFSET when g.limited is set, and
+// reports whether it appended the ORDER BY.
 func (g *generator) orderAndLimit(b *strings.Builder, columns int) bool {
-	if !g.chance(0.5) {
+	if !g.ordered {
 		return false
 	}
 	keys := make([]string, columns)
@@ -343,11 +376,9 @@ func (g *generator) orderAndLimit(b *strings.Builder, columns int) bool {
 	}
 	b.WriteString(" ORDER BY ")
 	b.WriteString(strings.Join(keys, ", "))
-	if g.chance(0.5) {
+	if g.limited {
 		g.exactScale = false
-		// PostgreSQL does not run the query under LIMIT 0, so it never
-		// fails.
-		fmt.Fprintf(b, " LIMIT %d", 1+g.intn(11))
+		fmt.Fprintf(b, " LIMIT %d", g.intn(12))
 		if g.chance(0.4) {
 			fmt.Fprintf(b, " OFFSET %d", g.intn(6))
 		}
@@ -401,8 +432,16 @@ func (g *generator) fromItem() (string, []expr) {
 		g.subqueryDepth--
 		alias := g.alias()
 		columns := make([]expr, len(inner.types))
-		for i, t := range inner.types {
-			columns[i] = expr{sql: fmt.Sprintf("%s.c%d", alias, i+1), typ: t, hasColumn: true}
+		for i, item := range inner.items {
+			// PostgreSQL pulls simple derived tables up into the outer
+			// query, so a constant column stays a constant there.
+			columns[i] = expr{
+				sql:       fmt.Sprintf("%s.c%d", alias, i+1),
+				typ:       item.typ,
+				hasColumn: item.hasColumn,
+				null:      item.null,
+				scaleFree: item.scaleFree || inner.distinct && item.typ == typeNumeric,
+			}
 		}
 		return fmt.Sprintf("(%s) AS %s", inner.sql, alias), columns
 	}
@@ -416,7 +455,7 @@ func (g *generator) table() (string, []expr) {
 	table := pick(g, fuzzSchema)
 	columns := make([]expr, len(table.columns))
 	for i, c := range table.columns {
-		columns[i] = expr{sql: alias + "." + c.name, typ: c.typ, hasColumn: true}
+		columns[i] = expr{sql: alias + "." + c.name, typ: c.typ, hasColumn: true, base: true}
 	}
 	return fmt.Sprintf("%s AS %s", table.name, alias), columns
 }
@@ -479,11 +518,12 @@ func (g *generator) node(t sqlType, format string, fails bool, args ...expr) exp
 	values := make([]any, len(args))
 	for i, a := range args {
 		if canFail && (!a.hasColumn || a.null) {
-			a = g.nonNullLiteral(a.typ)
+			a = g.replacementLiteral(a.typ)
 		}
 		values[i] = a.sql
 		e.hasColumn = e.hasColumn || a.hasColumn
 		e.null = e.null || a.null
+		e.scaleFree = e.scaleFree || a.scaleFree
 	}
 	e.sql = fmt.Sprintf(format, values...)
 	return e
@@ -519,15 +559,18 @@ func (g *generator) aggregateExpr(gs *groupScope, t sqlType, depth int) expr {
 		}
 		return g.node(t, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", t != typeNumeric, l, r)
 	case typeText:
-		return g.node(typeText, "(%s || %s)", false, sub(typeText), sub(pick(g, allTypes)))
+		return g.node(typeText, "(%s || %s)", false, sub(typeText), g.asText(sub(pick(g, allTypes))))
 	default:
 		switch g.intn(3) {
 		case 0:
 			a := pick(g, allTypes)
 			return g.node(typeBool, "(%s "+pick(g, comparisonOps)+" %s)", false, sub(a), sub(g.comparableType(a)))
 		case 1:
-			safe := *gs
-			safe.mayFail = false
+			// PostgreSQL folds x AND FALSE to FALSE and then does not
+			// compute the aggregates in x, so nothing below may fail.
+			safeInput := *gs.input
+			safeInput.mayFail = false
+			safe := groupScope{groups: gs.groups, input: &safeInput}
 			op := pick(g, []string{"AND", "OR"})
 			return g.node(typeBool, "(%s "+op+" %s)", false, g.aggregateExpr(&safe, typeBool, depth-1), g.aggregateExpr(&safe, typeBool, depth-1))
 		default:
@@ -546,6 +589,12 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 	arg := func(t sqlType) expr { return g.expr(&argScope, t, 2) }
 	call := func(format string, a expr) expr { return g.node(t, format, false, a) }
 	minMax := pick(g, []string{"min(%s)", "max(%s)"})
+	// min, max and sum(DISTINCT) of numerics keep one of several equal
+	// values, and so its scale.
+	scaleFree := func(e expr) expr {
+		e.scaleFree = true
+		return e
+	}
 
 	switch t {
 	case typeInt:
@@ -570,9 +619,9 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 		case 1:
 			return call("avg(%s)", arg(g.numberType(typeNumeric)))
 		case 2:
-			return call("sum(DISTINCT %s)", arg(typeNumeric))
+			return scaleFree(call("sum(DISTINCT %s)", arg(typeNumeric)))
 		default:
-			return call(minMax, arg(typeNumeric))
+			return scaleFree(call(minMax, arg(typeNumeric)))
 		}
 	case typeText:
 		if g.chance(0.3) {
@@ -608,10 +657,20 @@ func (g *generator) comparableType(t sqlType) sqlType {
 
 // leaf generates a column reference or a literal of type t.
 func (g *generator) leaf(sc *scope, t sqlType) expr {
+	return g.pickLeaf(sc, t, false)
+}
+
+// smallLeaf generates a reference to a fuzz table's column or a literal of
+// type t, whose int or numeric value is at most 10^8 in magnitude.
+func (g *generator) smallLeaf(sc *scope, t sqlType) expr {
+	return g.pickLeaf(sc, t, true)
+}
+
+func (g *generator) pickLeaf(sc *scope, t sqlType, baseOnly bool) expr {
 	if g.chance(0.75) {
 		var matches []expr
 		for _, c := range sc.columns {
-			if c.typ == t {
+			if c.typ == t && (c.base || !baseOnly) {
 				matches = append(matches, c)
 			}
 		}
@@ -626,6 +685,22 @@ func (g *generator) leaf(sc *scope, t sqlType) expr {
 func (g *generator) literal(t sqlType) expr {
 	if g.chance(0.08) {
 		return expr{sql: fmt.Sprintf("CAST(NULL AS %s)", t.name()), typ: t, null: true}
+	}
+	return g.nonNullLiteral(t)
+}
+
+// replacementLiteral generates a constant for node to put in place of a
+// constant argument next to a failing one. It is neither NULL nor zero, so
+// an operation whose arguments all became constants (1.5 / 2) cannot fail
+// while PostgreSQL plans it.
+func (g *generator) replacementLiteral(t sqlType) expr {
+	switch t {
+	case typeInt:
+		return expr{sql: pick(g, []string{"1", "2", "3", "7", "(-1)"}), typ: t}
+	case typeBigint:
+		return expr{sql: pick(g, []string{"CAST(1 AS bigint)", "CAST(-2 AS bigint)", "3000000000"}), typ: t}
+	case typeNumeric:
+		return expr{sql: pick(g, []string{"0.5", "1.5", "2.50", "(-3.75)"}), typ: t}
 	}
 	return g.nonNullLiteral(t)
 }
@@ -650,33 +725,62 @@ func (g *generator) nonNullLiteral(t sqlType) expr {
 // common generates the expressions that exist for every type: CASE,
 // COALESCE, NULLIF and scalar subqueries. None of them is strict, so their
 // constant arguments stay as generated.
+//
+// PostgreSQL folds them when their deciding part is constant: CASE WHEN
+// TRUE THEN a ELSE b END becomes a, and COALESCE(1, a) becomes 1. So the
+// result reads a column for sure only when every part that can be the
+// result does, and it may fold to NULL whenever it does not.
 func (g *generator) common(sc *scope, t sqlType, depth int) (expr, bool) {
 	sub := func() expr { return g.expr(sc, t, depth-1) }
-	combine := func(format string, args ...expr) expr {
-		e := expr{typ: t}
+	// combine formats the construct. results are the parts that decide
+	// whether it is a constant, and mayBeNull is set when folding can
+	// leave NULL without any of them being NULL.
+	combine := func(format string, results []expr, mayBeNull bool, args ...expr) expr {
+		e := expr{typ: t, hasColumn: true, null: mayBeNull}
+		for _, r := range results {
+			e.hasColumn = e.hasColumn && r.hasColumn
+			e.null = e.null || r.null
+		}
+		e.null = e.null || !e.hasColumn
 		values := make([]any, len(args))
 		for i, a := range args {
 			values[i] = a.sql
-			e.hasColumn = e.hasColumn || a.hasColumn
 			e.canFail = e.canFail || a.canFail
+			e.scaleFree = e.scaleFree || a.scaleFree
 		}
 		e.sql = fmt.Sprintf(format, values...)
 		return e
 	}
 	switch g.intn(5) {
 	case 0:
-		cond, a := g.expr(sc.safe(), typeBool, depth-1), sub()
-		if g.chance(0.3) {
-			return combine("CASE WHEN %s THEN %s END", cond, a), true
+		cond, a, b := g.expr(sc.safe(), typeBool, depth-1), sub(), sub()
+		results := []expr{a, b}
+		if cond.hasColumn {
+			results = []expr{cond}
 		}
-		return combine("CASE WHEN %s THEN %s ELSE %s END", cond, a, sub()), true
+		if g.chance(0.3) {
+			// A constant condition that is not true folds to NULL.
+			return combine("CASE WHEN %s THEN %s END", results[:1], !cond.hasColumn, cond, a), true
+		}
+		return combine("CASE WHEN %s THEN %s ELSE %s END", results, false, cond, a, b), true
 	case 1:
-		return combine("CASE %s WHEN %s THEN %s WHEN %s THEN %s ELSE %s END",
-			sub(), g.literal(t), sub(), g.literal(t), sub(), g.literal(t)), true
+		subject, a, b, other := sub(), sub(), sub(), g.literal(t)
+		results := []expr{subject}
+		if !subject.hasColumn {
+			results = []expr{a, b, other}
+		}
+		return combine("CASE %s WHEN %s THEN %s WHEN %s THEN %s ELSE %s END", results, false,
+			subject, g.literal(t), a, g.literal(t), b, other), true
 	case 2:
-		return combine("COALESCE(%s, %s)", sub(), sub()), true
+		a, b := sub(), sub()
+		return combine("COALESCE(%s, %s)", []expr{a}, false, a, b), true
 	case 3:
-		return combine("NULLIF(%s, %s)", sub(), sub()), true
+		a, b := sub(), sub()
+		results := []expr{a}
+		if !a.hasColumn {
+			results = []expr{b}
+		}
+		return combine("NULLIF(%s, %s)", results, !a.hasColumn && !b.hasColumn, a, b), true
 	default:
 		return g.scalarSubquery(sc, t)
 	}
@@ -706,7 +810,8 @@ func (g *generator) scalarSubquery(sc *scope, t sqlType) (expr, bool) {
 	// An aggregate over outer columns only would belong to the outer
 	// query, so the argument reads the subquery's own columns.
 	agg := g.aggregate(&scope{columns: inner.columns[:inner.ownColumns]}, t)
-	return expr{sql: fmt.Sprintf("(SELECT %s FROM %s%s)", agg.sql, table, g.subqueryWhere(sc, inner)), typ: t, hasColumn: true}, true
+	sql := fmt.Sprintf("(SELECT %s FROM %s%s)", agg.sql, table, g.subqueryWhere(sc, inner))
+	return expr{sql: sql, typ: t, hasColumn: true, scaleFree: agg.scaleFree}, true
 }
 
 // existsSubquery generates [NOT] EXISTS over a table, often correlated.
@@ -797,7 +902,10 @@ func (g *generator) division(sc *scope, op string, l, r expr, t sqlType) expr {
 	if mayFailOn(sc, r) && g.chance(0.5) {
 		return g.node(t, "(%s "+op+" %s)", true, l, r)
 	}
-	return g.node(t, "(%s "+op+" NULLIF(%s, 0))", false, l, r)
+	e := g.node(t, "(%s "+op+" NULLIF(%s, 0))", false, l, r)
+	// NULLIF of a constant 0 folds to NULL, and then the division does.
+	e.null = e.null || !r.hasColumn
+	return e
 }
 
 func (g *generator) intExpr(sc *scope, depth int) expr {
@@ -811,9 +919,8 @@ func (g *generator) intExpr(sc *scope, depth int) expr {
 				return g.node(typeInt, "(%s * %s)", true, l, r)
 			}
 			// A product of products may overflow, so where that must not
-			// fail the factors are int columns and literals, which are
-			// small.
-			l, r = g.leaf(sc, typeInt), g.leaf(sc, typeInt)
+			// fail the factors are small.
+			l, r = g.smallLeaf(sc, typeInt), g.smallLeaf(sc, typeInt)
 		}
 		return g.node(typeInt, "(%s "+op+" %s)", false, l, r)
 	case 2:
@@ -834,7 +941,7 @@ func (g *generator) intExpr(sc *scope, depth int) expr {
 		if e := sub(typeNumeric); mayFailOn(sc, e) {
 			return g.node(typeInt, "CAST(%s AS int)", true, e)
 		}
-		return g.node(typeInt, "CAST(%s AS int)", false, g.leaf(sc, typeNumeric))
+		return g.node(typeInt, "CAST(%s AS int)", false, g.smallLeaf(sc, typeNumeric))
 	}
 }
 
@@ -888,9 +995,12 @@ func (g *generator) numericExpr(sc *scope, depth int) expr {
 		if e := sub(typeNumeric); mayFailOn(sc, e) {
 			return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", true, e)
 		}
-		return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", false, g.leaf(sc, typeNumeric))
+		return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", false, g.smallLeaf(sc, typeNumeric))
 	default:
-		return g.node(typeNumeric, pick(g, []string{"greatest(%s, %s)", "least(%s, %s)"}), false, sub(typeNumeric), sub(g.numberType(typeNumeric)))
+		// Of equal arguments, either may be the result.
+		e := g.node(typeNumeric, pick(g, []string{"greatest(%s, %s)", "least(%s, %s)"}), false, sub(typeNumeric), sub(g.numberType(typeNumeric)))
+		e.scaleFree = true
+		return e
 	}
 }
 
@@ -900,7 +1010,7 @@ func (g *generator) textExpr(sc *scope, depth int) expr {
 	switch g.intn(11) {
 	case 0, 1:
 		// || accepts one operand of a type other than text.
-		return text("(%s || %s)", sub(typeText), sub(pick(g, allTypes)))
+		return text("(%s || %s)", sub(typeText), g.asText(sub(pick(g, allTypes))))
 	case 2:
 		return text(pick(g, []string{"upper(%s)", "lower(%s)", "trim(%s)", "ltrim(%s)", "rtrim(%s)", "reverse(%s)", "initcap(%s)"}), sub(typeText))
 	case 3:
@@ -916,14 +1026,25 @@ func (g *generator) textExpr(sc *scope, depth int) expr {
 	case 6:
 		return text("replace(%s, %s, %s)", sub(typeText), g.literal(typeText), g.literal(typeText))
 	case 7:
-		return text("concat(%s, %s, %s)", sub(pick(g, allTypes)), sub(pick(g, allTypes)), sub(typeText))
+		return text("concat(%s, %s, %s)", g.asText(sub(pick(g, allTypes))), g.asText(sub(pick(g, allTypes))), sub(typeText))
 	case 8:
-		return text("CAST(%s AS text)", sub(pick(g, []sqlType{typeInt, typeBigint, typeNumeric, typeBool})))
+		return text("CAST(%s AS text)", g.asText(sub(pick(g, []sqlType{typeInt, typeBigint, typeNumeric, typeBool}))))
 	case 9:
 		return text(fmt.Sprintf("repeat(%%s, %d)", g.intn(4)), sub(typeText))
 	default:
 		return text(fmt.Sprintf("split_part(%%s, ' ', %d)", 1+g.intn(2)), sub(typeText))
 	}
+}
+
+// asText prepares e to be converted to text: a numeric whose scale is
+// free is rounded to two places first, so its text is fixed.
+func (g *generator) asText(e expr) expr {
+	if e.typ != typeNumeric || !e.scaleFree {
+		return e
+	}
+	rounded := g.node(typeNumeric, "round(%s, 2)", false, e)
+	rounded.scaleFree = false
+	return rounded
 }
 
 var comparisonOps = []string{"=", "<>", "<", "<=", ">", ">="}
@@ -940,7 +1061,12 @@ func (g *generator) boolExpr(sc *scope, depth int) expr {
 	case 2:
 		safe := sc.safe()
 		op := pick(g, []string{"AND", "OR"})
-		return boolean("(%s "+op+" %s)", g.expr(safe, typeBool, depth-1), g.expr(safe, typeBool, depth-1))
+		l, r := g.expr(safe, typeBool, depth-1), g.expr(safe, typeBool, depth-1)
+		e := boolean("(%s "+op+" %s)", l, r)
+		// PostgreSQL folds TRUE OR x to TRUE and FALSE AND x to FALSE.
+		e.hasColumn = l.hasColumn && r.hasColumn
+		e.null = e.null || !e.hasColumn
+		return e
 	case 3:
 		return boolean("(NOT %s)", sub(typeBool))
 	case 4:
