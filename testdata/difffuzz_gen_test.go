@@ -280,12 +280,14 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 	var items []string
 	var outTypes []sqlType
 	var groupBy []string
+	q := query{}
 	for _, e := range groups {
 		// A grouping expression in the select list can be named in GROUP
 		// BY by its position.
 		if types == nil && g.chance(0.6) {
 			items = append(items, fmt.Sprintf("%s AS c%d", e.sql, len(items)+1))
 			outTypes = append(outTypes, e.typ)
+			q.items = append(q.items, e)
 			if g.chance(0.5) {
 				groupBy = append(groupBy, fmt.Sprint(len(items)))
 				continue
@@ -298,8 +300,10 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 		want = g.outputTypes()
 	}
 	for _, t := range want {
-		items = append(items, fmt.Sprintf("%s AS c%d", g.aggregateExpr(grouped, t, 2).sql, len(items)+1))
+		e := g.aggregateExpr(grouped, t, 2)
+		items = append(items, fmt.Sprintf("%s AS c%d", e.sql, len(items)+1))
 		outTypes = append(outTypes, t)
+		q.items = append(q.items, e)
 	}
 
 	var b strings.Builder
@@ -322,7 +326,7 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 		b.WriteString(g.aggregateExpr(&cond, typeBool, 2).sql)
 	}
 
-	q := query{types: outTypes}
+	q.types = outTypes
 	if top {
 		q.ordered = g.orderAndLimit(&b, len(outTypes))
 	}
@@ -428,18 +432,25 @@ func (g *generator) from() (string, *scope) {
 func (g *generator) fromItem() (string, []expr) {
 	if g.subqueryDepth < 1 && g.chance(0.1) {
 		g.subqueryDepth++
-		inner := g.plainSelect(nil, false)
+		grouped := g.chance(0.3)
+		var inner query
+		if grouped {
+			inner = g.groupedSelect(nil, false)
+		} else {
+			inner = g.plainSelect(nil, false)
+		}
 		g.subqueryDepth--
 		alias := g.alias()
 		columns := make([]expr, len(inner.types))
 		for i, item := range inner.items {
 			// PostgreSQL pulls simple derived tables up into the outer
-			// query, so a constant column stays a constant there.
+			// query, so a constant column stays a constant there. It
+			// keeps grouped ones apart.
 			columns[i] = expr{
 				sql:       fmt.Sprintf("%s.c%d", alias, i+1),
 				typ:       item.typ,
-				hasColumn: item.hasColumn,
-				null:      item.null,
+				hasColumn: item.hasColumn || grouped,
+				null:      item.null && !grouped,
 				scaleFree: item.scaleFree || inner.distinct && item.typ == typeNumeric,
 			}
 		}
@@ -600,9 +611,11 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 	case typeInt:
 		return call(minMax, arg(typeInt))
 	case typeBigint:
-		switch g.intn(5) {
+		switch g.intn(6) {
 		case 0:
 			return expr{sql: "count(*)", typ: t, hasColumn: true}
+		case 5:
+			return g.node(t, "count(*) FILTER (WHERE %s)", false, g.expr(argScope.safe(), typeBool, 2))
 		case 1:
 			return call("count(%s)", arg(pick(g, allTypes)))
 		case 2:
@@ -613,11 +626,13 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 			return call(minMax, arg(typeBigint))
 		}
 	case typeNumeric:
-		switch g.intn(4) {
+		switch g.intn(5) {
 		case 0:
 			return call("sum(%s)", arg(pick(g, []sqlType{typeBigint, typeNumeric})))
 		case 1:
 			return call("avg(%s)", arg(g.numberType(typeNumeric)))
+		case 4:
+			return scaleFree(call("avg(DISTINCT %s)", arg(g.numberType(typeNumeric))))
 		case 2:
 			return scaleFree(call("sum(DISTINCT %s)", arg(typeNumeric)))
 		default:
@@ -626,11 +641,19 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 	case typeText:
 		if g.chance(0.3) {
 			a := arg(typeText)
-			return g.node(t, "string_agg(%s, ',' ORDER BY %s)", false, a, a)
+			format := "string_agg(%s, ',' ORDER BY %s)"
+			// NOTE: PostgreSQL rejects string_agg(DISTINCT 'x', ',' ORDER
+			// BY 'x') with 42P10, because the argument becomes text and
+			// the ORDER BY literal stays unknown. pgkeep accepts it, so
+			// DISTINCT takes only arguments that read a column.
+			if a.hasColumn && g.chance(0.3) {
+				format = "string_agg(DISTINCT %s, ',' ORDER BY %s)"
+			}
+			return g.node(t, format, false, a, a)
 		}
 		return call(minMax, arg(typeText))
 	default:
-		return call(pick(g, []string{"bool_and(%s)", "bool_or(%s)"}), arg(typeBool))
+		return call(pick(g, []string{"bool_and(%s)", "bool_or(%s)", "every(%s)"}), arg(typeBool))
 	}
 }
 
@@ -713,7 +736,7 @@ func (g *generator) nonNullLiteral(t sqlType) expr {
 	case typeBigint:
 		sql = pick(g, []string{"CAST(0 AS bigint)", "CAST(1 AS bigint)", "CAST(-2 AS bigint)", "3000000000", "CAST(1000000 AS bigint)"})
 	case typeNumeric:
-		sql = pick(g, []string{"0.5", "1.5", "2.50", "0.001", "(-3.75)", "100.0", "12345.678"})
+		sql = pick(g, []string{"0.5", "1.5", "2.50", "0.001", "(-3.75)", "100.0", "12345.678", "1.5e2"})
 	case typeText:
 		sql = pick(g, []string{"''", "'a'", "'abc'", "'ABC'", "'a%c'", "'hello world'", "' pad '", "'zeta'", "'x'"})
 	default:
@@ -895,14 +918,21 @@ func mayFailOn(sc *scope, operands ...expr) bool {
 	return false
 }
 
-// division generates l / r or l % r of type t: a division by zero fails
-// where that is allowed, and elsewhere NULLIF guards the divisor.
+// division generates l / r, l % r, mod(l, r) or div(l, r) of type t,
+// naming the operation by op: a division by zero fails where that is
+// allowed, and elsewhere NULLIF guards the divisor.
 func (g *generator) division(sc *scope, op string, l, r expr, t sqlType) expr {
-	op = strings.ReplaceAll(op, "%", "%%")
-	if mayFailOn(sc, r) && g.chance(0.5) {
-		return g.node(t, "(%s "+op+" %s)", true, l, r)
+	format, guarded := "(%s "+op+" %s)", "(%s "+op+" NULLIF(%s, 0))"
+	switch op {
+	case "%":
+		format, guarded = "(%s %% %s)", "(%s %% NULLIF(%s, 0))"
+	case "mod", "div":
+		format, guarded = op+"(%s, %s)", op+"(%s, NULLIF(%s, 0))"
 	}
-	e := g.node(t, "(%s "+op+" NULLIF(%s, 0))", false, l, r)
+	if mayFailOn(sc, r) && g.chance(0.5) {
+		return g.node(t, format, true, l, r)
+	}
+	e := g.node(t, guarded, false, l, r)
 	// NULLIF of a constant 0 folds to NULL, and then the division does.
 	e.null = e.null || !r.hasColumn
 	return e
@@ -910,7 +940,15 @@ func (g *generator) division(sc *scope, op string, l, r expr, t sqlType) expr {
 
 func (g *generator) intExpr(sc *scope, depth int) expr {
 	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
-	switch g.intn(9) {
+	switch g.intn(13) {
+	case 9:
+		return g.node(typeInt, pick(g, []string{"position(%s IN %s)", "strpos(%s, %s)"}), false, sub(typeText), sub(typeText))
+	case 10:
+		return g.node(typeInt, "ascii(%s)", false, sub(typeText))
+	case 11:
+		return g.node(typeInt, "gcd(%s, %s)", false, sub(typeInt), sub(typeInt))
+	case 12:
+		return g.node(typeInt, "CAST(CAST(%s AS text) AS int)", false, sub(typeInt))
 	case 0, 1:
 		l, r := sub(typeInt), sub(typeInt)
 		op := pick(g, []string{"+", "-", "*"})
@@ -924,7 +962,7 @@ func (g *generator) intExpr(sc *scope, depth int) expr {
 		}
 		return g.node(typeInt, "(%s "+op+" %s)", false, l, r)
 	case 2:
-		return g.division(sc, pick(g, []string{"/", "%"}), sub(typeInt), sub(typeInt), typeInt)
+		return g.division(sc, pick(g, []string{"/", "%", "mod"}), sub(typeInt), sub(typeInt), typeInt)
 	case 3:
 		return g.node(typeInt, "abs(%s)", false, sub(typeInt))
 	case 4:
@@ -960,7 +998,15 @@ func (g *generator) bigintExpr(sc *scope, depth int) expr {
 		}
 		return g.node(typeBigint, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", true, l, r)
 	case 1:
-		return g.node(typeBigint, "CAST(%s AS bigint)", false, sub(typeInt))
+		if g.chance(0.5) {
+			return g.node(typeBigint, "CAST(%s AS bigint)", false, sub(typeInt))
+		}
+		// numeric to bigint rounds and fails with 22003 beyond the bigint
+		// range, which only computed values reach.
+		if e := sub(typeNumeric); mayFailOn(sc, e) {
+			return g.node(typeBigint, "CAST(%s AS bigint)", true, e)
+		}
+		return g.node(typeBigint, "CAST(%s AS bigint)", false, g.smallLeaf(sc, typeNumeric))
 	case 2:
 		return g.node(typeBigint, "abs(%s)", false, sub(typeBigint))
 	default:
@@ -980,13 +1026,14 @@ func (g *generator) numericExpr(sc *scope, depth int) expr {
 		}
 		return g.node(typeNumeric, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", false, l, r)
 	case 2:
-		return g.division(sc, "/", sub(typeNumeric), sub(g.numberType(typeNumeric)), typeNumeric)
+		op := pick(g, []string{"/", "/", "%", "mod", "div"})
+		return g.division(sc, op, sub(typeNumeric), sub(g.numberType(typeNumeric)), typeNumeric)
 	case 3:
 		if g.chance(0.5) {
 			format := fmt.Sprintf("%s(%%s, %d)", pick(g, []string{"round", "trunc"}), g.intn(4)-1)
 			return g.node(typeNumeric, format, false, sub(typeNumeric))
 		}
-		return g.node(typeNumeric, pick(g, []string{"round(%s)", "trunc(%s)", "abs(%s)", "ceil(%s)", "floor(%s)"}), false, sub(typeNumeric))
+		return g.node(typeNumeric, pick(g, []string{"round(%s)", "trunc(%s)", "abs(%s)", "ceil(%s)", "floor(%s)", "sign(%s)"}), false, sub(typeNumeric))
 	case 4:
 		return g.node(typeNumeric, "CAST(%s AS numeric)", false, sub(pick(g, []sqlType{typeInt, typeBigint})))
 	case 5:
@@ -1007,7 +1054,15 @@ func (g *generator) numericExpr(sc *scope, depth int) expr {
 func (g *generator) textExpr(sc *scope, depth int) expr {
 	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
 	text := func(format string, args ...expr) expr { return g.node(typeText, format, false, args...) }
-	switch g.intn(11) {
+	switch g.intn(15) {
+	case 11:
+		return text("btrim(%s, %s)", sub(typeText), g.literal(typeText))
+	case 12:
+		return text("translate(%s, %s, %s)", sub(typeText), g.literal(typeText), g.literal(typeText))
+	case 13:
+		return text("md5(%s)", sub(typeText))
+	case 14:
+		return text(fmt.Sprintf("substring(%%s FROM %d FOR %d)", g.intn(5)-1, g.intn(5)), sub(typeText))
 	case 0, 1:
 		// || accepts one operand of a type other than text.
 		return text("(%s || %s)", sub(typeText), g.asText(sub(pick(g, allTypes))))
@@ -1051,6 +1106,13 @@ var comparisonOps = []string{"=", "<>", "<", "<=", ">", ">="}
 
 var likePatterns = []string{"'a%'", "'%c'", "'%b%'", "'_b_'", "'A%'", "'%'", "''", `'a\%c'`, "'h%d'", "'%o w%'"}
 
+// escapePatterns are LIKE patterns for ESCAPE '#'.
+var escapePatterns = []string{"'a#%c'", "'a#_c'", "'%#%%'", "'#a%'", "'_#_%'"}
+
+// regexPatterns use only the regular expression syntax that PostgreSQL's
+// and Go's engines read alike.
+var regexPatterns = []string{"'^a'", "'c$'", "'[a-c]+'", "'l+o'", "'^$'", "'a.c'", "'(ab|zeta)'", "'^[^a-z]'", "'o w'", "'ü'"}
+
 func (g *generator) boolExpr(sc *scope, depth int) expr {
 	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
 	boolean := func(format string, args ...expr) expr { return g.node(typeBool, format, false, args...) }
@@ -1091,6 +1153,15 @@ func (g *generator) boolExpr(sc *scope, depth int) expr {
 		return boolean("(%s "+between+" %s AND %s)", g.expr(safe, t, depth-1), g.expr(safe, g.comparableType(t), depth-1), g.expr(safe, g.comparableType(t), depth-1))
 	case 8:
 		op := pick(g, []string{"LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"})
+		switch g.intn(3) {
+		case 0:
+			pattern := expr{sql: pick(g, escapePatterns), typ: typeText}
+			return boolean("(%s "+op+" %s ESCAPE '#')", sub(typeText), pattern)
+		case 1:
+			op = pick(g, []string{"~", "!~", "~*", "!~*"})
+			pattern := expr{sql: pick(g, regexPatterns), typ: typeText}
+			return boolean("(%s "+op+" %s)", sub(typeText), pattern)
+		}
 		pattern := expr{sql: pick(g, likePatterns), typ: typeText}
 		return boolean("(%s "+op+" %s)", sub(typeText), pattern)
 	case 9:
