@@ -18,15 +18,17 @@ import (
 //     evaluates them for the same rows: the outermost select list and
 //     aggregate arguments. In WHERE, ON and HAVING the planner chooses the
 //     order of evaluation, and so whether the error happens.
-//   - A failing operation always has an operand that reads a column.
-//     PostgreSQL folds constant subexpressions while planning, so 1/0 fails
-//     even where no row reaches it.
+//   - A failing operation always has an operand that reads a column, as
+//     far as PostgreSQL's constant folding can tell (expr.hasColumn): it
+//     folds constant subexpressions, CASE with a constant condition and
+//     constant columns of derived tables while planning, so 1/0 fails even
+//     where no row reaches it.
 //   - The operands of AND, OR and BETWEEN never fail: PostgreSQL may
 //     evaluate them in any order, and folds x AND FALSE to FALSE without
 //     evaluating x.
 //   - A strict operator or function with an argument that can fail has no
-//     NULL constant argument, which PostgreSQL would fold to NULL (see
-//     generator.node).
+//     argument that PostgreSQL folds to NULL, because it would fold the
+//     whole call to NULL (see generator.node).
 //   - With HAVING, aggregate arguments never fail, because PostgreSQL may
 //     filter rows by HAVING before it aggregates them.
 //   - Subqueries never fail and always return one row (scalar subqueries
@@ -37,9 +39,11 @@ import (
 //   - LIMIT appears only under an ORDER BY over every output column, and
 //     then nothing in the statement fails (see generator.limited).
 //   - Numeric values that compare equal but print differently (1.5 and
-//     1.50) are interchangeable under DISTINCT, GROUP BY, set operations,
-//     min, max and LIMIT, so such queries are compared with numeric values
-//     normalised (see query.exactScale).
+//     1.50) are interchangeable under DISTINCT, GROUP BY, set operations
+//     other than UNION ALL, min, max, greatest, least and LIMIT. Such
+//     queries are compared with numeric values normalised (see
+//     query.exactScale), and such values are rounded before they become
+//     text (see expr.scaleFree).
 
 // sqlType is the type of a generated expression.
 type sqlType uint8
@@ -798,12 +802,23 @@ func (g *generator) common(sc *scope, t sqlType, depth int) (expr, bool) {
 		a, b := sub(), sub()
 		return combine("COALESCE(%s, %s)", []expr{a}, false, a, b), true
 	case 3:
+		// PostgreSQL folds NULLIF to its first argument when either
+		// argument folds to NULL, like a strict call, and to a constant
+		// when both are constants.
 		a, b := sub(), sub()
+		if a.canFail || b.canFail {
+			if !a.hasColumn || a.null {
+				a = g.replacementLiteral(t)
+			}
+			if !b.hasColumn || b.null {
+				b = g.replacementLiteral(t)
+			}
+		}
 		results := []expr{a}
-		if !a.hasColumn {
+		if !a.hasColumn && !b.null {
 			results = []expr{b}
 		}
-		return combine("NULLIF(%s, %s)", results, !a.hasColumn && !b.hasColumn, a, b), true
+		return combine("NULLIF(%s, %s)", results, !a.hasColumn || a.null, a, b), true
 	default:
 		return g.scalarSubquery(sc, t)
 	}
