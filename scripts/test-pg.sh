@@ -35,10 +35,14 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-30m}"
 log() { echo "test-pg: $*" >&2; }
 
 # run_tests runs the test package against the PostgreSQL at the connection
-# string $1, described in logs as $2.
+# string $1, described in logs as $2. The differential fuzz test runs on
+# its own with -v, so the log shows its seed and counts.
 run_tests() {
     log "running ./testdata against $2"
-    PGKEEP_SLT_PG="$1" CGO_ENABLED=1 "$GO" test -count=1 -timeout "$TEST_TIMEOUT" ./testdata/
+    PGKEEP_SLT_PG="$1" CGO_ENABLED=1 "$GO" test -count=1 -timeout "$TEST_TIMEOUT" \
+        -skip '^TestDifferentialFuzz$' ./testdata/
+    PGKEEP_SLT_PG="$1" CGO_ENABLED=1 "$GO" test -count=1 -timeout "$TEST_TIMEOUT" \
+        -run '^TestDifferentialFuzz$' -v ./testdata/
 }
 
 # port_open reports whether something accepts TCP connections on
