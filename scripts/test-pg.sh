@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the tests in ./testdata against a real PostgreSQL: every .slt file
 # under testdata/sql, and the differential fuzz test that compares pgkeep's
-# answers with PostgreSQL's. `make test-pg` calls this script.
+# query results with PostgreSQL's. `make test-pg` calls this script.
 #
 # The PostgreSQL comes from the first of these that applies:
 #   1. PGKEEP_SLT_PG, a libpq connection string of a running server whose
