@@ -21,8 +21,10 @@
 #                     relative to the repository root)
 #   ORACLE_PORT       port of the oracle (default 55432)
 #   TEST_TIMEOUT      go test -timeout (default 30m)
-#   PGKEEP_DIFF_TIME  how long the differential fuzz test runs, as a Go duration
-#                     (unset: the test's fixed number of queries)
+#   PGKEEP_DIFF_SEED, PGKEEP_DIFF_QUERIES, PGKEEP_DIFF_TIME
+#                     the seed and the number of statements of the differential
+#                     fuzz test, or how long it runs as a Go duration (see
+#                     testdata/difffuzz_test.go); passed through to go test
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
