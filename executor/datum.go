@@ -71,9 +71,9 @@ func parseDatum(s string, typ catalog.ColumnType, loc *time.Location) (any, erro
 	case oidFloat4, oidFloat8:
 		return parseFloat(s, typ.OID)
 	case oidNumeric:
-		d, _, err := apd.NewFromString(strings.TrimSpace(s))
+		d, err := parseNumeric(strings.TrimSpace(s))
 		if err != nil {
-			return nil, invalidInput(typ.OID, s)
+			return nil, err
 		}
 		return applyNumericTypmod(d, typ.TypMod)
 	case oidText, oidName:
@@ -493,6 +493,32 @@ func formatDatum(v any, oid uint32) string {
 		return formatArray(x, arrayElem(oid), nil)
 	}
 	return ""
+}
+
+// parseNumeric parses numeric input, failing with 22P02 like PostgreSQL.
+// Like PostgreSQL, it keeps max(0, fraction digits - exponent) digits
+// after the point, so 1.5e2 is 150 and 0e3 is 0, where apd would keep
+// 15E+1 and 0E+3.
+func parseNumeric(s string) (*apd.Decimal, error) {
+	// NOTE: apd rejects numbers of more than about 100000 digits before
+	// the point as invalid input, where PostgreSQL accepts up to 131072
+	// and then fails with 22003. The bound also keeps the rescaling
+	// below small.
+	d, _, err := apd.NewFromString(s)
+	if err != nil {
+		return nil, invalidInput(oidNumeric, s)
+	}
+	if d.Form != apd.Finite || d.Exponent <= 0 {
+		return d, nil
+	}
+	if d.IsZero() {
+		return new(apd.Decimal), nil
+	}
+	var scale apd.BigInt
+	scale.Exp(apd.NewBigInt(10), apd.NewBigInt(int64(d.Exponent)), nil)
+	d.Coeff.Mul(&d.Coeff, &scale)
+	d.Exponent = 0
+	return d, nil
 }
 
 func formatNumeric(d *apd.Decimal) string {

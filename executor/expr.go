@@ -193,9 +193,9 @@ func buildConst(c *pg_query.A_Const) (expr, error) {
 		return &constExpr{val: int64(v.Ival.Ival), typ: plainType(oidInt4)}, nil
 	case *pg_query.A_Const_Fval:
 		s := v.Fval.Fval
-		d, _, err := apd.NewFromString(s)
+		d, err := parseNumeric(s)
 		if err != nil {
-			return nil, invalidInput(oidNumeric, s)
+			return nil, err
 		}
 		// Integer literals too large for integer arrive as Fval. Like
 		// PostgreSQL's make_const, one that fits after negation (only

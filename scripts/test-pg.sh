@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the tests in ./testdata against a real PostgreSQL: every .slt file
 # under testdata/sql, and the differential fuzz test that compares pgkeep's
-# answers with PostgreSQL's. `make test-pg` calls this script.
+# query results with PostgreSQL's. `make test-pg` calls this script.
 #
 # The PostgreSQL comes from the first of these that applies:
 #   1. PGKEEP_SLT_PG, a libpq connection string of a running server whose
@@ -21,8 +21,10 @@
 #                     relative to the repository root)
 #   ORACLE_PORT       port of the oracle (default 55432)
 #   TEST_TIMEOUT      go test -timeout (default 30m)
-#   PGKEEP_DIFF_TIME  how long the differential fuzz test runs, as a Go duration
-#                     (unset: the test's fixed number of queries)
+#   PGKEEP_DIFF_SEED, PGKEEP_DIFF_QUERIES, PGKEEP_DIFF_TIME
+#                     the seed and the number of statements of the differential
+#                     fuzz test, or how long it runs as a Go duration (see
+#                     testdata/difffuzz_test.go); passed through to go test
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,10 +37,14 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-30m}"
 log() { echo "test-pg: $*" >&2; }
 
 # run_tests runs the test package against the PostgreSQL at the connection
-# string $1, described in logs as $2.
+# string $1, described in logs as $2. The differential fuzz test runs on
+# its own with -v, so the log shows its seed and counts.
 run_tests() {
     log "running ./testdata against $2"
-    PGKEEP_SLT_PG="$1" CGO_ENABLED=1 "$GO" test -count=1 -timeout "$TEST_TIMEOUT" ./testdata/
+    PGKEEP_SLT_PG="$1" CGO_ENABLED=1 "$GO" test -count=1 -timeout "$TEST_TIMEOUT" \
+        -skip '^TestDifferentialFuzz$' ./testdata/
+    PGKEEP_SLT_PG="$1" CGO_ENABLED=1 "$GO" test -count=1 -timeout "$TEST_TIMEOUT" \
+        -run '^TestDifferentialFuzz$' -v ./testdata/
 }
 
 # port_open reports whether something accepts TCP connections on

@@ -18,15 +18,17 @@ import (
 //     evaluates them for the same rows: the outermost select list and
 //     aggregate arguments. In WHERE, ON and HAVING the planner chooses the
 //     order of evaluation, and so whether the error happens.
-//   - A failing operation always has an operand that reads a column.
-//     PostgreSQL folds constant subexpressions while planning, so 1/0 fails
-//     even where no row reaches it.
+//   - A failing operation always has an operand that reads a column, as
+//     far as PostgreSQL's constant folding can tell (expr.hasColumn): it
+//     folds constant subexpressions, CASE with a constant condition and
+//     constant columns of derived tables while planning, so 1/0 fails even
+//     where no row reaches it.
 //   - The operands of AND, OR and BETWEEN never fail: PostgreSQL may
 //     evaluate them in any order, and folds x AND FALSE to FALSE without
 //     evaluating x.
 //   - A strict operator or function with an argument that can fail has no
-//     NULL constant argument, which PostgreSQL would fold to NULL (see
-//     generator.node).
+//     argument that PostgreSQL folds to NULL, because it would fold the
+//     whole call to NULL (see generator.node).
 //   - With HAVING, aggregate arguments never fail, because PostgreSQL may
 //     filter rows by HAVING before it aggregates them.
 //   - Subqueries never fail and always return one row (scalar subqueries
@@ -34,12 +36,14 @@ import (
 //     when a row first needs its value. The left operand of IN (SELECT ...)
 //     never fails either, because PostgreSQL skips it when the subquery
 //     returns no rows.
-//   - LIMIT appears only under an ORDER BY over every output column, and is
-//     never 0.
+//   - LIMIT appears only under an ORDER BY over every output column, and
+//     then nothing in the statement fails (see generator.limited).
 //   - Numeric values that compare equal but print differently (1.5 and
-//     1.50) are interchangeable under DISTINCT, GROUP BY, set operations,
-//     min, max and LIMIT, so such queries are compared with numeric values
-//     normalised (see query.exactScale).
+//     1.50) are interchangeable under DISTINCT, GROUP BY, set operations
+//     other than UNION ALL, min, max, greatest, least and LIMIT. Such
+//     queries are compared with numeric values normalised (see
+//     query.exactScale), and such values are rounded before they become
+//     text (see expr.scaleFree).
 
 // sqlType is the type of a generated expression.
 type sqlType uint8
@@ -98,6 +102,15 @@ type expr struct {
 	// constant while planning: a NULL literal, or a strict call with such
 	// an argument.
 	null bool
+	// base is true for a column of a fuzz table, whose values are known
+	// to be small for int and numeric columns, unlike those of a derived
+	// table's computed column.
+	base bool
+	// scaleFree is true for a numeric whose scale an engine may choose
+	// among values that compare equal (min(x) over 1.5 and 1.50), or a
+	// value computed from one. Its text form is then free too, so it is
+	// rounded before it becomes text (see generator.asText).
+	scaleFree bool
 }
 
 // scope is what an expression outside aggregates can reference.
@@ -137,6 +150,10 @@ type query struct {
 	// exactScale is false when numeric values equal in value may be
 	// printed with different scales by different correct engines.
 	exactScale bool
+	// items are the select list of a plainSelect, for derived tables.
+	items []expr
+	// distinct is true for SELECT DISTINCT.
+	distinct bool
 }
 
 // generator builds queries from a seeded random source.
@@ -149,6 +166,12 @@ type generator struct {
 	subqueryDepth int
 	// exactScale collects query.exactScale for the statement being built.
 	exactScale bool
+	// ordered and limited choose whether the outermost statement gets an
+	// ORDER BY and a LIMIT. They are chosen first, because nothing may
+	// fail under LIMIT: PostgreSQL may stop reading its input, and so
+	// evaluating expressions, once it has the rows it needs (for example
+	// with an incremental sort over grouped rows).
+	ordered, limited bool
 }
 
 func newGenerator(seed, index uint64) *generator {
@@ -166,6 +189,8 @@ func (g *generator) query() query {
 	g.aliases = 0
 	g.subqueryDepth = 0
 	g.exactScale = true
+	g.ordered = g.chance(0.5)
+	g.limited = g.ordered && g.chance(0.5)
 
 	var q query
 	switch r := g.rng.Float64(); {
@@ -182,18 +207,21 @@ func (g *generator) query() query {
 
 // plainSelect generates a SELECT without grouping. When types is nil it
 // chooses the output types. top is true for the outermost statement, which
-// may have ORDER BY, LIMIT and failing expressions in its select list.
+// may have ORDER BY, LIMIT and, without LIMIT, failing expressions in its
+// select list.
 func (g *generator) plainSelect(types []sqlType, top bool) query {
 	from, sc := g.from()
 	if types == nil {
 		types = g.outputTypes()
 	}
 
+	q := query{types: types, items: make([]expr, len(types))}
 	items := make([]string, len(types))
 	selectScope := *sc
-	selectScope.mayFail = top
+	selectScope.mayFail = top && !g.limited
 	for i, t := range types {
-		items[i] = fmt.Sprintf("%s AS c%d", g.expr(&selectScope, t, 3).sql, i+1)
+		q.items[i] = g.expr(&selectScope, t, 3)
+		items[i] = fmt.Sprintf("%s AS c%d", q.items[i].sql, i+1)
 	}
 
 	var b strings.Builder
@@ -201,6 +229,7 @@ func (g *generator) plainSelect(types []sqlType, top bool) query {
 	if g.chance(0.15) {
 		b.WriteString("DISTINCT ")
 		g.exactScale = false
+		q.distinct = true
 	}
 	b.WriteString(strings.Join(items, ", "))
 	b.WriteString(" FROM ")
@@ -210,7 +239,6 @@ func (g *generator) plainSelect(types []sqlType, top bool) query {
 		b.WriteString(g.expr(sc, typeBool, 3).sql)
 	}
 
-	q := query{types: types}
 	if top {
 		q.ordered = g.orderAndLimit(&b, len(types))
 	}
@@ -231,12 +259,18 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 		groupExprScope := &scope{columns: sc.columns, noSubqueries: true}
 		for n := 1 + g.intn(2); len(groups) < n; {
 			// A constant in GROUP BY is a position or an error, so
-			// computed grouping expressions must read a column.
-			if e := g.expr(groupExprScope, pick(g, allTypes), 1); e.hasColumn && g.chance(0.3) {
-				groups = append(groups, e)
+			// computed grouping expressions must read a column. They are
+			// not boolean, because PostgreSQL flattens (a OR b) OR c in
+			// HAVING to one OR, which then no longer contains a OR b.
+			var e expr
+			if computed := g.expr(groupExprScope, pick(g, allTypes[:4]), 1); computed.hasColumn && g.chance(0.3) {
+				e = computed
 			} else {
-				groups = append(groups, pick(g, sc.columns))
+				e = pick(g, sc.columns)
 			}
+			// Which of the equal values of a group represents it is free.
+			e.scaleFree = e.scaleFree || e.typ == typeNumeric
+			groups = append(groups, e)
 		}
 	}
 
@@ -245,17 +279,19 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 	// aggregate fewer rows and aggregate arguments must not fail.
 	having := g.chance(0.3)
 	input := *sc
-	input.mayFail = top && !having
-	grouped := &groupScope{groups: groups, input: &input, mayFail: top}
+	input.mayFail = top && !g.limited && !having
+	grouped := &groupScope{groups: groups, input: &input, mayFail: top && !g.limited}
 	var items []string
 	var outTypes []sqlType
 	var groupBy []string
+	q := query{}
 	for _, e := range groups {
 		// A grouping expression in the select list can be named in GROUP
 		// BY by its position.
 		if types == nil && g.chance(0.6) {
 			items = append(items, fmt.Sprintf("%s AS c%d", e.sql, len(items)+1))
 			outTypes = append(outTypes, e.typ)
+			q.items = append(q.items, e)
 			if g.chance(0.5) {
 				groupBy = append(groupBy, fmt.Sprint(len(items)))
 				continue
@@ -268,8 +304,10 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 		want = g.outputTypes()
 	}
 	for _, t := range want {
-		items = append(items, fmt.Sprintf("%s AS c%d", g.aggregateExpr(grouped, t, 2).sql, len(items)+1))
+		e := g.aggregateExpr(grouped, t, 2)
+		items = append(items, fmt.Sprintf("%s AS c%d", e.sql, len(items)+1))
 		outTypes = append(outTypes, t)
+		q.items = append(q.items, e)
 	}
 
 	var b strings.Builder
@@ -292,7 +330,7 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 		b.WriteString(g.aggregateExpr(&cond, typeBool, 2).sql)
 	}
 
-	q := query{types: outTypes}
+	q.types = outTypes
 	if top {
 		q.ordered = g.orderAndLimit(&b, len(outTypes))
 	}
@@ -312,7 +350,9 @@ func (g *generator) setOperation() query {
 	}
 	left, right := side(), side()
 	op := pick(g, []string{"UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"})
-	if !strings.HasSuffix(op, "ALL") {
+	// Only UNION ALL passes rows through. The others keep one row of each
+	// set of equal rows, and INTERSECT ALL and EXCEPT ALL repeat it.
+	if op != "UNION ALL" {
 		g.exactScale = false
 	}
 
@@ -324,10 +364,11 @@ func (g *generator) setOperation() query {
 	return q
 }
 
-// orderAndLimit may append an ORDER BY over every output column, and then
-// LIMIT and OFFSET, and reports whether it appended the ORDER BY.
+// orderAndLimit appends an ORDER BY over every output column when
+// g.ordered is set, and then LIMIT and OFFSET when g.limited is set, and
+// reports whether it appended the ORDER BY.
 func (g *generator) orderAndLimit(b *strings.Builder, columns int) bool {
-	if !g.chance(0.5) {
+	if !g.ordered {
 		return false
 	}
 	keys := make([]string, columns)
@@ -343,11 +384,9 @@ func (g *generator) orderAndLimit(b *strings.Builder, columns int) bool {
 	}
 	b.WriteString(" ORDER BY ")
 	b.WriteString(strings.Join(keys, ", "))
-	if g.chance(0.5) {
+	if g.limited {
 		g.exactScale = false
-		// PostgreSQL does not run the query under LIMIT 0, so it never
-		// fails.
-		fmt.Fprintf(b, " LIMIT %d", 1+g.intn(11))
+		fmt.Fprintf(b, " LIMIT %d", g.intn(12))
 		if g.chance(0.4) {
 			fmt.Fprintf(b, " OFFSET %d", g.intn(6))
 		}
@@ -397,12 +436,27 @@ func (g *generator) from() (string, *scope) {
 func (g *generator) fromItem() (string, []expr) {
 	if g.subqueryDepth < 1 && g.chance(0.1) {
 		g.subqueryDepth++
-		inner := g.plainSelect(nil, false)
+		grouped := g.chance(0.3)
+		var inner query
+		if grouped {
+			inner = g.groupedSelect(nil, false)
+		} else {
+			inner = g.plainSelect(nil, false)
+		}
 		g.subqueryDepth--
 		alias := g.alias()
 		columns := make([]expr, len(inner.types))
-		for i, t := range inner.types {
-			columns[i] = expr{sql: fmt.Sprintf("%s.c%d", alias, i+1), typ: t, hasColumn: true}
+		for i, item := range inner.items {
+			// PostgreSQL pulls simple derived tables up into the outer
+			// query, so a constant column stays a constant there. It
+			// keeps grouped ones apart.
+			columns[i] = expr{
+				sql:       fmt.Sprintf("%s.c%d", alias, i+1),
+				typ:       item.typ,
+				hasColumn: item.hasColumn || grouped,
+				null:      item.null && !grouped,
+				scaleFree: item.scaleFree || inner.distinct && item.typ == typeNumeric,
+			}
 		}
 		return fmt.Sprintf("(%s) AS %s", inner.sql, alias), columns
 	}
@@ -416,7 +470,7 @@ func (g *generator) table() (string, []expr) {
 	table := pick(g, fuzzSchema)
 	columns := make([]expr, len(table.columns))
 	for i, c := range table.columns {
-		columns[i] = expr{sql: alias + "." + c.name, typ: c.typ, hasColumn: true}
+		columns[i] = expr{sql: alias + "." + c.name, typ: c.typ, hasColumn: true, base: true}
 	}
 	return fmt.Sprintf("%s AS %s", table.name, alias), columns
 }
@@ -479,11 +533,12 @@ func (g *generator) node(t sqlType, format string, fails bool, args ...expr) exp
 	values := make([]any, len(args))
 	for i, a := range args {
 		if canFail && (!a.hasColumn || a.null) {
-			a = g.nonNullLiteral(a.typ)
+			a = g.replacementLiteral(a.typ)
 		}
 		values[i] = a.sql
 		e.hasColumn = e.hasColumn || a.hasColumn
 		e.null = e.null || a.null
+		e.scaleFree = e.scaleFree || a.scaleFree
 	}
 	e.sql = fmt.Sprintf(format, values...)
 	return e
@@ -519,15 +574,18 @@ func (g *generator) aggregateExpr(gs *groupScope, t sqlType, depth int) expr {
 		}
 		return g.node(t, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", t != typeNumeric, l, r)
 	case typeText:
-		return g.node(typeText, "(%s || %s)", false, sub(typeText), sub(pick(g, allTypes)))
+		return g.node(typeText, "(%s || %s)", false, sub(typeText), g.asText(sub(pick(g, allTypes))))
 	default:
 		switch g.intn(3) {
 		case 0:
 			a := pick(g, allTypes)
 			return g.node(typeBool, "(%s "+pick(g, comparisonOps)+" %s)", false, sub(a), sub(g.comparableType(a)))
 		case 1:
-			safe := *gs
-			safe.mayFail = false
+			// PostgreSQL folds x AND FALSE to FALSE and then does not
+			// compute the aggregates in x, so nothing below may fail.
+			safeInput := *gs.input
+			safeInput.mayFail = false
+			safe := groupScope{groups: gs.groups, input: &safeInput}
 			op := pick(g, []string{"AND", "OR"})
 			return g.node(typeBool, "(%s "+op+" %s)", false, g.aggregateExpr(&safe, typeBool, depth-1), g.aggregateExpr(&safe, typeBool, depth-1))
 		default:
@@ -546,14 +604,22 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 	arg := func(t sqlType) expr { return g.expr(&argScope, t, 2) }
 	call := func(format string, a expr) expr { return g.node(t, format, false, a) }
 	minMax := pick(g, []string{"min(%s)", "max(%s)"})
+	// min, max and sum(DISTINCT) of numerics keep one of several equal
+	// values, and so its scale.
+	scaleFree := func(e expr) expr {
+		e.scaleFree = true
+		return e
+	}
 
 	switch t {
 	case typeInt:
 		return call(minMax, arg(typeInt))
 	case typeBigint:
-		switch g.intn(5) {
+		switch g.intn(6) {
 		case 0:
 			return expr{sql: "count(*)", typ: t, hasColumn: true}
+		case 5:
+			return g.node(t, "count(*) FILTER (WHERE %s)", false, g.expr(argScope.safe(), typeBool, 2))
 		case 1:
 			return call("count(%s)", arg(pick(g, allTypes)))
 		case 2:
@@ -564,24 +630,34 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 			return call(minMax, arg(typeBigint))
 		}
 	case typeNumeric:
-		switch g.intn(4) {
+		switch g.intn(5) {
 		case 0:
 			return call("sum(%s)", arg(pick(g, []sqlType{typeBigint, typeNumeric})))
 		case 1:
 			return call("avg(%s)", arg(g.numberType(typeNumeric)))
+		case 4:
+			return scaleFree(call("avg(DISTINCT %s)", arg(g.numberType(typeNumeric))))
 		case 2:
-			return call("sum(DISTINCT %s)", arg(typeNumeric))
+			return scaleFree(call("sum(DISTINCT %s)", arg(typeNumeric)))
 		default:
-			return call(minMax, arg(typeNumeric))
+			return scaleFree(call(minMax, arg(typeNumeric)))
 		}
 	case typeText:
 		if g.chance(0.3) {
 			a := arg(typeText)
-			return g.node(t, "string_agg(%s, ',' ORDER BY %s)", false, a, a)
+			format := "string_agg(%s, ',' ORDER BY %s)"
+			// NOTE: PostgreSQL rejects string_agg(DISTINCT 'x', ',' ORDER
+			// BY 'x') with 42P10, because the argument becomes text and
+			// the ORDER BY literal stays unknown. pgkeep accepts it, so
+			// DISTINCT takes only arguments that read a column.
+			if a.hasColumn && g.chance(0.3) {
+				format = "string_agg(DISTINCT %s, ',' ORDER BY %s)"
+			}
+			return g.node(t, format, false, a, a)
 		}
 		return call(minMax, arg(typeText))
 	default:
-		return call(pick(g, []string{"bool_and(%s)", "bool_or(%s)"}), arg(typeBool))
+		return call(pick(g, []string{"bool_and(%s)", "bool_or(%s)", "every(%s)"}), arg(typeBool))
 	}
 }
 
@@ -608,10 +684,20 @@ func (g *generator) comparableType(t sqlType) sqlType {
 
 // leaf generates a column reference or a literal of type t.
 func (g *generator) leaf(sc *scope, t sqlType) expr {
+	return g.pickLeaf(sc, t, false)
+}
+
+// smallLeaf generates a reference to a fuzz table's column or a literal of
+// type t, whose int or numeric value is at most 10^8 in magnitude.
+func (g *generator) smallLeaf(sc *scope, t sqlType) expr {
+	return g.pickLeaf(sc, t, true)
+}
+
+func (g *generator) pickLeaf(sc *scope, t sqlType, baseOnly bool) expr {
 	if g.chance(0.75) {
 		var matches []expr
 		for _, c := range sc.columns {
-			if c.typ == t {
+			if c.typ == t && (c.base || !baseOnly) {
 				matches = append(matches, c)
 			}
 		}
@@ -630,6 +716,22 @@ func (g *generator) literal(t sqlType) expr {
 	return g.nonNullLiteral(t)
 }
 
+// replacementLiteral generates a constant for node to put in place of a
+// constant argument next to a failing one. It is neither NULL nor zero, so
+// an operation whose arguments all became constants (1.5 / 2) cannot fail
+// while PostgreSQL plans it.
+func (g *generator) replacementLiteral(t sqlType) expr {
+	switch t {
+	case typeInt:
+		return expr{sql: pick(g, []string{"1", "2", "3", "7", "(-1)"}), typ: t}
+	case typeBigint:
+		return expr{sql: pick(g, []string{"CAST(1 AS bigint)", "CAST(-2 AS bigint)", "3000000000"}), typ: t}
+	case typeNumeric:
+		return expr{sql: pick(g, []string{"0.5", "1.5", "2.50", "(-3.75)"}), typ: t}
+	}
+	return g.nonNullLiteral(t)
+}
+
 func (g *generator) nonNullLiteral(t sqlType) expr {
 	var sql string
 	switch t {
@@ -638,7 +740,7 @@ func (g *generator) nonNullLiteral(t sqlType) expr {
 	case typeBigint:
 		sql = pick(g, []string{"CAST(0 AS bigint)", "CAST(1 AS bigint)", "CAST(-2 AS bigint)", "3000000000", "CAST(1000000 AS bigint)"})
 	case typeNumeric:
-		sql = pick(g, []string{"0.5", "1.5", "2.50", "0.001", "(-3.75)", "100.0", "12345.678"})
+		sql = pick(g, []string{"0.5", "1.5", "2.50", "0.001", "(-3.75)", "100.0", "12345.678", "1.5e2"})
 	case typeText:
 		sql = pick(g, []string{"''", "'a'", "'abc'", "'ABC'", "'a%c'", "'hello world'", "' pad '", "'zeta'", "'x'"})
 	default:
@@ -650,33 +752,73 @@ func (g *generator) nonNullLiteral(t sqlType) expr {
 // common generates the expressions that exist for every type: CASE,
 // COALESCE, NULLIF and scalar subqueries. None of them is strict, so their
 // constant arguments stay as generated.
+//
+// PostgreSQL folds them when their deciding part is constant: CASE WHEN
+// TRUE THEN a ELSE b END becomes a, and COALESCE(1, a) becomes 1. So the
+// result reads a column for sure only when every part that can be the
+// result does, and it may fold to NULL whenever it does not.
 func (g *generator) common(sc *scope, t sqlType, depth int) (expr, bool) {
 	sub := func() expr { return g.expr(sc, t, depth-1) }
-	combine := func(format string, args ...expr) expr {
-		e := expr{typ: t}
+	// combine formats the construct. results are the parts that decide
+	// whether it is a constant, and mayBeNull is set when folding can
+	// leave NULL without any of them being NULL.
+	combine := func(format string, results []expr, mayBeNull bool, args ...expr) expr {
+		e := expr{typ: t, hasColumn: true, null: mayBeNull}
+		for _, r := range results {
+			e.hasColumn = e.hasColumn && r.hasColumn
+			e.null = e.null || r.null
+		}
+		e.null = e.null || !e.hasColumn
 		values := make([]any, len(args))
 		for i, a := range args {
 			values[i] = a.sql
-			e.hasColumn = e.hasColumn || a.hasColumn
 			e.canFail = e.canFail || a.canFail
+			e.scaleFree = e.scaleFree || a.scaleFree
 		}
 		e.sql = fmt.Sprintf(format, values...)
 		return e
 	}
 	switch g.intn(5) {
 	case 0:
-		cond, a := g.expr(sc.safe(), typeBool, depth-1), sub()
-		if g.chance(0.3) {
-			return combine("CASE WHEN %s THEN %s END", cond, a), true
+		cond, a, b := g.expr(sc.safe(), typeBool, depth-1), sub(), sub()
+		results := []expr{a, b}
+		if cond.hasColumn {
+			results = []expr{cond}
 		}
-		return combine("CASE WHEN %s THEN %s ELSE %s END", cond, a, sub()), true
+		if g.chance(0.3) {
+			// A constant condition that is not true folds to NULL.
+			return combine("CASE WHEN %s THEN %s END", results[:1], !cond.hasColumn, cond, a), true
+		}
+		return combine("CASE WHEN %s THEN %s ELSE %s END", results, false, cond, a, b), true
 	case 1:
-		return combine("CASE %s WHEN %s THEN %s WHEN %s THEN %s ELSE %s END",
-			sub(), g.literal(t), sub(), g.literal(t), sub(), g.literal(t)), true
+		subject, a, b, other := sub(), sub(), sub(), g.literal(t)
+		results := []expr{subject}
+		if !subject.hasColumn {
+			results = []expr{a, b, other}
+		}
+		return combine("CASE %s WHEN %s THEN %s WHEN %s THEN %s ELSE %s END", results, false,
+			subject, g.literal(t), a, g.literal(t), b, other), true
 	case 2:
-		return combine("COALESCE(%s, %s)", sub(), sub()), true
+		a, b := sub(), sub()
+		return combine("COALESCE(%s, %s)", []expr{a}, false, a, b), true
 	case 3:
-		return combine("NULLIF(%s, %s)", sub(), sub()), true
+		// PostgreSQL folds NULLIF to its first argument when either
+		// argument folds to NULL, like a strict call, and to a constant
+		// when both are constants.
+		a, b := sub(), sub()
+		if a.canFail || b.canFail {
+			if !a.hasColumn || a.null {
+				a = g.replacementLiteral(t)
+			}
+			if !b.hasColumn || b.null {
+				b = g.replacementLiteral(t)
+			}
+		}
+		results := []expr{a}
+		if !a.hasColumn && !b.null {
+			results = []expr{b}
+		}
+		return combine("NULLIF(%s, %s)", results, !a.hasColumn || a.null, a, b), true
 	default:
 		return g.scalarSubquery(sc, t)
 	}
@@ -706,7 +848,8 @@ func (g *generator) scalarSubquery(sc *scope, t sqlType) (expr, bool) {
 	// An aggregate over outer columns only would belong to the outer
 	// query, so the argument reads the subquery's own columns.
 	agg := g.aggregate(&scope{columns: inner.columns[:inner.ownColumns]}, t)
-	return expr{sql: fmt.Sprintf("(SELECT %s FROM %s%s)", agg.sql, table, g.subqueryWhere(sc, inner)), typ: t, hasColumn: true}, true
+	sql := fmt.Sprintf("(SELECT %s FROM %s%s)", agg.sql, table, g.subqueryWhere(sc, inner))
+	return expr{sql: sql, typ: t, hasColumn: true, scaleFree: agg.scaleFree}, true
 }
 
 // existsSubquery generates [NOT] EXISTS over a table, often correlated.
@@ -790,19 +933,37 @@ func mayFailOn(sc *scope, operands ...expr) bool {
 	return false
 }
 
-// division generates l / r or l % r of type t: a division by zero fails
-// where that is allowed, and elsewhere NULLIF guards the divisor.
+// division generates l / r, l % r, mod(l, r) or div(l, r) of type t,
+// naming the operation by op: a division by zero fails where that is
+// allowed, and elsewhere NULLIF guards the divisor.
 func (g *generator) division(sc *scope, op string, l, r expr, t sqlType) expr {
-	op = strings.ReplaceAll(op, "%", "%%")
-	if mayFailOn(sc, r) && g.chance(0.5) {
-		return g.node(t, "(%s "+op+" %s)", true, l, r)
+	format, guarded := "(%s "+op+" %s)", "(%s "+op+" NULLIF(%s, 0))"
+	switch op {
+	case "%":
+		format, guarded = "(%s %% %s)", "(%s %% NULLIF(%s, 0))"
+	case "mod", "div":
+		format, guarded = op+"(%s, %s)", op+"(%s, NULLIF(%s, 0))"
 	}
-	return g.node(t, "(%s "+op+" NULLIF(%s, 0))", false, l, r)
+	if mayFailOn(sc, r) && g.chance(0.5) {
+		return g.node(t, format, true, l, r)
+	}
+	e := g.node(t, guarded, false, l, r)
+	// NULLIF of a constant 0 folds to NULL, and then the division does.
+	e.null = e.null || !r.hasColumn
+	return e
 }
 
 func (g *generator) intExpr(sc *scope, depth int) expr {
 	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
-	switch g.intn(9) {
+	switch g.intn(13) {
+	case 9:
+		return g.node(typeInt, pick(g, []string{"position(%s IN %s)", "strpos(%s, %s)"}), false, sub(typeText), sub(typeText))
+	case 10:
+		return g.node(typeInt, "ascii(%s)", false, sub(typeText))
+	case 11:
+		return g.node(typeInt, "gcd(%s, %s)", false, sub(typeInt), sub(typeInt))
+	case 12:
+		return g.node(typeInt, "CAST(CAST(%s AS text) AS int)", false, sub(typeInt))
 	case 0, 1:
 		l, r := sub(typeInt), sub(typeInt)
 		op := pick(g, []string{"+", "-", "*"})
@@ -811,13 +972,12 @@ func (g *generator) intExpr(sc *scope, depth int) expr {
 				return g.node(typeInt, "(%s * %s)", true, l, r)
 			}
 			// A product of products may overflow, so where that must not
-			// fail the factors are int columns and literals, which are
-			// small.
-			l, r = g.leaf(sc, typeInt), g.leaf(sc, typeInt)
+			// fail the factors are small.
+			l, r = g.smallLeaf(sc, typeInt), g.smallLeaf(sc, typeInt)
 		}
 		return g.node(typeInt, "(%s "+op+" %s)", false, l, r)
 	case 2:
-		return g.division(sc, pick(g, []string{"/", "%"}), sub(typeInt), sub(typeInt), typeInt)
+		return g.division(sc, pick(g, []string{"/", "%", "mod"}), sub(typeInt), sub(typeInt), typeInt)
 	case 3:
 		return g.node(typeInt, "abs(%s)", false, sub(typeInt))
 	case 4:
@@ -834,7 +994,7 @@ func (g *generator) intExpr(sc *scope, depth int) expr {
 		if e := sub(typeNumeric); mayFailOn(sc, e) {
 			return g.node(typeInt, "CAST(%s AS int)", true, e)
 		}
-		return g.node(typeInt, "CAST(%s AS int)", false, g.leaf(sc, typeNumeric))
+		return g.node(typeInt, "CAST(%s AS int)", false, g.smallLeaf(sc, typeNumeric))
 	}
 }
 
@@ -853,7 +1013,15 @@ func (g *generator) bigintExpr(sc *scope, depth int) expr {
 		}
 		return g.node(typeBigint, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", true, l, r)
 	case 1:
-		return g.node(typeBigint, "CAST(%s AS bigint)", false, sub(typeInt))
+		if g.chance(0.5) {
+			return g.node(typeBigint, "CAST(%s AS bigint)", false, sub(typeInt))
+		}
+		// numeric to bigint rounds and fails with 22003 beyond the bigint
+		// range, which only computed values reach.
+		if e := sub(typeNumeric); mayFailOn(sc, e) {
+			return g.node(typeBigint, "CAST(%s AS bigint)", true, e)
+		}
+		return g.node(typeBigint, "CAST(%s AS bigint)", false, g.smallLeaf(sc, typeNumeric))
 	case 2:
 		return g.node(typeBigint, "abs(%s)", false, sub(typeBigint))
 	default:
@@ -873,13 +1041,14 @@ func (g *generator) numericExpr(sc *scope, depth int) expr {
 		}
 		return g.node(typeNumeric, "(%s "+pick(g, []string{"+", "-", "*"})+" %s)", false, l, r)
 	case 2:
-		return g.division(sc, "/", sub(typeNumeric), sub(g.numberType(typeNumeric)), typeNumeric)
+		op := pick(g, []string{"/", "/", "%", "mod", "div"})
+		return g.division(sc, op, sub(typeNumeric), sub(g.numberType(typeNumeric)), typeNumeric)
 	case 3:
 		if g.chance(0.5) {
 			format := fmt.Sprintf("%s(%%s, %d)", pick(g, []string{"round", "trunc"}), g.intn(4)-1)
 			return g.node(typeNumeric, format, false, sub(typeNumeric))
 		}
-		return g.node(typeNumeric, pick(g, []string{"round(%s)", "trunc(%s)", "abs(%s)", "ceil(%s)", "floor(%s)"}), false, sub(typeNumeric))
+		return g.node(typeNumeric, pick(g, []string{"round(%s)", "trunc(%s)", "abs(%s)", "ceil(%s)", "floor(%s)", "sign(%s)"}), false, sub(typeNumeric))
 	case 4:
 		return g.node(typeNumeric, "CAST(%s AS numeric)", false, sub(pick(g, []sqlType{typeInt, typeBigint})))
 	case 5:
@@ -888,19 +1057,30 @@ func (g *generator) numericExpr(sc *scope, depth int) expr {
 		if e := sub(typeNumeric); mayFailOn(sc, e) {
 			return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", true, e)
 		}
-		return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", false, g.leaf(sc, typeNumeric))
+		return g.node(typeNumeric, "CAST(%s AS numeric(10,2))", false, g.smallLeaf(sc, typeNumeric))
 	default:
-		return g.node(typeNumeric, pick(g, []string{"greatest(%s, %s)", "least(%s, %s)"}), false, sub(typeNumeric), sub(g.numberType(typeNumeric)))
+		// Of equal arguments, either may be the result.
+		e := g.node(typeNumeric, pick(g, []string{"greatest(%s, %s)", "least(%s, %s)"}), false, sub(typeNumeric), sub(g.numberType(typeNumeric)))
+		e.scaleFree = true
+		return e
 	}
 }
 
 func (g *generator) textExpr(sc *scope, depth int) expr {
 	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
 	text := func(format string, args ...expr) expr { return g.node(typeText, format, false, args...) }
-	switch g.intn(11) {
+	switch g.intn(15) {
+	case 11:
+		return text("btrim(%s, %s)", sub(typeText), g.literal(typeText))
+	case 12:
+		return text("translate(%s, %s, %s)", sub(typeText), g.literal(typeText), g.literal(typeText))
+	case 13:
+		return text("md5(%s)", sub(typeText))
+	case 14:
+		return text(fmt.Sprintf("substring(%%s FROM %d FOR %d)", g.intn(5)-1, g.intn(5)), sub(typeText))
 	case 0, 1:
 		// || accepts one operand of a type other than text.
-		return text("(%s || %s)", sub(typeText), sub(pick(g, allTypes)))
+		return text("(%s || %s)", sub(typeText), g.asText(sub(pick(g, allTypes))))
 	case 2:
 		return text(pick(g, []string{"upper(%s)", "lower(%s)", "trim(%s)", "ltrim(%s)", "rtrim(%s)", "reverse(%s)", "initcap(%s)"}), sub(typeText))
 	case 3:
@@ -916,9 +1096,9 @@ func (g *generator) textExpr(sc *scope, depth int) expr {
 	case 6:
 		return text("replace(%s, %s, %s)", sub(typeText), g.literal(typeText), g.literal(typeText))
 	case 7:
-		return text("concat(%s, %s, %s)", sub(pick(g, allTypes)), sub(pick(g, allTypes)), sub(typeText))
+		return text("concat(%s, %s, %s)", g.asText(sub(pick(g, allTypes))), g.asText(sub(pick(g, allTypes))), sub(typeText))
 	case 8:
-		return text("CAST(%s AS text)", sub(pick(g, []sqlType{typeInt, typeBigint, typeNumeric, typeBool})))
+		return text("CAST(%s AS text)", g.asText(sub(pick(g, []sqlType{typeInt, typeBigint, typeNumeric, typeBool}))))
 	case 9:
 		return text(fmt.Sprintf("repeat(%%s, %d)", g.intn(4)), sub(typeText))
 	default:
@@ -926,9 +1106,27 @@ func (g *generator) textExpr(sc *scope, depth int) expr {
 	}
 }
 
+// asText prepares e to be converted to text: a numeric whose scale is
+// free is rounded to two places first, so its text is fixed.
+func (g *generator) asText(e expr) expr {
+	if e.typ != typeNumeric || !e.scaleFree {
+		return e
+	}
+	rounded := g.node(typeNumeric, "round(%s, 2)", false, e)
+	rounded.scaleFree = false
+	return rounded
+}
+
 var comparisonOps = []string{"=", "<>", "<", "<=", ">", ">="}
 
 var likePatterns = []string{"'a%'", "'%c'", "'%b%'", "'_b_'", "'A%'", "'%'", "''", `'a\%c'`, "'h%d'", "'%o w%'"}
+
+// escapePatterns are LIKE patterns for ESCAPE '#'.
+var escapePatterns = []string{"'a#%c'", "'a#_c'", "'%#%%'", "'#a%'", "'_#_%'"}
+
+// regexPatterns use only the regular expression syntax that PostgreSQL's
+// and Go's engines read alike.
+var regexPatterns = []string{"'^a'", "'c$'", "'[a-c]+'", "'l+o'", "'^$'", "'a.c'", "'(ab|zeta)'", "'^[^a-z]'", "'o w'", "'ü'"}
 
 func (g *generator) boolExpr(sc *scope, depth int) expr {
 	sub := func(t sqlType) expr { return g.expr(sc, t, depth-1) }
@@ -940,7 +1138,12 @@ func (g *generator) boolExpr(sc *scope, depth int) expr {
 	case 2:
 		safe := sc.safe()
 		op := pick(g, []string{"AND", "OR"})
-		return boolean("(%s "+op+" %s)", g.expr(safe, typeBool, depth-1), g.expr(safe, typeBool, depth-1))
+		l, r := g.expr(safe, typeBool, depth-1), g.expr(safe, typeBool, depth-1)
+		e := boolean("(%s "+op+" %s)", l, r)
+		// PostgreSQL folds TRUE OR x to TRUE and FALSE AND x to FALSE.
+		e.hasColumn = l.hasColumn && r.hasColumn
+		e.null = e.null || !e.hasColumn
+		return e
 	case 3:
 		return boolean("(NOT %s)", sub(typeBool))
 	case 4:
@@ -965,6 +1168,15 @@ func (g *generator) boolExpr(sc *scope, depth int) expr {
 		return boolean("(%s "+between+" %s AND %s)", g.expr(safe, t, depth-1), g.expr(safe, g.comparableType(t), depth-1), g.expr(safe, g.comparableType(t), depth-1))
 	case 8:
 		op := pick(g, []string{"LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"})
+		switch g.intn(3) {
+		case 0:
+			pattern := expr{sql: pick(g, escapePatterns), typ: typeText}
+			return boolean("(%s "+op+" %s ESCAPE '#')", sub(typeText), pattern)
+		case 1:
+			op = pick(g, []string{"~", "!~", "~*", "!~*"})
+			pattern := expr{sql: pick(g, regexPatterns), typ: typeText}
+			return boolean("(%s "+op+" %s)", sub(typeText), pattern)
+		}
 		pattern := expr{sql: pick(g, likePatterns), typ: typeText}
 		return boolean("(%s "+op+" %s)", sub(typeText), pattern)
 	case 9:
