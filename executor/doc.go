@@ -25,10 +25,10 @@
 // tables, WITH queries and views, whose stored query is analysed again for
 // the reader. WHERE conjuncts that read one table of a join tree filter
 // that table's scan (pushdown.go). A join on equality keys whose right side
-// is a table indexed on those keys reads up to 64 left rows first and, when
-// the left side ends there, looks each left row's key up in the right
-// table; otherwise it builds a hash table over the right side. Joins
-// without equality keys are nested loops.
+// is a table indexed on those keys reads up to 64 left rows first. When the
+// left side ends there, it looks each left row's key up in the right table.
+// Otherwise it builds a hash table over the right side. Joins without
+// equality keys are nested loops.
 //
 // The pg_catalog and information_schema tables (pgcatalog*.go,
 // infoschema_tables.go) are virtual tables computed here rather than in

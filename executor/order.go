@@ -140,10 +140,9 @@ func orderSource(sp *selectPlan) *scanOrderSource {
 			}
 			filter := r.filter
 			if joined && sp.filter != nil {
-				// The WHERE clause of a join applies to the joined rows,
-				// and each joined row keeps the values of its left row, so
-				// the clause's conditions on the leaf bound its scan, as do
-				// those pushed down into the leaf itself.
+				// Each joined row keeps the values of its left row, so the
+				// join's WHERE conditions on the leaf bound its scan. The
+				// conditions pushed down into the leaf bound it too.
 				filter = sp.filter
 				if r.filter != nil {
 					filter = &andExpr{args: append(flattenAnd(r.filter), flattenAnd(sp.filter)...)}
