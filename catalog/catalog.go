@@ -52,8 +52,7 @@ type Catalog struct {
 func New(engine kv.Engine) *Catalog {
 	c := &Catalog{engine: engine}
 	c.seqs.engine = engine
-	c.seqs.mu.blocks = map[seqKey]*seqBlock{}
-	c.seqs.mu.named = map[uint32]*namedSeq{}
+	c.seqs.mu.states = map[seqKey]*seqState{}
 	return c
 }
 
@@ -114,7 +113,8 @@ func nextCounter(txn kv.Txn, key string, first uint32) (uint32, error) {
 // allocateID takes the next value of a counter in a transaction of its
 // own, so that concurrent DDL does not fail on the counter with 40001. Like
 // a PostgreSQL OID, the ID of a statement that rolls back stays unused.
-func (c *Catalog) allocateID(key string, first uint32) (uint32, error) {
+// IDs from end on are not handed out; 0 means no end.
+func (c *Catalog) allocateID(key string, first, end uint32) (uint32, error) {
 	c.idMu.Lock()
 	defer c.idMu.Unlock()
 	for attempt := 0; ; attempt++ {
@@ -123,6 +123,9 @@ func (c *Catalog) allocateID(key string, first uint32) (uint32, error) {
 			return 0, err
 		}
 		id, err := nextCounter(txn, key, first)
+		if err == nil && end != 0 && id >= end {
+			err = pgerror.New(pgcode.ProgramLimitExceeded, "no more IDs for schemas, tables and sequences")
+		}
 		if err != nil {
 			txn.Rollback()
 			return 0, err
@@ -187,7 +190,7 @@ func (c *Catalog) CreateSchema(txn kv.Txn, name string) (*SchemaDescriptor, erro
 	if existing != nil {
 		return nil, pgerror.Newf(pgcode.DuplicateSchema, "schema %q already exists", name)
 	}
-	id, err := c.allocateID(keyIDCounter, firstAllocatedTable)
+	id, err := c.allocateID(keyIDCounter, firstAllocatedTable, FirstTemporaryID)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +281,7 @@ func (c *Catalog) Tables(txn kv.Txn, schemaID uint32) ([]*TableDescriptor, error
 // CreateTable allocates an ID for t and stores it. The caller has checked
 // that the name is free.
 func (c *Catalog) CreateTable(txn kv.Txn, t *TableDescriptor) error {
-	id, err := c.allocateID(keyIDCounter, firstAllocatedTable)
+	id, err := c.allocateID(keyIDCounter, firstAllocatedTable, FirstTemporaryID)
 	if err != nil {
 		return err
 	}
@@ -330,7 +333,7 @@ func (c *Catalog) dropTable(txn kv.Txn, t *TableDescriptor) error {
 		}
 	}
 	if t.Kind == TableKindSequence {
-		if err := txn.Delete(namedSeqKey(t.ID)); err != nil {
+		if err := txn.Delete(seqKey{t.ID, 0}.key()); err != nil {
 			return err
 		}
 	}
@@ -474,7 +477,7 @@ func (c *Catalog) CreateUser(txn kv.Txn, u *UserDescriptor) error {
 			return err
 		}
 	}
-	id, err := c.allocateID(keyUserCounter, firstAllocatedUser)
+	id, err := c.allocateID(keyUserCounter, firstAllocatedUser, 0)
 	if err != nil {
 		return err
 	}
@@ -557,17 +560,19 @@ func QualifiedName(schema, name string) string {
 	return fmt.Sprintf("%s.%s", schema, name)
 }
 
-// sequences hands out sequence values in blocks so that most nextval calls
-// need no kv write.
+// sequences holds the state of the sequences used since the start, so that
+// most nextval calls need no kv write (sequence.go).
 type sequences struct {
 	engine kv.Engine
 	mu     struct {
 		sync.Mutex
-		blocks map[seqKey]*seqBlock
-		named  map[uint32]*namedSeq
+		states map[seqKey]*seqState
 	}
 }
 
+// seqKey locates the state of a sequence: a named sequence has its
+// descriptor ID and column 0, the implicit sequence of a serial or identity
+// column the table's ID and the column's.
 type seqKey struct{ table, column uint32 }
 
 func (k seqKey) key() []byte {
@@ -576,72 +581,8 @@ func (k seqKey) key() []byte {
 	return binary.BigEndian.AppendUint32(b, k.column)
 }
 
-type seqBlock struct{ next, limit int64 }
-
-// seqBlockSize is how many values one kv write reserves. Values reserved but
-// not used before a crash are skipped, as PostgreSQL skips the values it
-// logged ahead.
-const seqBlockSize = 32
-
-// NextSequenceValue returns the next value of the sequence of a column.
-// Like PostgreSQL's nextval, it is not transactional: a rolled-back
-// transaction leaves a gap.
-func (c *Catalog) NextSequenceValue(tableID, columnID uint32) (int64, error) {
-	s := &c.seqs
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := seqKey{tableID, columnID}
-	blk := s.mu.blocks[k]
-	if blk == nil || blk.next >= blk.limit {
-		next, err := s.reserveLocked(k)
-		if err != nil {
-			return 0, err
-		}
-		blk = &seqBlock{next: next, limit: next + seqBlockSize}
-		s.mu.blocks[k] = blk
-	}
-	v := blk.next
-	blk.next++
-	return v, nil
-}
-
-// reserveLocked moves the stored high-water mark of k one block ahead and
-// returns the first value of the reserved block.
-func (s *sequences) reserveLocked(k seqKey) (int64, error) {
-	next := int64(1)
-	err := s.update(k.key(), func(old []byte, found bool) ([]byte, error) {
-		if found && len(old) == 8 {
-			next = int64(binary.BigEndian.Uint64(old))
-		}
-		var out [8]byte
-		binary.BigEndian.PutUint64(out[:], uint64(next+seqBlockSize))
-		return out[:], nil
-	})
-	return next, err
-}
-
-// RestartSequence makes the sequence of a column start again at 1.
-// Like nextval, it is not transactional: it commits at once.
-func (c *Catalog) RestartSequence(tableID, columnID uint32) error {
-	s := &c.seqs
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := seqKey{tableID, columnID}
-	delete(s.mu.blocks, k)
-	txn, err := s.engine.Begin()
-	if err != nil {
-		return err
-	}
-	if err := txn.Delete(k.key()); err != nil {
-		txn.Rollback()
-		return err
-	}
-	return txn.Commit()
-}
-
-// Close writes back the unused part of every sequence block and the exact
-// state of every named sequence, so a clean restart continues without a
-// gap.
+// Close writes back the exact state of every sequence used since the
+// start, so a clean restart continues without a gap.
 func (c *Catalog) Close() error {
 	s := &c.seqs
 	s.mu.Lock()
@@ -650,25 +591,7 @@ func (c *Catalog) Close() error {
 	if err != nil {
 		return err
 	}
-	for k, blk := range s.mu.blocks {
-		b, found, err := txn.Get(k.key())
-		if err != nil {
-			txn.Rollback()
-			return err
-		}
-		// The table may have been dropped since the block was reserved.
-		if !found || int64(binary.BigEndian.Uint64(b)) != blk.limit {
-			continue
-		}
-		var out [8]byte
-		binary.BigEndian.PutUint64(out[:], uint64(blk.next))
-		if err := txn.Put(k.key(), out[:]); err != nil {
-			txn.Rollback()
-			return err
-		}
-	}
-	s.mu.blocks = map[seqKey]*seqBlock{}
-	if err := s.writeBackNamedLocked(txn); err != nil {
+	if err := s.writeBackLocked(txn); err != nil {
 		txn.Rollback()
 		return err
 	}

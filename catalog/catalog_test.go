@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"path/filepath"
 	"testing"
 
@@ -236,8 +237,13 @@ func TestUsers(t *testing.T) {
 func TestSequenceContinuesAfterCleanClose(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	c, engine := openCatalog(t, dir)
+	table := &TableDescriptor{ID: 200, Name: "t", Columns: []ColumnDescriptor{
+		{ID: 1, Name: "id", Type: ColumnType{OID: 23, TypMod: -1}, Identity: IdentityByDefault},
+		{ID: 2, Name: "n", Type: ColumnType{OID: 20, TypMod: -1}, Identity: IdentityByDefault},
+	}}
+	first, second := ColumnSequence(table, &table.Columns[0]), ColumnSequence(table, &table.Columns[1])
 	for want := int64(1); want <= 3; want++ {
-		v, err := c.NextSequenceValue(200, 1)
+		v, err := c.NextValue(first)
 		if err != nil || v != want {
 			t.Fatalf("value %d: got %d, %v", want, v, err)
 		}
@@ -250,13 +256,34 @@ func TestSequenceContinuesAfterCleanClose(t *testing.T) {
 	}
 	c, engine = openCatalog(t, dir)
 	defer engine.Close()
-	v, err := c.NextSequenceValue(200, 1)
+	v, err := c.NextValue(first)
 	if err != nil || v != 4 {
 		t.Fatalf("after a clean restart: got %d, %v; want 4", v, err)
 	}
 	// Another column has its own sequence.
-	if v, err := c.NextSequenceValue(200, 2); err != nil || v != 1 {
+	if v, err := c.NextValue(second); err != nil || v != 1 {
 		t.Fatalf("second sequence: got %d, %v; want 1", v, err)
+	}
+}
+
+// TestColumnSequenceReadsOldState checks that a column sequence continues
+// from the 8-byte state earlier versions stored: the first value not yet
+// reserved.
+func TestColumnSequenceReadsOldState(t *testing.T) {
+	c, engine := openCatalog(t, filepath.Join(t.TempDir(), "store"))
+	defer engine.Close()
+	table := &TableDescriptor{ID: 300, Name: "t", Columns: []ColumnDescriptor{
+		{ID: 1, Name: "id", Type: ColumnType{OID: 20, TypMod: -1}, Identity: IdentityByDefault},
+	}}
+	txn := begin(t, c)
+	if err := txn.Put(seqKey{300, 1}.key(), binary.BigEndian.AppendUint64(nil, 65)); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.NextValue(ColumnSequence(table, &table.Columns[0])); err != nil || v != 65 {
+		t.Fatalf("next value after the old state = %d, %v; want 65", v, err)
 	}
 }
 

@@ -141,6 +141,10 @@ type SequenceOptions struct {
 	// OwnedByTable and OwnedByColumn name the column of OWNED BY, or are 0.
 	OwnedByTable  uint32 `json:"owned_by_table,omitempty"`
 	OwnedByColumn uint32 `json:"owned_by_column,omitempty"`
+	// Column is set only in the descriptors ColumnSequence builds: the
+	// column whose implicit sequence this is. Such a descriptor is never
+	// stored.
+	Column uint32 `json:"-"`
 }
 
 // CheckConstraint is a CHECK constraint: its name and the SQL text of its

@@ -2,30 +2,35 @@ package catalog
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
 
-// A named sequence (CREATE SEQUENCE) keeps its state under the sequence key
-// of its descriptor ID and column 0: last_value as 8 big-endian bytes and
-// is_called as one byte, the two fields PostgreSQL stores in the sequence
-// relation. A missing key means the sequence is unused: last_value is the
-// start value and is_called is false.
+// A sequence keeps its state under its sequence key (seqKey): last_value
+// as 8 big-endian bytes and is_called as one byte, the two fields
+// PostgreSQL stores in the sequence relation. A missing key means the
+// sequence is unused: last_value is the start value and is_called is
+// false.
 //
-// Like column sequences, named sequences reserve values ahead: nextval
-// writes the state it would have after seqLogAhead further calls, then
-// hands out those values from memory. A crash skips the unused values, as
-// PostgreSQL skips the values it logged ahead; Close writes back the exact
-// state.
+// Named sequences (CREATE SEQUENCE) and the implicit sequences of serial
+// and identity columns work the same way. An implicit sequence has no
+// descriptor of its own: ColumnSequence builds one from the table and
+// column, with the options PostgreSQL gives a serial column's sequence.
+//
+// Sequences reserve values ahead: nextval writes the state it would have
+// after seqLogAhead further calls, then hands out those values from
+// memory. A crash skips the unused values, as PostgreSQL skips the values
+// it logged ahead; Close writes back the exact state.
 
-// seqLogAhead is how many values a named sequence reserves beyond the one
+// seqLogAhead is how many values a sequence reserves beyond the one
 // nextval returns, the same as PostgreSQL's SEQ_LOG_VALS.
 const seqLogAhead = 32
 
-// namedSeq is the in-memory state of a named sequence.
-type namedSeq struct {
+// seqState is the in-memory state of a sequence.
+type seqState struct {
 	// opts are the options the reserved values were computed with. A
 	// descriptor with other options (after ALTER SEQUENCE) makes the next
 	// call reserve again.
@@ -36,7 +41,36 @@ type namedSeq struct {
 	logged int64
 }
 
-func namedSeqKey(id uint32) []byte { return seqKey{id, 0}.key() }
+// stateKey returns the key of a sequence descriptor's state.
+func stateKey(seq *TableDescriptor) seqKey { return seqKey{seq.ID, seq.Sequence.Column} }
+
+// ColumnSequenceName is the name PostgreSQL gives the sequence of a serial
+// or identity column.
+func ColumnSequenceName(t *TableDescriptor, c *ColumnDescriptor) string {
+	return t.Name + "_" + c.Name + "_seq"
+}
+
+// ColumnSequence returns a descriptor of the implicit sequence of column c
+// of table t, a serial or identity column: ascending from 1 up to the
+// largest value of the column's type. It is built on each call and never
+// stored; its ID is the table's.
+func ColumnSequence(t *TableDescriptor, c *ColumnDescriptor) *TableDescriptor {
+	maxValue := int64(math.MaxInt64)
+	switch c.Type.OID {
+	case 21:
+		maxValue = math.MaxInt16
+	case 23:
+		maxValue = math.MaxInt32
+	}
+	return &TableDescriptor{
+		ID: t.ID, SchemaID: t.SchemaID, Name: ColumnSequenceName(t, c), Kind: TableKindSequence,
+		Owner: t.Owner, Temporary: t.Temporary,
+		Sequence: &SequenceOptions{
+			TypeOID: c.Type.OID, Increment: 1, Min: 1, Max: maxValue, Start: 1, Cache: 1,
+			OwnedByTable: t.ID, OwnedByColumn: c.ID, Column: c.ID,
+		},
+	}
+}
 
 func encodeSeqState(last int64, called bool) []byte {
 	b := binary.BigEndian.AppendUint64(make([]byte, 0, 9), uint64(last))
@@ -46,11 +80,19 @@ func encodeSeqState(last int64, called bool) []byte {
 	return append(b, 0)
 }
 
+// decodeSeqState reads a stored state. Column sequences of earlier
+// versions stored 8 bytes: the first value not yet reserved.
 func decodeSeqState(b []byte) (last int64, called bool, err error) {
-	if len(b) != 9 {
-		return 0, false, pgerror.Internal("corrupt sequence state of %d bytes", len(b))
+	switch len(b) {
+	case 9:
+		return int64(binary.BigEndian.Uint64(b)), b[8] == 1, nil
+	case 8:
+		if next := int64(binary.BigEndian.Uint64(b)); next > 1 {
+			return next - 1, true, nil
+		}
+		return 1, false, nil
 	}
-	return int64(binary.BigEndian.Uint64(b)), b[8] == 1, nil
+	return 0, false, pgerror.Internal("corrupt sequence state of %d bytes", len(b))
 }
 
 // SequenceStep returns the value a sequence hands out after v, and false
@@ -72,22 +114,23 @@ func sameSteps(a, b *SequenceOptions) bool {
 	return a.Increment == b.Increment && a.Min == b.Min && a.Max == b.Max && a.Cycle == b.Cycle
 }
 
-// NextValue returns the next value of a named sequence, as nextval does.
-// Like PostgreSQL's nextval it is not transactional: the value is used up
+// NextValue returns the next value of a sequence, as nextval does. Like
+// PostgreSQL's nextval it is not transactional: the value is used up
 // whether or not the caller's transaction commits. Most calls need no kv
 // write. It fails with 2200H when a sequence without CYCLE is exhausted.
 func (c *Catalog) NextValue(seq *TableDescriptor) (int64, error) {
 	s := &c.seqs
 	opts := seq.Sequence
+	k := stateKey(seq)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.mu.named[seq.ID]
+	st := s.mu.states[k]
 	if st != nil && !sameSteps(&st.opts, opts) {
 		st.opts = *opts
 		st.logged = 0
 	}
 	if st == nil || st.logged == 0 {
-		return s.reserveNamedLocked(seq, st)
+		return s.reserveLocked(seq, st)
 	}
 	next, ok := SequenceStep(st.last, opts)
 	if !ok {
@@ -98,13 +141,14 @@ func (c *Catalog) NextValue(seq *TableDescriptor) (int64, error) {
 	return next, nil
 }
 
-// reserveNamedLocked returns the next value of seq and reserves the values
+// reserveLocked returns the next value of seq and reserves the values
 // after it with one kv write. st is the in-memory state, or nil when this
 // process has not used the sequence yet; then the stored state is read.
-func (s *sequences) reserveNamedLocked(seq *TableDescriptor, st *namedSeq) (int64, error) {
+func (s *sequences) reserveLocked(seq *TableDescriptor, st *seqState) (int64, error) {
 	opts := seq.Sequence
+	k := stateKey(seq)
 	var next, end, logged int64
-	err := s.update(namedSeqKey(seq.ID), func(old []byte, found bool) ([]byte, error) {
+	err := s.update(k.key(), func(old []byte, found bool) ([]byte, error) {
 		last, called := opts.Start, false
 		switch {
 		case st != nil:
@@ -136,7 +180,7 @@ func (s *sequences) reserveNamedLocked(seq *TableDescriptor, st *namedSeq) (int6
 	if err != nil {
 		return 0, err
 	}
-	s.mu.named[seq.ID] = &namedSeq{opts: *opts, last: next, called: true, logged: logged}
+	s.mu.states[k] = &seqState{opts: *opts, last: next, called: true, logged: logged}
 	return next, nil
 }
 
@@ -147,33 +191,35 @@ func limitError(seq *TableDescriptor) error {
 	return pgerror.Newf(pgcode.SequenceGeneratorLimitExceeded, "nextval: reached minimum value of sequence %q (%d)", seq.Name, seq.Sequence.Min)
 }
 
-// SetSequenceValue sets the state of a named sequence, as setval and ALTER
+// SetSequenceValue sets the state of a sequence, as setval and ALTER
 // SEQUENCE RESTART do: with called false the next nextval returns last,
 // with called true the value after it. Like setval in PostgreSQL, it
 // commits at once, whatever happens to the caller's transaction. The
 // caller has checked that last lies within the sequence's bounds.
 func (c *Catalog) SetSequenceValue(seq *TableDescriptor, last int64, called bool) error {
 	s := &c.seqs
+	k := stateKey(seq)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.update(namedSeqKey(seq.ID), func([]byte, bool) ([]byte, error) {
+	err := s.update(k.key(), func([]byte, bool) ([]byte, error) {
 		return encodeSeqState(last, called), nil
 	})
 	if err != nil {
 		return err
 	}
-	s.mu.named[seq.ID] = &namedSeq{opts: *seq.Sequence, last: last, called: called}
+	s.mu.states[k] = &seqState{opts: *seq.Sequence, last: last, called: called}
 	return nil
 }
 
-// SequenceState returns the state of a named sequence as PostgreSQL shows
-// it in the sequence relation: last_value, log_cnt (the values reserved
-// ahead) and is_called.
+// SequenceState returns the state of a sequence as PostgreSQL shows it in
+// the sequence relation: last_value, log_cnt (the values reserved ahead)
+// and is_called.
 func (c *Catalog) SequenceState(seq *TableDescriptor) (last, logCount int64, called bool, err error) {
 	s := &c.seqs
+	k := stateKey(seq)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st := s.mu.named[seq.ID]; st != nil {
+	if st := s.mu.states[k]; st != nil {
 		return st.last, st.logged, st.called, nil
 	}
 	txn, err := s.engine.Begin()
@@ -181,7 +227,7 @@ func (c *Catalog) SequenceState(seq *TableDescriptor) (last, logCount int64, cal
 		return 0, 0, false, err
 	}
 	defer txn.Rollback()
-	b, found, err := txn.Get(namedSeqKey(seq.ID))
+	b, found, err := txn.Get(k.key())
 	if err != nil || !found {
 		return seq.Sequence.Start, 0, false, err
 	}
@@ -191,16 +237,16 @@ func (c *Catalog) SequenceState(seq *TableDescriptor) (last, logCount int64, cal
 
 // forgetSequences drops the in-memory state of the sequences stored with a
 // table that is being dropped: its column sequences, or its own state when
-// it is a sequence. When the drop rolls back, the next call reserves a new
-// block from the stored state, which skips the rest of the old block.
+// it is a sequence. When the drop rolls back, the next call reserves again
+// from the stored state, which skips the values reserved before.
 func (c *Catalog) forgetSequences(t *TableDescriptor) {
 	s := &c.seqs
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.mu.named, t.ID)
+	delete(s.mu.states, seqKey{t.ID, 0})
 	for _, col := range t.Columns {
 		if col.Identity != IdentityNone {
-			delete(s.mu.blocks, seqKey{t.ID, col.ID})
+			delete(s.mu.states, seqKey{t.ID, col.ID})
 		}
 	}
 }
@@ -255,11 +301,11 @@ func (s *sequences) update(key []byte, f func(old []byte, found bool) ([]byte, e
 	}
 }
 
-// writeBackNamedLocked stores the exact state of every named sequence used
-// since the start, for Close.
-func (s *sequences) writeBackNamedLocked(txn kv.Txn) error {
-	for id, st := range s.mu.named {
-		key := namedSeqKey(id)
+// writeBackLocked stores the exact state of every sequence used since the
+// start, for Close.
+func (s *sequences) writeBackLocked(txn kv.Txn) error {
+	for k, st := range s.mu.states {
+		key := k.key()
 		_, found, err := txn.Get(key)
 		if err != nil {
 			return err
@@ -272,6 +318,6 @@ func (s *sequences) writeBackNamedLocked(txn kv.Txn) error {
 			return err
 		}
 	}
-	s.mu.named = map[uint32]*namedSeq{}
+	s.mu.states = map[seqKey]*seqState{}
 	return nil
 }

@@ -34,7 +34,7 @@ func ascending() SequenceOptions {
 func storedSeqState(t *testing.T, c *Catalog, id uint32) (int64, bool, bool) {
 	t.Helper()
 	txn := begin(t, c)
-	b, found, err := txn.Get(namedSeqKey(id))
+	b, found, err := txn.Get(seqKey{id, 0}.key())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestDropTableForgetsSequences(t *testing.T) {
 		t.Fatal("the state of the dropped sequence is still stored")
 	}
 	c.seqs.mu.Lock()
-	_, cached := c.seqs.mu.named[seq.ID]
+	_, cached := c.seqs.mu.states[seqKey{seq.ID, 0}]
 	c.seqs.mu.Unlock()
 	if cached {
 		t.Fatal("the dropped sequence is still cached in memory")
@@ -229,7 +229,7 @@ func TestRemoveTemporaryObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The state of a sequence whose descriptor is gone.
-	orphan := namedSeqKey(999_999)
+	orphan := seqKey{999_999, 0}.key()
 	if err := txn.Put(orphan, encodeSeqState(5, true)); err != nil {
 		t.Fatal(err)
 	}

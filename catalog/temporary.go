@@ -26,9 +26,14 @@ import (
 // NOTE: this assumes one process owns the store, as Version does.
 
 // FirstTemporaryID is the first ID of temporary schemas, tables and
-// sequences. Permanent IDs come from a counter that starts at FirstUserID
-// and would need billions of CREATE statements to get here.
-const FirstTemporaryID uint32 = 0xF000_0000
+// sequences, which take the IDs from it to LastTableID. Permanent IDs come
+// from a counter that starts at FirstUserID and stops before it.
+const FirstTemporaryID uint32 = 0x7_0000
+
+// LastTableID is the largest ID of a schema, table or sequence. The
+// executor's pg_class OIDs of indexes and column sequences pack the table
+// ID into 19 bits.
+const LastTableID uint32 = 0x7_FFFF
 
 // TemporarySchemaPrefix starts the name of every temporary schema, as
 // PostgreSQL names them pg_temp_N.
@@ -40,7 +45,7 @@ func IsTemporaryID(id uint32) bool { return id >= FirstTemporaryID }
 // nextTemporaryID returns an unused temporary ID. After the range wraps
 // around, IDs still held by live temporary tables are skipped.
 func (c *Catalog) nextTemporaryID(txn kv.Txn) (uint32, error) {
-	const size = ^uint32(0) - FirstTemporaryID
+	const size = LastTableID - FirstTemporaryID + 1
 	for attempt := 0; attempt < 1000; attempt++ {
 		id := FirstTemporaryID + (c.tempIDs.Add(1)-1)%size
 		_, inUse, err := txn.Get([]byte(idKey(keyDescPrefix, id)))

@@ -749,7 +749,7 @@ func (a *analyser) planTruncate(ts *pg_query.TruncateStmt) (*plan, error) {
 			}
 			for _, c := range t.Columns {
 				if c.Identity != catalog.IdentityNone && !c.Hidden {
-					if err := cat.RestartSequence(t.ID, c.ID); err != nil {
+					if err := cat.SetSequenceValue(catalog.ColumnSequence(t, &c), 1, false); err != nil {
 						return err
 					}
 				}

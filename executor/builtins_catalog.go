@@ -116,16 +116,25 @@ func pgTableIsVisible(ec *evalContext, a []any) (any, error) {
 	return false, nil
 }
 
-// catalogSearchPath is the search_path with pg_catalog first, unless the
-// path names it, as PostgreSQL searches it.
+// catalogSearchPath is the search_path as PostgreSQL searches it for
+// relations: pg_catalog first unless the path names it, and before it the
+// session's temporary schema, unless the path places it with pg_temp.
 func catalogSearchPath(s *Session) []string {
 	path := s.searchPath()
-	for _, name := range path {
-		if name == "pg_catalog" {
-			return path
+	temp := s.temp.schema
+	if temp != "" {
+		if i := slices.Index(path, "pg_temp"); i >= 0 {
+			path = slices.Clone(path)
+			path[i] = temp
 		}
 	}
-	return append([]string{"pg_catalog"}, path...)
+	if !slices.Contains(path, "pg_catalog") {
+		path = append([]string{"pg_catalog"}, path...)
+	}
+	if temp != "" && !slices.Contains(path, temp) {
+		path = append([]string{temp}, path...)
+	}
+	return path
 }
 
 // relationByOID finds the table of a pg_class OID. An index or a sequence
@@ -256,7 +265,11 @@ func pgGetSerialSequence(ec *evalContext, a []any) (any, error) {
 	if !hasSequence(c) {
 		return nil, nil
 	}
-	return quoteIdentIfNeeded(snap.schemaName(t.SchemaID)) + "." + quoteIdentIfNeeded(serialSequenceName(t, c)), nil
+	schema := snap.schemaName(t.SchemaID)
+	if schema == ec.sess.temp.schema {
+		schema = "pg_temp"
+	}
+	return quoteIdentIfNeeded(schema) + "." + quoteIdentIfNeeded(catalog.ColumnSequenceName(t, c)), nil
 }
 
 func procByOID(oid int64) *builtinProc {

@@ -291,6 +291,9 @@ type inserter struct {
 	// CONFLICT update of a referenced key must respect.
 	refs    []*fkRef
 	pending *fkPending
+	// seqs caches the implicit sequences of the identity columns, by
+	// column position.
+	seqs []*catalog.TableDescriptor
 }
 
 // put inserts row or, under ON CONFLICT, resolves its collision. It
@@ -379,14 +382,23 @@ func inferOID(v any, colOID uint32) uint32 {
 }
 
 func (ins *inserter) defaultValue(ec *evalContext, i int) (any, error) {
-	col := ins.table.Columns[i]
+	col := &ins.table.Columns[i]
 	if col.Identity != catalog.IdentityNone {
-		v, err := ec.sess.srv.cat.NextSequenceValue(ins.table.ID, col.ID)
+		if ins.seqs == nil {
+			ins.seqs = make([]*catalog.TableDescriptor, len(ins.table.Columns))
+		}
+		seq := ins.seqs[i]
+		if seq == nil {
+			seq = catalog.ColumnSequence(ins.table, col)
+			ins.seqs[i] = seq
+		}
+		v, err := ec.sess.srv.cat.NextValue(seq)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkIntRange(v, col.Type.OID); err != nil {
-			return nil, pgerror.Newf(pgcode.SequenceGeneratorLimitExceeded, "nextval: reached maximum value of sequence \"%s_%s_seq\"", ins.table.Name, col.Name)
+		// The hidden row id is not a sequence a user can name.
+		if !col.Hidden {
+			ec.sess.seqs.used(seq, v)
 		}
 		return v, nil
 	}

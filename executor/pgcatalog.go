@@ -331,12 +331,6 @@ func int2vector(ids []uint32) string {
 	return strings.Join(parts, " ")
 }
 
-// serialSequenceName is the name PostgreSQL gives the sequence of a serial
-// column.
-func serialSequenceName(t *catalog.TableDescriptor, c *catalog.ColumnDescriptor) string {
-	return t.Name + "_" + c.Name + "_seq"
-}
-
 // hasSequence reports whether a column draws values from a sequence.
 func hasSequence(c *catalog.ColumnDescriptor) bool {
 	return c.Serial || c.Identity != catalog.IdentityNone

@@ -132,7 +132,10 @@ func splitQualifiedName(s string) (schema, name string) {
 func lookupRegclass(ec *evalContext, snap *catalogSnapshot, text string) (int64, error) {
 	schema, name := splitQualifiedName(text)
 	path := catalogSearchPath(ec.sess)
-	if schema != "" {
+	switch {
+	case schema == "pg_temp":
+		path = []string{ec.sess.temp.schema}
+	case schema != "":
 		path = []string{schema}
 	}
 	for _, schemaName := range path {
@@ -149,7 +152,7 @@ func lookupRegclass(ec *evalContext, snap *catalogSnapshot, text string) (int64,
 				}
 			}
 			for _, c := range visibleColumns(t) {
-				if hasSequence(c) && serialSequenceName(t, c) == name {
+				if hasSequence(c) && catalog.ColumnSequenceName(t, c) == name {
 					return sequenceOID(t.ID, c.ID), nil
 				}
 			}
@@ -223,7 +226,7 @@ func relationName(ec *evalContext, snap *catalogSnapshot, oid uint32) string {
 		if c == nil {
 			return ""
 		}
-		name = serialSequenceName(t, c)
+		name = catalog.ColumnSequenceName(t, c)
 	case oid&0x80000000 != 0:
 		ix, _ := indexByOID(snap, oid)
 		if ix == nil {

@@ -64,7 +64,7 @@ func pgClassRows(ec *evalContext, out *catalogRows) error {
 				continue
 			}
 			out.add(map[string]any{
-				"oid": sequenceOID(t.ID, c.ID), "relname": serialSequenceName(t, c), "relnamespace": int64(t.SchemaID),
+				"oid": sequenceOID(t.ID, c.ID), "relname": catalog.ColumnSequenceName(t, c), "relnamespace": int64(t.SchemaID),
 				"relowner": int64(t.Owner), "relfilenode": sequenceOID(t.ID, c.ID), "reltuples": float64(1), "relpersistence": "p",
 				"relkind": "S", "relnatts": int64(3), "relispopulated": true, "relreplident": "n",
 			})

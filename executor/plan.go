@@ -408,6 +408,10 @@ func (a *analyser) resolveTable(rv *pg_query.RangeVar) (*catalog.TableDescriptor
 		schemaNames = catalogSearchPath(a.sess)
 	}
 	for _, schemaName := range schemaNames {
+		if rv.Schemaname == "" && schemaName == a.sess.temp.schema {
+			// resolveTemporary has searched it.
+			continue
+		}
 		schema, err := cat.Schema(a.txn, schemaName)
 		if err != nil {
 			return nil, nil, err

@@ -405,9 +405,15 @@ func sequenceOwner(ec *evalContext, names []string, seqSchema *catalog.SchemaDes
 }
 
 // resolveSequence finds the sequence a RangeVar names, failing with 42809
-// when the relation is not a sequence.
+// when the relation is not a sequence. The implicit sequence of a serial or
+// identity column is found too.
 func (a *analyser) resolveSequence(rv *pg_query.RangeVar) (*catalog.TableDescriptor, error) {
 	t, _, err := a.resolveTable(rv)
+	if pgerror.HasCode(err, pgcode.UndefinedTable) {
+		if seq, colErr := a.columnSequence(rv); colErr != nil || seq != nil {
+			return seq, colErr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -415,6 +421,32 @@ func (a *analyser) resolveSequence(rv *pg_query.RangeVar) (*catalog.TableDescrip
 		return nil, pgerror.Newf(pgcode.WrongObjectType, "%q is not a sequence", t.Name)
 	}
 	return t, nil
+}
+
+// columnSequence finds the serial or identity column whose implicit
+// sequence rv names, table_column_seq, and returns that sequence, or nil.
+// A name with several underscores is tried at each of them.
+func (a *analyser) columnSequence(rv *pg_query.RangeVar) (*catalog.TableDescriptor, error) {
+	base, ok := strings.CutSuffix(rv.Relname, "_seq")
+	if !ok {
+		return nil, nil
+	}
+	for i := 1; i < len(base)-1; i++ {
+		if base[i] != '_' {
+			continue
+		}
+		t, _, err := a.resolveTable(&pg_query.RangeVar{Schemaname: rv.Schemaname, Relname: base[:i], Location: rv.Location})
+		if pgerror.HasCode(err, pgcode.UndefinedTable) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c := t.ColumnByName(base[i+1:]); c != nil && !c.Hidden && c.Identity != catalog.IdentityNone {
+			return catalog.ColumnSequence(t, c), nil
+		}
+	}
+	return nil, nil
 }
 
 func (a *analyser) planAlterSequence(as *pg_query.AlterSeqStmt) (*plan, error) {
@@ -443,6 +475,9 @@ func (a *analyser) planAlterSequence(as *pg_query.AlterSeqStmt) (*plan, error) {
 		}
 		if err := gate.check(seq); err != nil {
 			return err
+		}
+		if seq.Sequence.Column != 0 {
+			return alterColumnSequence(ec, seq, o, len(as.Options))
 		}
 		// The descriptor is changed in place: work on a private copy.
 		if seq, err = cat.TableByID(txn, seq.ID); err != nil {
@@ -485,6 +520,20 @@ func (a *analyser) planAlterSequence(as *pg_query.AlterSeqStmt) (*plan, error) {
 	}), nil
 }
 
+// alterColumnSequence runs ALTER SEQUENCE on the implicit sequence of a
+// serial or identity column, which has no stored descriptor: only RESTART
+// is supported.
+func alterColumnSequence(ec *evalContext, seq *catalog.TableDescriptor, o *sequenceOptionSet, options int) error {
+	if !o.restart || options != 1 {
+		return pgerror.Newf(pgcode.FeatureNotSupported, "ALTER SEQUENCE of %q, the sequence of a serial or identity column, supports only RESTART", seq.Name)
+	}
+	_, restart, err := applySequenceOptions(o, seq.Sequence, 0)
+	if err != nil {
+		return err
+	}
+	return ec.sess.srv.cat.SetSequenceValue(seq, *restart, false)
+}
+
 func (a *analyser) planDropSequences(ds *pg_query.DropStmt) (*plan, error) {
 	gate, err := a.ddlGate("drop sequence", "")
 	if err != nil {
@@ -506,6 +555,11 @@ func (a *analyser) planDropSequences(ds *pg_query.DropStmt) (*plan, error) {
 		var drop []*catalog.TableDescriptor
 		for _, rv := range names {
 			t, _, err := an.resolveTable(rv)
+			if pgerror.HasCode(err, pgcode.UndefinedTable) {
+				if err := dropColumnSequenceError(an, rv, cascade); err != nil {
+					return err
+				}
+			}
 			missing := pgerror.HasCode(err, pgcode.UndefinedTable) || pgerror.HasCode(err, pgcode.UndefinedSchema)
 			switch {
 			case missing && ds.MissingOk:
@@ -535,6 +589,31 @@ func (a *analyser) planDropSequences(ds *pg_query.DropStmt) (*plan, error) {
 		}
 		return nil
 	}), nil
+}
+
+// dropColumnSequenceError returns PostgreSQL's error for a DROP SEQUENCE of
+// the implicit sequence of a serial or identity column, which goes only
+// with its column, or nil when rv names no such sequence.
+func dropColumnSequenceError(an *analyser, rv *pg_query.RangeVar, cascade bool) error {
+	seq, err := an.columnSequence(rv)
+	if err != nil || seq == nil {
+		return err
+	}
+	t, err := an.sess.srv.cat.TableByID(an.txn, seq.ID)
+	if err != nil {
+		return err
+	}
+	c := t.ColumnByID(seq.Sequence.Column)
+	if c.Serial && cascade {
+		return pgerror.NotSupported("DROP SEQUENCE ... CASCADE of the sequence of a serial column")
+	}
+	if c.Serial {
+		return pgerror.Newf(pgcode.DependentObjectsStillExist, "cannot drop sequence %s because other objects depend on it", seq.Name).
+			WithDetail(fmt.Sprintf("default value for column %s of table %s depends on sequence %s", c.Name, t.Name, seq.Name)).
+			WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+	}
+	return pgerror.Newf(pgcode.DependentObjectsStillExist, "cannot drop sequence %s because column %s of table %s requires it", seq.Name, c.Name, t.Name).
+		WithHint(fmt.Sprintf("You can drop column %s of table %s instead.", c.Name, t.Name))
 }
 
 // dropHint names the DROP statement for a relation of the wrong kind.

@@ -35,11 +35,21 @@ var sequenceOverloads = map[string][]builtin{
 
 // sequenceSession is the per-session state of the sequence functions.
 type sequenceSession struct {
-	// values holds, per sequence ID, the value nextval last returned or
+	// values holds, per sequence, the value nextval last returned or
 	// setval last set with is_called true in this session, for currval.
-	values map[uint32]int64
-	// last is the sequence nextval last advanced, for lastval; 0 for none.
-	last uint32
+	values map[sequenceID]int64
+	// last is the sequence nextval last advanced, for lastval; the zero
+	// sequenceID for none.
+	last sequenceID
+}
+
+// sequenceID identifies a sequence in the session state: the descriptor
+// ID of a named sequence, or the table and column IDs of a column's
+// implicit sequence.
+type sequenceID struct{ id, column uint32 }
+
+func sequenceIDOf(seq *catalog.TableDescriptor) sequenceID {
+	return sequenceID{seq.ID, seq.Sequence.Column}
 }
 
 // sequenceCallExpr is a call of a sequence function.
@@ -178,11 +188,10 @@ func (e *sequenceCallExpr) eval(ec *evalContext, row []any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		state.remember(seq.ID, v)
-		state.last = seq.ID
+		state.used(seq, v)
 		return v, nil
 	case "currval":
-		v, ok := state.values[seq.ID]
+		v, ok := state.values[sequenceIDOf(seq)]
 		if !ok {
 			return nil, pgerror.Newf(pgcode.ObjectNotInPrerequisiteState, "currval of sequence %q is not yet defined in this session", seq.Name)
 		}
@@ -214,7 +223,7 @@ func setval(ec *evalContext, args []expr, row []any, seq *catalog.TableDescripto
 		return nil, err
 	}
 	if called == true {
-		ec.sess.seqs.remember(seq.ID, v)
+		ec.sess.seqs.remember(seq, v)
 	}
 	return v, nil
 }
@@ -228,29 +237,36 @@ func requireSequenceWrite(ec *evalContext, seq *catalog.TableDescriptor, functio
 	return ec.requireWritable(function)
 }
 
-func (s *sequenceSession) remember(id uint32, v int64) {
+// remember records v as the session's current value of seq, for currval.
+func (s *sequenceSession) remember(seq *catalog.TableDescriptor, v int64) {
 	if s.values == nil {
-		s.values = map[uint32]int64{}
+		s.values = map[sequenceID]int64{}
 	}
-	s.values[id] = v
+	s.values[sequenceIDOf(seq)] = v
+}
+
+// used records that nextval returned v from seq, for currval and lastval.
+func (s *sequenceSession) used(seq *catalog.TableDescriptor, v int64) {
+	s.remember(seq, v)
+	s.last = sequenceIDOf(seq)
 }
 
 // lastval returns the value nextval last returned in the session, from a
 // sequence that still exists.
 func (s *Session) lastval() (any, error) {
 	notDefined := pgerror.New(pgcode.ObjectNotInPrerequisiteState, "lastval is not yet defined in this session")
-	id := s.seqs.last
-	if id == 0 {
+	last := s.seqs.last
+	if last.id == 0 {
 		return nil, notDefined
 	}
-	seq, err := s.srv.cat.TableByID(s.txn.kv, id)
+	t, err := s.srv.cat.TableByID(s.txn.kv, last.id)
 	if err != nil {
 		return nil, err
 	}
-	if seq == nil {
+	if t == nil || (last.column != 0 && t.ColumnByID(last.column) == nil) {
 		return nil, notDefined
 	}
-	return s.seqs.values[id], nil
+	return s.seqs.values[last], nil
 }
 
 // resolveSequenceName resolves the text of a regclass argument, such as
