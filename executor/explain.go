@@ -496,10 +496,16 @@ func (ex *explainer) scanNode(r *tableRelation, alias string, sc exprScope, mode
 	switch {
 	case r.virtual != nil || (spec.index == nil && len(spec.conds) == 0 && !ordered):
 		n = &explainNode{name: "Seq Scan on " + target}
-	case spec.index != nil:
-		n = &explainNode{name: "Index Scan using " + quoteIdent(spec.index.desc.Name).(string) + " on " + target}
 	default:
-		n = &explainNode{name: "Index Scan using " + quoteIdent(r.table.Name+"_pkey").(string) + " on " + target}
+		scan := "Index Scan using "
+		if spec.reverse {
+			scan = "Index Scan Backward using "
+		}
+		index := r.table.Name + "_pkey"
+		if spec.index != nil {
+			index = spec.index.desc.Name
+		}
+		n = &explainNode{name: scan + quoteIdent(index).(string) + " on " + target}
 	}
 	if len(spec.conds) > 0 {
 		n.prop("Index Cond", ex.conjunctionText(spec.conds, sc, n))

@@ -9,8 +9,8 @@ import (
 // LIMIT then stops the scan after the rows it returns. Index entries sort
 // by the indexed values, then by the primary key, in ascending key
 // encoding order, where NULL sorts first.
-//
-// NOTE: kv iterators move forward only, so ORDER BY ... DESC always sorts.
+// A scan that reads the entries backwards gives the order of ORDER BY
+// ... DESC, when every ORDER BY item is DESC.
 
 // planScanOrder lets the table that feeds the rows of sp read them in the
 // order of sp's ORDER BY, when an index gives that order, and marks the
@@ -224,6 +224,7 @@ func orderedSpec(codec *rowCodec, ic *indexCodec, keys []orderKey, byCol map[int
 		return false
 	}
 	i := len(spec.eq)
+	direction := 0 // 1 ascending, -1 descending, 0 not yet known
 	for _, k := range keys {
 		// A column equal to one value in every row does not order them.
 		if fixed(k.pos) {
@@ -232,25 +233,35 @@ func orderedSpec(codec *rowCodec, ic *indexCodec, keys []orderKey, byCol map[int
 		for i < len(order) && fixed(order[i]) {
 			i++
 		}
-		if i >= len(order) || order[i] != k.pos || k.desc {
+		if i >= len(order) || order[i] != k.pos {
 			return scanSpec{}, false
 		}
+		keyDirection := 1
+		if k.desc {
+			keyDirection = -1
+		}
+		if direction != 0 && direction != keyDirection {
+			return scanSpec{}, false
+		}
+		direction = keyDirection
 		col := &codec.table.Columns[k.pos]
 		if !keyOrderMatchesSort(col.Type.OID) {
 			return scanSpec{}, false
 		}
-		// NULL sorts first in keys. The order of ASC NULLS LAST needs a
-		// column without NULLs, or the nullsLast read of the first column
-		// after the equality prefix.
+		// NULL sorts first in keys, so it comes first in an ascending scan
+		// and last in a reverse one. The other order needs a column
+		// without NULLs, or a scan of the first column after the equality
+		// prefix split at NULL.
 		nullable := !col.NotNull && !isKeyColumn(codec, k.pos) && len(byCol[k.pos]) == 0
-		if nullable && !k.nullsFirst {
+		if nullable && k.nullsFirst == k.desc {
 			if i != len(spec.eq) || spec.lo != nil || spec.hi != nil {
 				return scanSpec{}, false
 			}
-			spec.nullsLast = true
+			spec.nullsLast, spec.nullsFirst = !k.desc, k.desc
 		}
 		i++
 	}
+	spec.reverse = direction < 0
 	return spec, true
 }
 

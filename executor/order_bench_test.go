@@ -72,9 +72,9 @@ func newOnDiskSession(tb testing.TB) *Session {
 }
 
 // BenchmarkOrderByLimit runs SELECT ... WHERE col > $1 ORDER BY col LIMIT
-// 10 over a table of benchOrderRows rows, on an indexed column and on an
-// unindexed column with the same values, and reports the index entries
-// and rows each query reads (kv-keys/op).
+// 10 over a table of benchOrderRows rows, on an indexed column in both
+// directions and on an unindexed column with the same values, and reports
+// the index entries and rows each query reads (kv-keys/op).
 func BenchmarkOrderByLimit(b *testing.B) {
 	s := newOnDiskSession(b)
 	load := &countingSink{}
@@ -97,6 +97,7 @@ func BenchmarkOrderByLimit(b *testing.B) {
 
 	for _, c := range []struct{ name, query string }{
 		{"indexed", "SELECT * FROM bench_order WHERE v > $1 ORDER BY v LIMIT 10"},
+		{"indexed desc", "SELECT * FROM bench_order WHERE v > $1 ORDER BY v DESC LIMIT 10"},
 		{"unindexed", "SELECT * FROM bench_order WHERE w > $1 ORDER BY w LIMIT 10"},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -25,6 +25,13 @@ type scanSpec struct {
 	// column after the equality prefix is NULL after all the others. Keys
 	// sort NULL first, and this gives the order of ORDER BY ... NULLS LAST.
 	nullsLast bool
+	// reverse makes the scan read the entries from the last one back, for
+	// ORDER BY ... DESC.
+	reverse bool
+	// nullsFirst, on a reverse scan without a range, reads the NULL
+	// entries before the others, which a reverse scan reads NULL last. This
+	// gives the order of ORDER BY ... DESC NULLS FIRST.
+	nullsFirst bool
 	// conds are the conjuncts of the filter that the key range enforces,
 	// which EXPLAIN shows as the Index Cond.
 	conds []expr
@@ -54,10 +61,12 @@ type scanIter struct {
 	started bool
 	done    bool
 	seen    int
-	// nullIt reads the NULL entries of a nullsLast scan after it. It is
-	// opened with it, so that it does not see rows that the statement
-	// writes while it reads, as an INSERT ... SELECT does.
-	nullIt kv.Iterator
+	// secondIt reads the second part of a scan split at NULL after it: the
+	// NULL entries of a nullsLast scan, or the other entries of a
+	// nullsFirst scan. It is opened with it, so that it does not see rows
+	// that the statement writes while it reads, as an INSERT ... SELECT
+	// does.
+	secondIt kv.Iterator
 
 	// keysRead counts the index entries and rows read, and finish adds it
 	// to *keysReadTotal.
@@ -227,21 +236,29 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 			}
 			return s.filtered(ec)
 		}
-		if s.spec.nullsLast {
-			// The planner sets nullsLast only without a range, so lower is
+		var nullIt kv.Iterator
+		if s.spec.nullsLast || s.spec.nullsFirst {
+			// The planner splits only scans without a range, so lower is
 			// the prefix that the equality values end.
 			nulls := kv.EncodeNull(append([]byte(nil), lower...))
 			lower = kv.PrefixEnd(nulls)
-			if s.nullIt, err = s.txn.NewIterator(nulls, lower); err != nil {
+			if nullIt, err = s.txn.NewIterator(nulls, lower); err != nil {
 				return nil, err
 			}
 		}
 		if s.it, err = s.txn.NewIterator(lower, upper); err != nil {
+			if nullIt != nil {
+				_ = nullIt.Close()
+			}
 			return nil, err
 		}
-		positioned = s.it.First()
+		s.secondIt = nullIt
+		if s.spec.nullsFirst {
+			s.it, s.secondIt = nullIt, s.it
+		}
+		positioned = s.first()
 	} else {
-		positioned = s.it.Next()
+		positioned = s.step()
 	}
 	for {
 		if !positioned {
@@ -249,7 +266,7 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 			if err != nil || !more {
 				return nil, err
 			}
-			positioned = s.it.First()
+			positioned = s.first()
 			continue
 		}
 		s.seen++
@@ -275,18 +292,34 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 				return row, err
 			}
 		}
-		positioned = s.it.Next()
+		positioned = s.step()
 	}
 }
 
-// nextRange closes the exhausted iterator and moves on to the NULL entries
-// of a nullsLast scan. It reports false when no range is left.
+// first positions the iterator at the first entry in the scan's direction.
+func (s *scanIter) first() bool {
+	if s.spec.reverse {
+		return s.it.Last()
+	}
+	return s.it.First()
+}
+
+// step moves the iterator to the next entry in the scan's direction.
+func (s *scanIter) step() bool {
+	if s.spec.reverse {
+		return s.it.Prev()
+	}
+	return s.it.Next()
+}
+
+// nextRange closes the exhausted iterator and moves on to the second part
+// of a scan split at NULL. It reports false when no range is left.
 func (s *scanIter) nextRange() (bool, error) {
-	if s.nullIt == nil {
+	if s.secondIt == nil {
 		return false, s.finish()
 	}
 	err := s.it.Close()
-	s.it, s.nullIt = s.nullIt, nil
+	s.it, s.secondIt = s.secondIt, nil
 	return err == nil, err
 }
 
@@ -338,9 +371,9 @@ func (s *scanIter) finish() error {
 	*s.keysReadTotal += s.keysRead
 	s.keysRead = 0
 	var err error
-	if s.nullIt != nil {
-		err = s.nullIt.Close()
-		s.nullIt = nil
+	if s.secondIt != nil {
+		err = s.secondIt.Close()
+		s.secondIt = nil
 	}
 	if s.it != nil {
 		if closeErr := s.it.Close(); err == nil {

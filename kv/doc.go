@@ -13,6 +13,9 @@
 // before it was created, not later ones, which keeps a statement that scans
 // and writes the same range from reading its own output.
 //
+// An iterator moves forward from First or SeekGE with Next, or backward
+// from Last with Prev. It does not change direction.
+//
 // Writes go into a write index, an indexed pebble batch in which a delete
 // is stored as a tombstone value. Iterators merge the snapshot with the
 // write index: a put shadows the snapshot's value and a tombstone hides the

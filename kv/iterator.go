@@ -28,6 +28,8 @@ type txnIterator struct {
 	// that key comes from the write index.
 	valid      bool
 	fromWrites bool
+	// reverse is set by Last: the iterator then moves with Prev.
+	reverse bool
 
 	err      error
 	released bool
@@ -77,6 +79,7 @@ func (it *txnIterator) First() bool {
 	if it.released || it.err != nil {
 		return false
 	}
+	it.reverse = false
 	it.snapValid = it.snap.First()
 	if it.writes != nil {
 		it.writesValid = it.writes.First()
@@ -89,6 +92,7 @@ func (it *txnIterator) SeekGE(key []byte) bool {
 	if it.released || it.err != nil {
 		return false
 	}
+	it.reverse = false
 	it.snapValid = it.snap.SeekGE(key)
 	if it.writes != nil {
 		it.writesValid = it.writes.SeekGE(key)
@@ -99,6 +103,11 @@ func (it *txnIterator) SeekGE(key []byte) bool {
 // Next advances past the current key.
 func (it *txnIterator) Next() bool {
 	if !it.valid {
+		return false
+	}
+	if it.reverse {
+		it.err = pgerror.Internal("kv: Next on an iterator positioned by Last")
+		it.valid = false
 		return false
 	}
 	if it.fromWrites {
@@ -112,8 +121,43 @@ func (it *txnIterator) Next() bool {
 	return it.settle()
 }
 
+// Last positions at the last key within the bounds.
+func (it *txnIterator) Last() bool {
+	if it.released || it.err != nil {
+		return false
+	}
+	it.reverse = true
+	it.snapValid = it.snap.Last()
+	if it.writes != nil {
+		it.writesValid = it.writes.Last()
+	}
+	return it.settle()
+}
+
+// Prev moves back past the current key.
+func (it *txnIterator) Prev() bool {
+	if !it.valid {
+		return false
+	}
+	if !it.reverse {
+		it.err = pgerror.Internal("kv: Prev on an iterator positioned by First or SeekGE")
+		it.valid = false
+		return false
+	}
+	if it.fromWrites {
+		if it.snapValid && bytes.Equal(it.snap.Key(), it.writes.Key()) {
+			it.snapValid = it.snap.Prev()
+		}
+		it.writesValid = it.writes.Prev()
+	} else {
+		it.snapValid = it.snap.Prev()
+	}
+	return it.settle()
+}
+
 // settle picks the current key from the positioned inner iterators and
 // skips the write index's tombstones together with the keys they hide.
+// Moving forward the smaller key comes first, moving back the larger.
 func (it *txnIterator) settle() bool {
 	it.valid = false
 	for {
@@ -131,9 +175,14 @@ func (it *txnIterator) settle() bool {
 			return it.valid
 		}
 
+		// cmp > 0 when the snapshot's key comes first in the direction of
+		// movement.
 		cmp := -1
 		if it.snapValid {
 			cmp = bytes.Compare(it.writes.Key(), it.snap.Key())
+			if it.reverse {
+				cmp = -cmp
+			}
 		}
 		if cmp > 0 {
 			it.fromWrites = false
@@ -153,15 +202,23 @@ func (it *txnIterator) settle() bool {
 		}
 		if tagged[0] == writeNone {
 			// An undone write: the snapshot's key, if any, stands.
-			it.writesValid = it.writes.Next()
+			it.writesValid = it.step(it.writes)
 			continue
 		}
 		// A tombstone: skip it and the snapshot key it deletes.
 		if cmp == 0 {
-			it.snapValid = it.snap.Next()
+			it.snapValid = it.step(it.snap)
 		}
-		it.writesValid = it.writes.Next()
+		it.writesValid = it.step(it.writes)
 	}
+}
+
+// step moves an inner iterator one key in the direction of movement.
+func (it *txnIterator) step(inner *pebble.Iterator) bool {
+	if it.reverse {
+		return inner.Prev()
+	}
+	return inner.Next()
 }
 
 // Valid reports whether the iterator is at a key.

@@ -32,11 +32,58 @@ func scan(t testing.TB, txn Txn, lower, upper []byte) []string {
 	return got
 }
 
+// scanBack returns the pairs "key=value" of an iteration from upper down
+// to lower.
+func scanBack(t testing.TB, txn Txn, lower, upper []byte) []string {
+	t.Helper()
+	it, err := txn.NewIterator(lower, upper)
+	if err != nil {
+		t.Fatalf("new iterator: %v", err)
+	}
+	var got []string
+	for valid := it.Last(); valid; valid = it.Prev() {
+		got = append(got, string(it.Key())+"="+string(it.Value()))
+	}
+	if it.Valid() {
+		t.Errorf("Valid = true after the backward iteration ended")
+	}
+	if err := it.Close(); err != nil {
+		t.Fatalf("close iterator: %v", err)
+	}
+	return got
+}
+
+// expectScan checks an iteration over [lower, upper) in both directions.
 func expectScan(t testing.TB, txn Txn, lower, upper []byte, expected ...string) {
 	t.Helper()
 	got := scan(t, txn, lower, upper)
 	if !slices.Equal(got, expected) {
 		t.Errorf("scan [%q, %q):\n got      %v\n expected %v", lower, upper, got, expected)
+	}
+	back := scanBack(t, txn, lower, upper)
+	slices.Reverse(back)
+	if !slices.Equal(back, expected) {
+		t.Errorf("backward scan [%q, %q), reversed:\n got      %v\n expected %v", lower, upper, back, expected)
+	}
+}
+
+func TestIteratorRejectsDirectionChange(t *testing.T) {
+	e := openTestEngine(t)
+	commitKVs(t, e, "a", "a0", "b", "b0")
+	txn := begin(t, e)
+	defer txn.Rollback()
+	it, err := txn.NewIterator(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !it.Last() || string(it.Key()) != "b" {
+		t.Fatalf("Last: valid %v at %q, expected b", it.Valid(), it.Key())
+	}
+	if it.Next() {
+		t.Error("Next after Last moved")
+	}
+	if err := it.Close(); err == nil {
+		t.Error("Close after Next following Last returned no error")
 	}
 }
 

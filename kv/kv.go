@@ -72,6 +72,11 @@ type Iterator interface {
 	SeekGE(key []byte) bool
 	// Next advances and reports whether a key is there.
 	Next() bool
+	// Last positions at the last key and reports whether it exists. An
+	// iterator positioned by Last moves with Prev, not Next.
+	Last() bool
+	// Prev moves back and reports whether a key is there.
+	Prev() bool
 	// Valid reports whether the iterator is positioned at a key.
 	Valid() bool
 	Key() []byte
