@@ -16,10 +16,13 @@
 // search_path, types every expression (builder, expr.go), infers parameter
 // types and checks the session's role for DDL and user management. It
 // builds a plan whose run function executes the statement as a pipeline of
-// row iterators. The pipeline starts with a scan of the primary index,
-// which is a point get or a key range when the WHERE clause constrains the
-// key (scan.go), and continues with filter, aggregation, projection, sort,
-// DISTINCT and LIMIT.
+// row iterators. The pipeline starts with a scan of the primary index or
+// of a secondary index: a point get, a key range, or one range per value
+// of an IN list or = ANY (array), when the WHERE clause constrains the key
+// (scan.go). An ORDER BY on an index's leading columns reads that index
+// forwards or backwards instead of sorting (order.go). The pipeline
+// continues with filter, aggregation, projection, sort, DISTINCT and
+// LIMIT.
 //
 // FROM items become relations (relation.go): table scans, joins, derived
 // tables, WITH queries and views, whose stored query is analysed again for

@@ -71,6 +71,16 @@ func (ex *explainer) exprText(e expr, sc exprScope, host *explainNode) string {
 			op = " NOT IN ("
 		}
 		return "(" + t(x.left) + op + ex.joinTexts(x.items, ", ", sc, host) + "))"
+	case *anyArrayExpr:
+		cmp, ok := x.test.(*compareExpr)
+		if !ok {
+			break
+		}
+		quantifier := " ANY ("
+		if x.all {
+			quantifier = " ALL ("
+		}
+		return "(" + t(x.left) + " " + cmp.op + quantifier + t(x.array) + "))"
 	case *likeExpr:
 		op := "~~"
 		if x.caseInsensitive {

@@ -45,7 +45,9 @@ func planScanOrder(sp *selectPlan) {
 	byCol := src.bounds
 
 	current := leaf.spec
-	if current.point {
+	// A value list reads few entries, and sorting them is cheaper than an
+	// ordered read of a longer range.
+	if current.point || current.in != nil {
 		return
 	}
 	limited := sp.limit != nil
@@ -207,6 +209,9 @@ func orderedSpec(codec *rowCodec, ic *indexCodec, keys []orderKey, byCol map[int
 		cols = ic.cols
 	}
 	spec = specFor(cols, byCol)
+	if spec.in != nil {
+		return scanSpec{}, false
+	}
 	order := cols
 	if ic != nil {
 		spec.index = ic

@@ -505,7 +505,7 @@ func (j *joinRelation) planLookup() {
 		return
 	}
 	tr, ok := j.right.(*tableRelation)
-	if !ok || tr.virtual != nil || len(tr.spec.eq) > 0 || tr.spec.lo != nil || tr.spec.hi != nil || tr.spec.index != nil {
+	if !ok || tr.virtual != nil || len(tr.spec.eq) > 0 || tr.spec.lo != nil || tr.spec.hi != nil || tr.spec.in != nil || tr.spec.index != nil {
 		return
 	}
 	lk := &joinLookup{table: tr}

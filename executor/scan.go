@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"bytes"
+	"slices"
 	"time"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -32,9 +34,21 @@ type scanSpec struct {
 	// entries before the others, which a reverse scan reads NULL last. This
 	// gives the order of ORDER BY ... DESC NULLS FIRST.
 	nullsFirst bool
+	// in, when set, lists the values of the key column after the equality
+	// prefix, from an IN list or = ANY (array): the scan reads the entries
+	// of each value in key order. point is then set when each value
+	// completes the key.
+	in *inBound
 	// conds are the conjuncts of the filter that the key range enforces,
 	// which EXPLAIN shows as the Index Cond.
 	conds []expr
+}
+
+// inBound is the value list of an IN list or of = ANY (array): either
+// items, or array, whose value is an array.
+type inBound struct {
+	items []expr
+	array expr
 }
 
 // scanIter reads rows of a table in primary key order and applies a filter.
@@ -67,6 +81,11 @@ type scanIter struct {
 	// that the statement writes while it reads, as an INSERT ... SELECT
 	// does.
 	secondIt kv.Iterator
+
+	// inKeys are the key prefixes of the values of spec.in, sorted and
+	// without duplicates, and inPos the one the scan reads.
+	inKeys [][]byte
+	inPos  int
 
 	// keysRead counts the index entries and rows read, and finish adds it
 	// to *keysReadTotal.
@@ -131,6 +150,13 @@ func (s *scanIter) bounds(ec *evalContext) (lower, upper []byte, ok bool, err er
 	if err != nil {
 		return nil, nil, false, err
 	}
+	if s.spec.in != nil {
+		s.inKeys, err = s.inPrefixes(ec, prefix, s.codec.table.Columns[keyCols[len(vals)]].Type.OID)
+		if err != nil || len(s.inKeys) == 0 {
+			return nil, nil, false, err
+		}
+		return s.inKeys[0], kv.PrefixEnd(s.inKeys[len(s.inKeys)-1]), true, nil
+	}
 	lower, upper = prefix, kv.PrefixEnd(prefix)
 	if s.spec.point {
 		return prefix, nil, true, nil
@@ -177,6 +203,41 @@ func (s *scanIter) bounds(ec *evalContext) (lower, upper []byte, ok bool, err er
 	return lower, upper, true, nil
 }
 
+// inPrefixes encodes each value of the IN list after prefix, sorted and
+// without duplicates. NULLs match no row and are left out.
+func (s *scanIter) inPrefixes(ec *evalContext, prefix []byte, colType uint32) ([][]byte, error) {
+	var values []any
+	if s.spec.in.array != nil {
+		v, err := s.spec.in.array.eval(ec, nil)
+		if err != nil || v == nil {
+			return nil, err
+		}
+		values = arrayElements(v.([]any))
+	} else {
+		values = make([]any, len(s.spec.in.items))
+		for i, item := range s.spec.in.items {
+			v, err := item.eval(ec, nil)
+			if err != nil {
+				return nil, err
+			}
+			values[i] = v
+		}
+	}
+	keys := make([][]byte, 0, len(values))
+	for _, v := range values {
+		if v == nil {
+			continue
+		}
+		k, err := encodeKeyDatum(append([]byte(nil), prefix...), v, colType)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	return slices.CompactFunc(keys, bytes.Equal), nil
+}
+
 // keyPrefix encodes the equality values after the prefix of the index the
 // scan reads, and returns the row positions of that index's key columns.
 func (s *scanIter) keyPrefix(vals []any) ([]byte, []int, error) {
@@ -220,7 +281,10 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 			s.done = true
 			return nil, nil
 		}
-		if s.spec.point {
+		// A value list is read with one iterator even when each value
+		// completes the key: unlike Get, it does not see the rows that the
+		// statement writes while it reads, as an UPDATE of the key does.
+		if s.spec.point && s.spec.in == nil {
 			s.done = true
 			s.keysRead++
 			val, found, err := s.txn.Get(lower)
@@ -298,18 +362,42 @@ func (s *scanIter) next(ec *evalContext) ([]any, error) {
 
 // first positions the iterator at the first entry in the scan's direction.
 func (s *scanIter) first() bool {
-	if s.spec.reverse {
+	switch {
+	case s.spec.reverse:
 		return s.it.Last()
+	case s.inKeys != nil:
+		return s.seekIn()
 	}
 	return s.it.First()
 }
 
-// step moves the iterator to the next entry in the scan's direction.
+// step moves the iterator to the next entry in the scan's direction. In a
+// scan of IN values it moves on to the next value after the last entry of
+// one.
 func (s *scanIter) step() bool {
-	if s.spec.reverse {
+	switch {
+	case s.spec.reverse:
 		return s.it.Prev()
+	case s.inKeys != nil:
+		if s.it.Next() && bytes.HasPrefix(s.it.Key(), s.inKeys[s.inPos]) {
+			return true
+		}
+		s.inPos++
+		return s.seekIn()
 	}
 	return s.it.Next()
+}
+
+// seekIn positions the iterator at the first entry of the IN value at
+// inPos, or of the next value that has entries.
+func (s *scanIter) seekIn() bool {
+	for ; s.inPos < len(s.inKeys); s.inPos++ {
+		prefix := s.inKeys[s.inPos]
+		if s.it.SeekGE(prefix) && bytes.HasPrefix(s.it.Key(), prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // nextRange closes the exhausted iterator and moves on to the second part
@@ -404,15 +492,27 @@ func deriveScanSpec(t *catalog.TableDescriptor, codec *rowCodec, filter expr) sc
 		spec := specFor(ic.cols, byCol)
 		spec.point = spec.point && ic.desc.Unique
 		spec.index = ic
-		if len(spec.eq) == 0 && spec.lo == nil && spec.hi == nil {
+		if len(spec.eq) == 0 && spec.lo == nil && spec.hi == nil && spec.in == nil {
 			continue
 		}
-		if spec.point || len(spec.eq) > len(best.eq) ||
-			(len(spec.eq) == len(best.eq) && best.lo == nil && best.hi == nil && (spec.lo != nil || spec.hi != nil)) {
+		if spec.point || specRank(spec) > specRank(best) {
 			best = spec
 		}
 	}
 	return best
+}
+
+// specRank orders the specs of a scan by how much they narrow it: the
+// number of equalities, then a value list, then a range.
+func specRank(spec scanSpec) int {
+	rank := 4 * len(spec.eq)
+	switch {
+	case spec.in != nil:
+		rank += 2
+	case spec.lo != nil || spec.hi != nil:
+		rank++
+	}
+	return rank
 }
 
 // keyBound is one comparison of a column with a value known before the
@@ -420,15 +520,22 @@ func deriveScanSpec(t *catalog.TableDescriptor, codec *rowCodec, filter expr) sc
 type keyBound struct {
 	op  string
 	val expr
+	// in holds the values of op "in".
+	in *inBound
 	// cond is the conjunct the comparison comes from.
 	cond expr
 }
 
 // keyBounds collects the comparisons among the AND-ed conjuncts of filter,
-// by row position of the column.
+// by row position of the column. An IN list or = ANY (array) of values
+// known before the scan gives a bound with op "in".
 func keyBounds(filter expr) map[int][]keyBound {
 	byCol := map[int][]keyBound{}
 	for _, c := range flattenAnd(filter) {
+		if col, in := keyValueList(c); col != nil {
+			byCol[col.idx] = append(byCol[col.idx], keyBound{op: "in", in: in, cond: c})
+			continue
+		}
 		cmp, ok := c.(*compareExpr)
 		if !ok || cmp.op == "<>" || cmp.bpchar {
 			continue
@@ -445,8 +552,39 @@ func keyBounds(filter expr) map[int][]keyBound {
 	return byCol
 }
 
+// keyValueList returns the column and the values of "column IN (values)"
+// or "column = ANY (array)", when the values are known before the scan and
+// have the column's type, or a nil column.
+func keyValueList(c expr) (*columnExpr, *inBound) {
+	switch e := c.(type) {
+	case *inExpr:
+		col, ok := e.left.(*columnExpr)
+		if !ok || e.not || col.typ.OID == oidBpchar {
+			return nil, nil
+		}
+		for _, item := range e.items {
+			if !isRuntimeConstant(item) || item.resultType().OID != col.typ.OID {
+				return nil, nil
+			}
+		}
+		return col, &inBound{items: e.items}
+	case *anyArrayExpr:
+		col, ok := e.left.(*columnExpr)
+		if !ok || e.all || col.typ.OID == oidBpchar || !isRuntimeConstant(e.array) || arrayElem(e.array.resultType().OID) != col.typ.OID {
+			return nil, nil
+		}
+		// The test must be plain equality of the column's type.
+		if cmp, ok := e.test.(*compareExpr); !ok || cmp.op != "=" || cmp.bpchar {
+			return nil, nil
+		}
+		return col, &inBound{array: e.array}
+	}
+	return nil, nil
+}
+
 // specFor builds the spec of an index with the given key columns:
-// equalities on a leading run of them, then a range on the next one.
+// equalities on a leading run of them, then a value list or a range on
+// the next one.
 func specFor(keyCols []int, byCol map[int][]keyBound) scanSpec {
 	var spec scanSpec
 	for _, pos := range keyCols {
@@ -462,6 +600,12 @@ func specFor(keyCols []int, byCol map[int][]keyBound) scanSpec {
 			spec.eq = append(spec.eq, eq.val)
 			spec.conds = append(spec.conds, eq.cond)
 			continue
+		}
+		if in := slices.IndexFunc(bs, func(b keyBound) bool { return b.op == "in" }); in >= 0 {
+			spec.in = bs[in].in
+			spec.conds = append(spec.conds, bs[in].cond)
+			spec.point = len(spec.eq)+1 == len(keyCols)
+			return spec
 		}
 		for _, b := range bs {
 			switch b.op {
