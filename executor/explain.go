@@ -455,7 +455,7 @@ func (ex *explainer) joinNode(j *joinRelation, sc *scope, offset int) *explainNo
 	}
 	n.prop("Hash Cond", ex.conjunctionText(keys, es, n))
 	if lk := j.lookup; lk != nil {
-		index := lk.table.table.Name + "_pkey"
+		index := lk.table.table.PrimaryKeyConstraint()
 		if lk.spec.index != nil {
 			index = lk.spec.index.desc.Name
 		}
@@ -499,7 +499,7 @@ func (ex *explainer) scanNode(r *tableRelation, alias string, sc exprScope, mode
 	case spec.index != nil:
 		n = &explainNode{name: "Index Scan using " + quoteIdent(spec.index.desc.Name).(string) + " on " + target}
 	default:
-		n = &explainNode{name: "Index Scan using " + quoteIdent(r.table.Name+"_pkey").(string) + " on " + target}
+		n = &explainNode{name: "Index Scan using " + quoteIdent(r.table.PrimaryKeyConstraint()).(string) + " on " + target}
 	}
 	if len(spec.conds) > 0 {
 		n.prop("Index Cond", ex.conjunctionText(spec.conds, sc, n))
