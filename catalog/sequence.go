@@ -205,13 +205,6 @@ func (c *Catalog) forgetSequences(t *TableDescriptor) {
 	}
 }
 
-// DeleteColumnSequence removes the stored state of a column's sequence in
-// txn, for a column that is going away. A block the process still holds
-// for it is never used again, and Close skips it because its key is gone.
-func (c *Catalog) DeleteColumnSequence(txn kv.Txn, tableID, columnID uint32) error {
-	return txn.Delete(seqKey{tableID, columnID}.key())
-}
-
 // dropOwnedSequences drops the sequences declared OWNED BY a column of t.
 func (c *Catalog) dropOwnedSequences(txn kv.Txn, t *TableDescriptor) error {
 	for _, id := range t.OwnedSequences {

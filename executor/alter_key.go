@@ -51,15 +51,9 @@ func (alt *tableAlteration) addPrimaryKey(name string, columns []string) error {
 	}
 	t.PrimaryKey = ids
 	t.PrimaryKeyName = name
-	if err := alt.rewriteRows(from, nil); err != nil {
-		return err
-	}
-	for _, id := range rowID {
-		if err := alt.ec.sess.srv.cat.DeleteColumnSequence(alt.ec.sess.txn.kv, t.ID, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	// The state of the rowid sequence stays until the next start removes
+	// it (see catalog.RemoveTemporaryObjects).
+	return alt.rewriteRows(from, nil)
 }
 
 // primaryKeyName checks the name of a new primary key, or picks table_pkey
