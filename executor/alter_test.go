@@ -117,3 +117,17 @@ func TestAlterColumnTypeUserTable(t *testing.T) {
 		t.Errorf("duplicate key for bob after the type change: got %s, want 23505", got)
 	}
 }
+
+// TestAlterStreamTableKeepsInsertTime checks that rewriting the rows of a
+// STREAM table keeps their insert times: a row that lost it would count
+// as expired and vanish.
+func TestAlterStreamTableKeepsInsertTime(t *testing.T) {
+	f := newAccessFixture(t)
+	ops := f.sessions["ops"]
+	run(t, f.sessions["alice"], "INSERT INTO events VALUES (1, '10'), (2, '20')")
+	run(t, ops, "ALTER TABLE events DROP CONSTRAINT events_pkey")
+	run(t, ops, "ALTER TABLE events ALTER COLUMN body TYPE int USING body::int")
+	run(t, ops, "ALTER TABLE events ADD PRIMARY KEY (body)")
+	expectLines(t, f.query(t, "alice", "SELECT id, body FROM events ORDER BY id"), "1|10", "2|20")
+	expectLines(t, f.query(t, "alice", "SELECT id FROM events WHERE body = 20"), "2")
+}
