@@ -407,6 +407,14 @@ func (alt *tableAlteration) addConstraint(c *pg_query.Constraint) error {
 			cols = append(cols, k.GetString_().GetSval())
 		}
 		if c.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
+			switch {
+			case c.Indexname != "":
+				return pgerror.NotSupported("ADD PRIMARY KEY USING INDEX")
+			case len(c.Including) > 0:
+				return pgerror.NotSupported("INCLUDE in a primary key")
+			case c.Deferrable:
+				return pgerror.NotSupported("DEFERRABLE on a primary key")
+			}
 			return alt.addPrimaryKey(c.Conname, cols)
 		}
 		return alt.addUnique(c.Conname, cols)

@@ -154,6 +154,8 @@ func cloneTable(t *catalog.TableDescriptor) *catalog.TableDescriptor {
 // All index entries are rebuilt. A key value that two rows share fails
 // like PostgreSQL's index build, and a NULL in a NOT NULL column fails
 // after the keys have been checked.
+// NOTE: every row is held in memory and the rewritten rows in the
+// statement's write batch, so the table must fit in memory.
 func (alt *tableAlteration) rewriteRows(from *catalog.TableDescriptor, convert func(stored, row []any) error) error {
 	txn := alt.ec.sess.txn.kv
 	t := alt.t

@@ -93,18 +93,39 @@ func (alt *tableAlteration) checkTypeChangeAllowed(col *catalog.ColumnDescriptor
 	}
 
 	for _, fk := range t.ForeignKeys {
-		if slices.Contains(fk.Columns, col.ID) || (fk.RefTable == t.ID && slices.Contains(fk.RefColumns, col.ID)) {
-			return pgerror.NotSupported(fmt.Sprintf("changing the type of column %q, which is in foreign key %s", col.Name, fk.Name))
+		i := slices.Index(fk.Columns, col.ID)
+		if i < 0 {
+			continue
 		}
+		parent := t
+		if fk.RefTable != t.ID {
+			var err error
+			if parent, err = alt.ec.sess.srv.cat.TableByID(alt.ec.sess.txn.kv, fk.RefTable); err != nil {
+				return err
+			}
+			if parent == nil {
+				return pgerror.Internal("table of foreign key %q is gone", fk.Name)
+			}
+		}
+		if err := fkTypesMatch(fk.Name, col.Name, typ, parent.ColumnByID(fk.RefColumns[i])); err != nil {
+			return err
+		}
+		return pgerror.NotSupported(fmt.Sprintf("changing the type of column %q of foreign key %s", col.Name, fk.Name))
 	}
 	refs, err := alt.an.referencingFKs(t)
 	if err != nil {
 		return err
 	}
 	for _, ref := range refs {
-		if slices.Contains(ref.fk.RefColumns, col.ID) {
-			return pgerror.NotSupported(fmt.Sprintf("changing the type of column %q, which foreign key %s on table %s references", col.Name, ref.fk.Name, ref.child.Name))
+		i := slices.Index(ref.fk.RefColumns, col.ID)
+		if i < 0 {
+			continue
 		}
+		child := ref.child.ColumnByID(ref.fk.Columns[i])
+		if err := fkTypesMatch(ref.fk.Name, child.Name, child.Type, &catalog.ColumnDescriptor{Name: col.Name, Type: typ}); err != nil {
+			return err
+		}
+		return pgerror.NotSupported(fmt.Sprintf("changing the type of column %q referenced by foreign key %s on table %s", col.Name, ref.fk.Name, ref.child.Name))
 	}
 
 	view, err := viewReadingColumn(alt.ec, t, col.Name)
@@ -116,6 +137,16 @@ func (alt *tableAlteration) checkTypeChangeAllowed(col *catalog.ColumnDescriptor
 			WithDetailf("rule _RETURN on view %s depends on column %q", view, col.Name)
 	}
 	return nil
+}
+
+// fkTypesMatch fails as PostgreSQL does when a foreign key column of type
+// childType cannot be compared with the column it references.
+func fkTypesMatch(fk, childColumn string, childType catalog.ColumnType, parent *catalog.ColumnDescriptor) error {
+	if _, ok := commonType(childType.OID, parent.Type.OID); ok {
+		return nil
+	}
+	return pgerror.Newf(pgcode.DatatypeMismatch, "foreign key constraint %q cannot be implemented", fk).
+		WithDetailf("Key columns %q and %q are of incompatible types: %s and %s.", childColumn, parent.Name, formatType(childType), formatType(parent.Type))
 }
 
 // indexed reports whether a column is in the primary key or an index.
