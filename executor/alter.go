@@ -354,15 +354,8 @@ func (alt *tableAlteration) dropNotNull(name string) error {
 
 // constraintTaken reports whether t has a constraint of that name.
 func constraintTaken(t *catalog.TableDescriptor, name string) bool {
-	for _, c := range t.Checks {
-		if c.Name == name {
-			return true
-		}
-	}
-	for _, fk := range t.ForeignKeys {
-		if fk.Name == name {
-			return true
-		}
+	if checkOrForeignKeyTaken(t, name) {
+		return true
 	}
 	if primaryKeyIndex(t) && t.PrimaryKeyConstraint() == name {
 		return true
@@ -371,9 +364,20 @@ func constraintTaken(t *catalog.TableDescriptor, name string) bool {
 	return ix != nil && ix.Constraint
 }
 
+// checkOrForeignKeyTaken reports whether t has a CHECK or FOREIGN KEY
+// constraint of that name.
+func checkOrForeignKeyTaken(t *catalog.TableDescriptor, name string) bool {
+	return slices.ContainsFunc(t.Checks, func(c catalog.CheckConstraint) bool { return c.Name == name }) ||
+		slices.ContainsFunc(t.ForeignKeys, func(fk catalog.ForeignKey) bool { return fk.Name == name })
+}
+
 func (alt *tableAlteration) addConstraint(c *pg_query.Constraint) error {
 	t := alt.t
-	if c.Conname != "" && constraintTaken(t, c.Conname) {
+	// The name of a UNIQUE or PRIMARY KEY constraint is also the name of
+	// its index, so a name taken by another index fails later as a
+	// relation that already exists (42P07), as in PostgreSQL.
+	indexBacked := c.Contype == pg_query.ConstrType_CONSTR_UNIQUE || c.Contype == pg_query.ConstrType_CONSTR_PRIMARY
+	if c.Conname != "" && ((indexBacked && checkOrForeignKeyTaken(t, c.Conname)) || (!indexBacked && constraintTaken(t, c.Conname))) {
 		return pgerror.Newf(pgcode.DuplicateObject, "constraint %q for relation %q already exists", c.Conname, t.Name)
 	}
 	switch c.Contype {
