@@ -109,8 +109,12 @@ type TableDescriptor struct {
 	Columns   []ColumnDescriptor `json:"columns"`
 	// PrimaryKey lists the column IDs of the primary index key in order. A
 	// table declared without a primary key gets a hidden row id column.
-	PrimaryKey   []uint32 `json:"primary_key"`
-	NextColumnID uint32   `json:"next_column_id"`
+	PrimaryKey []uint32 `json:"primary_key"`
+	// PrimaryKeyName is the name of the primary key constraint and its
+	// index when it was given or fixed at creation; empty means
+	// table_pkey.
+	PrimaryKeyName string `json:"primary_key_name,omitempty"`
+	NextColumnID   uint32 `json:"next_column_id"`
 	// Indexes are the secondary indexes, with IDs from 2 up.
 	Indexes     []IndexDescriptor `json:"indexes,omitempty"`
 	NextIndexID uint32            `json:"next_index_id,omitempty"`
@@ -188,6 +192,15 @@ type IndexDescriptor struct {
 	// Constraint is set for the index of a UNIQUE constraint, whose name it
 	// shares.
 	Constraint bool `json:"constraint,omitempty"`
+}
+
+// PrimaryKeyConstraint returns the name of the primary key constraint,
+// which is also the name of its index.
+func (t *TableDescriptor) PrimaryKeyConstraint() string {
+	if t.PrimaryKeyName != "" {
+		return t.PrimaryKeyName
+	}
+	return t.Name + "_pkey"
 }
 
 // IndexByName returns the secondary index with the given name, or nil.

@@ -220,9 +220,20 @@ func TestRemoveTemporaryObjects(t *testing.T) {
 	if !IsTemporaryID(temp.ID) || !temp.Temporary {
 		t.Fatalf("temporary table got ID %d, Temporary %v", temp.ID, temp.Temporary)
 	}
-	perm := &TableDescriptor{SchemaID: PublicSchemaID, Name: "p", Kind: TableKindShared}
+	perm := &TableDescriptor{SchemaID: PublicSchemaID, Name: "p", Kind: TableKindShared, Columns: []ColumnDescriptor{
+		{ID: 1, Name: "id", Identity: IdentityByDefault},
+		{ID: 3, Name: "n"},
+	}}
 	if err := c.CreateTable(txn, perm); err != nil {
 		t.Fatal(err)
+	}
+	// The state of the identity column stays. The states of a column
+	// that is gone and of one that no longer draws from a sequence go.
+	live, dropped, plain := seqKey{perm.ID, 1}.key(), seqKey{perm.ID, 2}.key(), seqKey{perm.ID, 3}.key()
+	for _, k := range [][]byte{live, dropped, plain} {
+		if err := txn.Put(k, encodeSeqState(5, true)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rowKey := append(IndexPrefix(temp.ID, PrimaryIndexID), 1)
 	if err := txn.Put(rowKey, []byte("row")); err != nil {
@@ -265,6 +276,15 @@ func TestRemoveTemporaryObjects(t *testing.T) {
 	}
 	if got, err := c.Table(check, PublicSchemaID, "p"); err != nil || got == nil {
 		t.Fatalf("permanent table after cleanup = %v, %v; want kept", got, err)
+	}
+	if _, found, err := check.Get(live); err != nil || !found {
+		t.Errorf("identity column sequence state after cleanup: found=%v err=%v, want kept", found, err)
+	}
+	if _, found, err := check.Get(dropped); err != nil || found {
+		t.Errorf("sequence state of a dropped column after cleanup: found=%v err=%v", found, err)
+	}
+	if _, found, err := check.Get(plain); err != nil || found {
+		t.Errorf("sequence state of a column without identity after cleanup: found=%v err=%v", found, err)
 	}
 }
 

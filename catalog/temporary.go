@@ -113,8 +113,9 @@ func (c *Catalog) DropTemporarySchema(txn kv.Txn, name string) error {
 
 // RemoveTemporaryObjects deletes what sessions of an earlier run left
 // behind: every temporary schema with its tables, sequences and rows, and
-// the state of sequences whose descriptor is gone (the state of a sequence
-// created by a transaction that rolled back after using it). It must run
+// the state of sequences whose descriptor or column is gone (the state of
+// a sequence created by a transaction that rolled back after using it,
+// or of a column that ALTER TABLE removed). It must run
 // before any session starts. It returns the number of temporary schemas
 // removed.
 func (c *Catalog) RemoveTemporaryObjects() (int, error) {
@@ -144,7 +145,7 @@ func (c *Catalog) RemoveTemporaryObjects() (int, error) {
 }
 
 // removeOrphanSequenceState deletes sequence keys whose table or sequence
-// descriptor does not exist.
+// descriptor does not exist, or whose column no longer draws from them.
 func (c *Catalog) removeOrphanSequenceState(txn kv.Txn) error {
 	prefix := []byte(keySeqPrefix)
 	it, err := txn.NewIterator(prefix, kv.PrefixEnd(prefix))
@@ -163,15 +164,28 @@ func (c *Catalog) removeOrphanSequenceState(txn kv.Txn) error {
 			continue
 		}
 		id := binary.BigEndian.Uint32(k[len(prefix):])
-		_, found, err := txn.Get([]byte(idKey(keyDescPrefix, id)))
+		columnID := binary.BigEndian.Uint32(k[len(prefix)+4:])
+		t, err := c.TableByID(txn, id)
 		if err != nil {
 			return err
 		}
-		if !found {
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
+		if t != nil && (columnID == 0 || drawsFromSequence(t, columnID)) {
+			continue
+		}
+		if err := txn.Delete(k); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// drawsFromSequence reports whether a column of t still exists and takes
+// its values from the column sequence. ALTER TABLE leaves the state of
+// a dropped identity column, or of the rowid column that ADD PRIMARY KEY
+// removes, for removeOrphanSequenceState: deleting it in the statement's
+// transaction would conflict with the block reservations that nextval
+// commits on their own.
+func drawsFromSequence(t *TableDescriptor, columnID uint32) bool {
+	col := t.ColumnByID(columnID)
+	return col != nil && col.Identity != IdentityNone
 }

@@ -14,9 +14,10 @@ import (
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
 
-// planAlterTable handles ALTER TABLE: columns added and dropped, defaults
-// and NOT NULL changed, constraints added and dropped, and the reloption
-// form of SET ACCESS LEVEL.
+// planAlterTable handles ALTER TABLE: columns added and dropped, column
+// types, defaults and NOT NULL changed, constraints (the primary key
+// among them) added and dropped, and the reloption form of SET ACCESS
+// LEVEL.
 func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
 	if len(at.Cmds) == 1 {
 		cmd := at.Cmds[0].GetAlterTableCmd()
@@ -46,10 +47,8 @@ func (a *analyser) planAlterTable(at *pg_query.AlterTableStmt) (*plan, error) {
 		case pg_query.AlterTableType_AT_AddColumn, pg_query.AlterTableType_AT_DropColumn,
 			pg_query.AlterTableType_AT_ColumnDefault, pg_query.AlterTableType_AT_SetNotNull,
 			pg_query.AlterTableType_AT_DropNotNull, pg_query.AlterTableType_AT_AddConstraint,
-			pg_query.AlterTableType_AT_DropConstraint:
+			pg_query.AlterTableType_AT_DropConstraint, pg_query.AlterTableType_AT_AlterColumnType:
 			cmds = append(cmds, cmd)
-		case pg_query.AlterTableType_AT_AlterColumnType:
-			return nil, pgerror.NotSupported("ALTER TABLE ... ALTER COLUMN ... TYPE")
 		default:
 			return nil, pgerror.NotSupported("ALTER TABLE ... " + strings.TrimPrefix(cmd.Subtype.String(), "AT_"))
 		}
@@ -117,8 +116,10 @@ func (alt *tableAlteration) apply(cmd *pg_query.AlterTableCmd) error {
 		return alt.dropNotNull(cmd.Name)
 	case pg_query.AlterTableType_AT_AddConstraint:
 		return alt.addConstraint(cmd.Def.GetConstraint())
+	case pg_query.AlterTableType_AT_AlterColumnType:
+		return alt.alterColumnType(cmd.Name, cmd.Def.GetColumnDef())
 	case pg_query.AlterTableType_AT_DropConstraint:
-		return alt.dropConstraint(cmd.Name, cmd.MissingOk)
+		return alt.dropConstraint(cmd.Name, cmd.MissingOk, cmd.Behavior == pg_query.DropBehavior_DROP_CASCADE)
 	}
 	return pgerror.Internal("unexpected ALTER TABLE command %s", cmd.Subtype)
 }
@@ -147,13 +148,15 @@ func (alt *tableAlteration) addColumn(cd *pg_query.ColumnDef, ifNotExists bool) 
 	if err != nil {
 		return err
 	}
-	if isPK {
-		return pgerror.NotSupported("adding a PRIMARY KEY column")
-	}
 	t.NextColumnID++
 	t.Columns = append(t.Columns, col)
 	if err := alt.fillNewColumn(col); err != nil {
 		return err
+	}
+	if isPK {
+		if err := alt.addPrimaryKey("", []string{col.Name}); err != nil {
+			return err
+		}
 	}
 	if isUnique {
 		if err := alt.addUnique("", []string{col.Name}); err != nil {
@@ -351,23 +354,30 @@ func (alt *tableAlteration) dropNotNull(name string) error {
 
 // constraintTaken reports whether t has a constraint of that name.
 func constraintTaken(t *catalog.TableDescriptor, name string) bool {
-	for _, c := range t.Checks {
-		if c.Name == name {
-			return true
-		}
+	if checkOrForeignKeyTaken(t, name) {
+		return true
 	}
-	for _, fk := range t.ForeignKeys {
-		if fk.Name == name {
-			return true
-		}
+	if primaryKeyIndex(t) && t.PrimaryKeyConstraint() == name {
+		return true
 	}
 	ix := t.IndexByName(name)
 	return ix != nil && ix.Constraint
 }
 
+// checkOrForeignKeyTaken reports whether t has a CHECK or FOREIGN KEY
+// constraint of that name.
+func checkOrForeignKeyTaken(t *catalog.TableDescriptor, name string) bool {
+	return slices.ContainsFunc(t.Checks, func(c catalog.CheckConstraint) bool { return c.Name == name }) ||
+		slices.ContainsFunc(t.ForeignKeys, func(fk catalog.ForeignKey) bool { return fk.Name == name })
+}
+
 func (alt *tableAlteration) addConstraint(c *pg_query.Constraint) error {
 	t := alt.t
-	if c.Conname != "" && constraintTaken(t, c.Conname) {
+	// The name of a UNIQUE or PRIMARY KEY constraint is also the name of
+	// its index, so a name taken by another index fails later as a
+	// relation that already exists (42P07), as in PostgreSQL.
+	indexBacked := c.Contype == pg_query.ConstrType_CONSTR_UNIQUE || c.Contype == pg_query.ConstrType_CONSTR_PRIMARY
+	if c.Conname != "" && ((indexBacked && checkOrForeignKeyTaken(t, c.Conname)) || (!indexBacked && constraintTaken(t, c.Conname))) {
 		return pgerror.Newf(pgcode.DuplicateObject, "constraint %q for relation %q already exists", c.Conname, t.Name)
 	}
 	switch c.Contype {
@@ -395,10 +405,21 @@ func (alt *tableAlteration) addConstraint(c *pg_query.Constraint) error {
 			return nil
 		}
 		return alt.validateForeignKey(*fk)
-	case pg_query.ConstrType_CONSTR_UNIQUE:
+	case pg_query.ConstrType_CONSTR_UNIQUE, pg_query.ConstrType_CONSTR_PRIMARY:
 		var cols []string
 		for _, k := range c.Keys {
 			cols = append(cols, k.GetString_().GetSval())
+		}
+		if c.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
+			switch {
+			case c.Indexname != "":
+				return pgerror.NotSupported("ADD PRIMARY KEY USING INDEX")
+			case len(c.Including) > 0:
+				return pgerror.NotSupported("INCLUDE in a primary key")
+			case c.Deferrable:
+				return pgerror.NotSupported("DEFERRABLE on a primary key")
+			}
+			return alt.addPrimaryKey(c.Conname, cols)
 		}
 		return alt.addUnique(c.Conname, cols)
 	}
@@ -478,9 +499,11 @@ func (alt *tableAlteration) addUnique(name string, cols []string) error {
 	return pgerror.Internal("index %q vanished", name)
 }
 
-func (alt *tableAlteration) dropConstraint(name string, ifExists bool) error {
+func (alt *tableAlteration) dropConstraint(name string, ifExists, cascade bool) error {
 	t := alt.t
 	switch {
+	case primaryKeyIndex(t) && name == t.PrimaryKeyConstraint():
+		return alt.dropPrimaryKey(cascade)
 	case slices.ContainsFunc(t.Checks, func(c catalog.CheckConstraint) bool { return c.Name == name }):
 		t.Checks = slices.DeleteFunc(t.Checks, func(c catalog.CheckConstraint) bool { return c.Name == name })
 		return nil
@@ -506,9 +529,6 @@ func (alt *tableAlteration) dropConstraint(name string, ifExists bool) error {
 		id := ix.ID
 		t.Indexes = slices.DeleteFunc(t.Indexes, func(x catalog.IndexDescriptor) bool { return x.ID == id })
 		return nil
-	}
-	if name == t.Name+"_pkey" {
-		return pgerror.NotSupported("dropping a primary key")
 	}
 	if ifExists {
 		return alt.ec.notice("00000", fmt.Sprintf("constraint %q of relation %q does not exist, skipping", name, t.Name))

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,6 +152,8 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescriptor, error) {
 	t := &catalog.TableDescriptor{Name: cs.Relation.Relname, Kind: catalog.TableKindShared, Temporary: isTemporaryRelation(cs.Relation)}
 	var pkNames []string
+	// pkName is the primary key's name when the statement gives one.
+	var pkName string
 	var uniques [][]string
 	// tableConstraints collects CHECK and FOREIGN KEY constraints, from the
 	// table and from its columns, for after the columns are known.
@@ -171,6 +174,8 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 				case pg_query.ConstrType_CONSTR_FOREIGN:
 					c.FkAttrs = []*pg_query.Node{pg_query.MakeStrNode(cd.Colname)}
 					tableConstraints = append(tableConstraints, c)
+				case pg_query.ConstrType_CONSTR_PRIMARY:
+					pkName = c.Conname
 				}
 			}
 			col, isPK, isUnique, err := a.columnDescriptor(cd, nextID)
@@ -201,6 +206,7 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 				for _, k := range c.Keys {
 					pkNames = append(pkNames, k.GetString_().GetSval())
 				}
+				pkName = c.Conname
 			case pg_query.ConstrType_CONSTR_UNIQUE:
 				var cols []string
 				for _, k := range c.Keys {
@@ -234,6 +240,11 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 		}
 		col.NotNull = true
 		t.PrimaryKey = append(t.PrimaryKey, col.ID)
+	}
+	if len(pkNames) > 0 {
+		// The name is fixed now, so renaming the table keeps it, as in
+		// PostgreSQL.
+		t.PrimaryKeyName = cmp.Or(pkName, t.Name+"_pkey")
 	}
 	for _, cols := range uniques {
 		ix := catalog.IndexDescriptor{Name: defaultIndexName(t.Name, cols, true), Unique: true, Constraint: true}

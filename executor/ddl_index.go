@@ -138,6 +138,15 @@ func indexNameTaken(ec *evalContext, schemaID uint32, name string) (bool, error)
 	if err != nil || t != nil {
 		return t != nil, err
 	}
+	tables, err := ec.sess.srv.cat.Tables(ec.sess.txn.kv, schemaID)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tables {
+		if primaryKeyIndex(t) && t.PrimaryKeyConstraint() == name {
+			return true, nil
+		}
+	}
 	t, err = ec.sess.srv.cat.Table(ec.sess.txn.kv, schemaID, name)
 	return t != nil, err
 }

@@ -462,9 +462,9 @@ func (ins *inserter) uniqueViolation(row []any) error {
 		names = append(names, t.Columns[i].Name)
 		vals = append(vals, formatDatum(row[i], t.Columns[i].Type.OID))
 	}
-	return pgerror.Newf(pgcode.UniqueViolation, "duplicate key value violates unique constraint \"%s_pkey\"", t.Name).
+	return pgerror.Newf(pgcode.UniqueViolation, "duplicate key value violates unique constraint \"%s\"", t.PrimaryKeyConstraint()).
 		WithDetailf("Key (%s)=(%s) already exists.", joinComma(names), joinComma(vals)).
-		WithConstraint(t.Name, t.Name+"_pkey")
+		WithConstraint(t.Name, t.PrimaryKeyConstraint())
 }
 
 func joinComma(s []string) string {

@@ -455,7 +455,7 @@ func (ex *explainer) joinNode(j *joinRelation, sc *scope, offset int) *explainNo
 	}
 	n.prop("Hash Cond", ex.conjunctionText(keys, es, n))
 	if lk := j.lookup; lk != nil {
-		index := lk.table.table.Name + "_pkey"
+		index := lk.table.table.PrimaryKeyConstraint()
 		if lk.spec.index != nil {
 			index = lk.spec.index.desc.Name
 		}
@@ -501,7 +501,7 @@ func (ex *explainer) scanNode(r *tableRelation, alias string, sc exprScope, mode
 		if spec.reverse {
 			scan = "Index Scan Backward using "
 		}
-		index := r.table.Name + "_pkey"
+		index := r.table.PrimaryKeyConstraint()
 		if spec.index != nil {
 			index = spec.index.desc.Name
 		}

@@ -302,7 +302,7 @@ type catalogIndex struct {
 func tableIndexes(t *catalog.TableDescriptor) []catalogIndex {
 	var out []catalogIndex
 	if primaryKeyIndex(t) {
-		out = append(out, catalogIndex{id: catalog.PrimaryIndexID, name: t.Name + "_pkey", columns: t.PrimaryKey, unique: true, primary: true, constraint: true})
+		out = append(out, catalogIndex{id: catalog.PrimaryIndexID, name: t.PrimaryKeyConstraint(), columns: t.PrimaryKey, unique: true, primary: true, constraint: true})
 	}
 	for _, ix := range t.Indexes {
 		out = append(out, catalogIndex{id: ix.ID, name: ix.Name, columns: ix.Columns, unique: ix.Unique, constraint: ix.Constraint})

@@ -41,7 +41,7 @@ func (a *analyser) analyseOnConflict(oc *pg_query.OnConflictClause, t *catalog.T
 		return out, nil
 	}
 	if oc.Infer.Conname != "" {
-		if oc.Infer.Conname == t.Name+"_pkey" {
+		if primaryKeyIndex(t) && oc.Infer.Conname == t.PrimaryKeyConstraint() {
 			out.primaryKey = true
 		} else if ix := t.IndexByName(oc.Infer.Conname); ix != nil && ix.Unique {
 			out.arbiters = append(out.arbiters, codecOfIndex(codec, ix.ID))
