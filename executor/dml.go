@@ -57,7 +57,7 @@ func (r *returning) project(ec *evalContext, row []any) ([]any, error) {
 
 // dmlPlan wraps a DML executor into a plan with optional RETURNING rows.
 func dmlPlan(t *catalog.TableDescriptor, ret *returning, verb string, exec func(ec *evalContext, emit func(row []any) error) (int64, error)) *plan {
-	p := &plan{}
+	p := &plan{retryable: true}
 	if ret != nil {
 		p.cols = columnsOf(t, ret.exprs, ret.names)
 	}

@@ -76,6 +76,14 @@
 // status E) until ROLLBACK or COMMIT. Settings changed by SET are restored
 // when their transaction rolls back, and SET LOCAL ones when it ends.
 //
+// kv detects write conflicts at commit, and the loser fails with 40001.
+// When that loser is an implicit transaction whose only write statement is
+// an INSERT, UPDATE or DELETE, and the statement's output has not been
+// sent, the session withdraws the output and runs the statement again in
+// a new transaction (retry.go). Autocommit writes to one row from many
+// connections therefore succeed, as under PostgreSQL's row locks. Explicit
+// transactions still get the 40001, as DESIGN.md specifies.
+//
 // # Datums
 //
 // Values are plain Go values chosen so that pgtype can encode them for the

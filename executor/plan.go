@@ -33,6 +33,9 @@ type plan struct {
 	cols      []protocol.Column
 	paramOIDs []uint32
 	run       func(ec *evalContext) (*result, error)
+	// retryable marks INSERT, UPDATE and DELETE, which may run again when
+	// their implicit transaction fails to commit (retry.go).
+	retryable bool
 }
 
 // result is the outcome of one execution.
@@ -126,7 +129,11 @@ func (p *portal) Execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 	if p.closed && p.res == nil {
 		return false, pgerror.New(pgcode.InvalidCursorState, "portal is closed")
 	}
+	retry := p.sess.beginImplicitRetry(sink)
 	suspended, err := p.execute(ctx, sink, maxRows)
+	if err == nil && !suspended {
+		p.sess.recordImplicitRetry(retry, p)
+	}
 	if err != nil {
 		p.sess.notices = p.sess.notices[:0]
 		p.sess.statementFailed()

@@ -46,6 +46,9 @@ type Session struct {
 	// keysRead counts the index entries and rows that table scans of the
 	// session have read, for tests and benchmarks of access paths.
 	keysRead int64
+	// retry, when set, can run the statement of the open implicit
+	// transaction again if its commit fails (retry.go).
+	retry *implicitRetry
 	// seqs and temp hold the session's state of sequence functions and
 	// temporary tables.
 	seqs sequenceSession
@@ -368,6 +371,10 @@ func (s *Session) ExecSimple(ctx context.Context, query string, sink protocol.Re
 	// block, which COMMIT and ROLLBACK end without a warning.
 	s.implicitBlock = len(pq.stmts) > 1
 	defer func() { s.implicitBlock = false }()
+	var retry *implicitRetry
+	if len(pq.stmts) == 1 {
+		retry = s.beginImplicitRetry(sink)
+	}
 	for _, st := range pq.stmts {
 		if err := s.execSimpleStmt(ctx, st, sink); err != nil {
 			s.statementFailed()
@@ -376,7 +383,13 @@ func (s *Session) ExecSimple(ctx context.Context, query string, sink protocol.Re
 		}
 	}
 	if s.txn != nil && !s.txn.explicit {
-		return s.finishTxn(true)
+		if retry != nil && pq.stmts[0].plan != nil && pq.stmts[0].plan.retryable {
+			st := pq.stmts[0]
+			retry.end = retry.rewinder.Mark()
+			retry.rerun = func(ctx context.Context) error { return s.execSimpleStmt(ctx, st, sink) }
+			s.retry = retry
+		}
+		return s.commitImplicit(ctx)
 	}
 	return nil
 }
@@ -556,8 +569,9 @@ func (s *Session) Bind(ctx context.Context, stmt protocol.PreparedStatement, par
 // Sync ends an extended-query sequence.
 func (s *Session) Sync(ctx context.Context) error {
 	if s.txn != nil && !s.txn.explicit {
-		return s.finishTxn(true)
+		return s.commitImplicit(ctx)
 	}
+	s.retry = nil
 	return nil
 }
 

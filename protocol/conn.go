@@ -48,6 +48,8 @@ type Conn struct {
 
 	// wbuf collects outgoing messages until the next flush.
 	wbuf []byte
+	// flushes counts the writes of wbuf to the client, for OutputMark.
+	flushes uint64
 	// writeErr is the first write error. Once set, the connection is dead
 	// and every later send returns it.
 	writeErr error

@@ -51,7 +51,9 @@
 // on Sync, Flush, ReadyForQuery, a FATAL error, or once 64 KiB are pending.
 // DataRow values are encoded in place with the connection's pgtype.Map by
 // the column's type OID and format (encode.go), without allocations of their
-// own.
+// own. The ResultSink is also a Rewinder: output still in the buffer can be
+// withdrawn, so a session can run a statement again after its implicit
+// transaction failed to commit.
 //
 // # Errors
 //

@@ -22,7 +22,26 @@ type resultSink struct {
 	formats []int16
 }
 
-var _ ResultSink = (*resultSink)(nil)
+var (
+	_ ResultSink = (*resultSink)(nil)
+	_ Rewinder   = (*resultSink)(nil)
+)
+
+// Mark returns the current end of the connection's output.
+func (s *resultSink) Mark() OutputMark {
+	return OutputMark{flushes: s.conn.flushes, pos: len(s.conn.wbuf)}
+}
+
+// Rewind drops the buffered output written since m, unless a flush has
+// sent part of it.
+func (s *resultSink) Rewind(m OutputMark) bool {
+	c := s.conn
+	if c.flushes != m.flushes || len(c.wbuf) < m.pos || c.writeErr != nil {
+		return false
+	}
+	c.wbuf = c.wbuf[:m.pos]
+	return true
+}
 
 func (s *resultSink) reset(simple bool, cols []Column, formats []int16) {
 	s.simple = simple

@@ -55,3 +55,37 @@ func BenchmarkRowEncoding(b *testing.B) {
 		}
 	}
 }
+
+func TestRewindDropsUnsentOutput(t *testing.T) {
+	c := newEncodeTestConn()
+	c.sink.reset(false, encodeTestColumns, nil)
+	values := []any{int32(7), int64(1), "name", true, nil}
+	if err := c.sink.Complete("BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(c.wbuf)
+	mark := c.sink.Mark()
+	if err := c.sink.Row(values); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.sink.Complete("UPDATE 1"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.sink.Rewind(mark) {
+		t.Fatal("Rewind of unsent output reported false")
+	}
+	if len(c.wbuf) != before {
+		t.Fatalf("output is %d bytes after Rewind, want the %d before the mark", len(c.wbuf), before)
+	}
+
+	// Output that a flush has sent stays.
+	if err := c.sink.Row(values); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if c.sink.Rewind(mark) {
+		t.Fatal("Rewind after a flush reported true")
+	}
+}

@@ -72,6 +72,25 @@ type Column struct {
 	TypeModifier int32
 }
 
+// OutputMark is a position in a connection's output, taken by
+// Rewinder.Mark.
+type OutputMark struct {
+	flushes uint64
+	pos     int
+}
+
+// Rewinder is implemented by the ResultSink of a connection. Output written
+// after a mark can be withdrawn as long as none of it has been sent, which
+// lets a session run a statement again after its implicit transaction
+// failed to commit.
+type Rewinder interface {
+	// Mark returns the current end of the output.
+	Mark() OutputMark
+	// Rewind drops the output written since m and reports true, or reports
+	// false and changes nothing when part of it has been sent.
+	Rewind(m OutputMark) bool
+}
+
 // ResultSink receives the results of execution. The protocol layer encodes
 // them onto the wire.
 type ResultSink interface {

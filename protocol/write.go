@@ -58,6 +58,7 @@ func (c *Conn) flush() error {
 	}
 
 	_, err := c.netConn.Write(c.wbuf)
+	c.flushes++
 	if cap(c.wbuf) > maxRetainedWriteBuffer {
 		c.wbuf = make([]byte, 0, initialWriteBufferSize)
 	} else {
