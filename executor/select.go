@@ -285,6 +285,10 @@ func exprName(n *pg_query.Node) string {
 	case n.GetAArrayExpr() != nil, n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_ARRAY_SUBLINK:
 		return "array"
 	case n.GetAIndirection() != nil:
+		ind := n.GetAIndirection().Indirection
+		if field := ind[len(ind)-1].GetString_(); field != nil {
+			return field.Sval
+		}
 		return exprName(n.GetAIndirection().Arg)
 	case n.GetCoalesceExpr() != nil:
 		return "coalesce"
