@@ -492,7 +492,7 @@ func formatDatum(v any, oid uint32) string {
 	case []any:
 		return formatArray(x, arrayElem(oid), nil)
 	case *recordValue:
-		return formatRecord(x)
+		return formatRecord(x, nil)
 	}
 	return ""
 }

@@ -2,7 +2,9 @@ package executor
 
 import (
 	"strings"
+	"time"
 
+	"github.com/cockroachdb/apd/v3"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -28,15 +30,50 @@ type recordValue struct {
 	types []uint32
 }
 
-// TextValue sends a record in text format, as pgtype.TextValuer.
-func (r *recordValue) TextValue() (pgtype.Text, error) {
-	return pgtype.Text{String: formatRecord(r), Valid: true}, nil
+// wireRecord is a record on its way to the client, whose timestamptz
+// fields print in the session time zone loc.
+type wireRecord struct {
+	rec *recordValue
+	loc *time.Location
+}
+
+func newWireRecord(r *recordValue, loc *time.Location) *wireRecord {
+	return &wireRecord{rec: r, loc: loc}
+}
+
+// TextValue returns the record's text output, as pgtype.TextValuer.
+func (w *wireRecord) TextValue() (pgtype.Text, error) {
+	return pgtype.Text{String: formatRecord(w.rec, w.loc), Valid: true}, nil
+}
+
+// RecordFields returns the type OIDs of the fields and their values in the
+// Go types that pgtype's codecs take. The protocol package encodes them
+// for a client that requests records in binary.
+func (w *wireRecord) RecordFields() ([]uint32, []any) {
+	values := make([]any, len(w.rec.values))
+	for i, v := range w.rec.values {
+		switch x := v.(type) {
+		case *apd.Decimal:
+			v = numericToPgtype(x)
+		case time.Time:
+			if w.rec.types[i] == oidTimestamptz {
+				v = x.In(w.loc)
+			}
+		case []any:
+			v = newWireArray(x, arrayElem(w.rec.types[i]), w.loc)
+		case *recordValue:
+			v = newWireRecord(x, w.loc)
+		}
+		values[i] = v
+	}
+	return w.rec.types, values
 }
 
 // formatRecord prints r as PostgreSQL's record_out does: (a,b), with
 // nothing for NULL, and double quotes around a value that is empty or
 // contains a quote, backslash, parenthesis, comma or white space.
-func formatRecord(r *recordValue) string {
+// timestamptz fields print in loc, or in their own zone when loc is nil.
+func formatRecord(r *recordValue, loc *time.Location) string {
 	var b strings.Builder
 	b.WriteByte('(')
 	for i, v := range r.values {
@@ -46,7 +83,15 @@ func formatRecord(r *recordValue) string {
 		if v == nil {
 			continue
 		}
-		s := formatDatum(v, r.types[i])
+		var s string
+		switch x := v.(type) {
+		case *recordValue:
+			s = formatRecord(x, loc)
+		case []any:
+			s = formatArray(x, arrayElem(r.types[i]), loc)
+		default:
+			s = arrayElementText(v, r.types[i], loc)
+		}
 		if s != "" && !strings.ContainsAny(s, "\"\\(), \t\n\r\v\f") {
 			b.WriteString(s)
 			continue
@@ -88,7 +133,7 @@ func recordFields(e expr) []scopeColumn {
 	return nil
 }
 
-// fieldSelectExpr reads one field of a record: (arg).name.
+// fieldSelectExpr is the field selection (arg).name on a record.
 type fieldSelectExpr struct {
 	arg expr
 	idx int
