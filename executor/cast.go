@@ -313,6 +313,10 @@ func compareDatums(a, b any) int {
 		if y, ok := b.([]any); ok {
 			return compareArrays(x, y)
 		}
+	case *recordValue:
+		if y, ok := b.(*recordValue); ok {
+			return compareRecords(x, y)
+		}
 	}
 	return 0
 }

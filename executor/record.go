@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgkeep/pgkeep/catalog"
+	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
@@ -131,6 +132,55 @@ func recordFields(e expr) []scopeColumn {
 		return x.fields
 	}
 	return nil
+}
+
+// setOpRecordFields returns the fields of a record column of a set
+// operation: the left query's, when the right query's record has fields
+// of the same types.
+func setOpRecordFields(left, right expr) []scopeColumn {
+	lf, rf := recordFields(left), recordFields(right)
+	if len(lf) != len(rf) {
+		return nil
+	}
+	for i := range lf {
+		if lf[i].typ != rf[i].typ {
+			return nil
+		}
+	}
+	return lf
+}
+
+// compareRecords orders two records field by field, with NULL after
+// every value, as PostgreSQL's btree comparison of records does.
+func compareRecords(a, b *recordValue) int {
+	for i := 0; i < len(a.values) && i < len(b.values); i++ {
+		x, y := a.values[i], b.values[i]
+		switch {
+		case x == nil && y == nil:
+			continue
+		case x == nil:
+			return 1
+		case y == nil:
+			return -1
+		}
+		if c := compareDatums(x, y); c != 0 {
+			return c
+		}
+	}
+	return cmpInt(int64(len(a.values)), int64(len(b.values)))
+}
+
+// encodeRecordKey appends the key form of a record for grouping: its
+// fields' key forms, wrapped as bytes.
+func encodeRecordKey(buf []byte, r *recordValue) ([]byte, error) {
+	var body []byte
+	var err error
+	for i, v := range r.values {
+		if body, err = encodeKeyDatum(body, v, r.types[i]); err != nil {
+			return nil, err
+		}
+	}
+	return kv.EncodeBytes(buf, body), nil
 }
 
 // fieldSelectExpr is the field selection (arg).name on a record.

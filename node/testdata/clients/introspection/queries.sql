@@ -49,7 +49,6 @@ WHERE r.conrelid = {{items}} AND
 ORDER BY 1;
 
 -- query: psql \d columns
--- gap: a scalar subquery column is named ?column?, not after the function it selects (pg_get_expr)
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
