@@ -49,7 +49,12 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc 
 		if t, ok := v.(time.Time); ok && from == oidTimestamptz {
 			v = t.In(loc)
 		}
-		s := formatDatum(v, from)
+		var s string
+		if r, ok := v.(*recordValue); ok {
+			s = formatRecord(r, loc)
+		} else {
+			s = formatDatum(v, from)
+		}
 		if from == oidBpchar {
 			s = strings.TrimRight(s, " ")
 		}
