@@ -242,6 +242,12 @@ func exprChildren(e expr) (children []expr, known bool) {
 		return []expr{x.arg}, true
 	case *arithExpr:
 		return []expr{x.left, x.right}, true
+	case *bitwiseExpr:
+		return []expr{x.left, x.right}, true
+	case *bitNotExpr:
+		return []expr{x.arg}, true
+	case *fieldSelectExpr:
+		return []expr{x.arg}, true
 	case *concatExpr:
 		return []expr{x.left, x.right}, true
 	case *caseExpr:

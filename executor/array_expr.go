@@ -243,6 +243,8 @@ type sliceExpr struct {
 	typ          uint32
 }
 
+// buildIndirection builds subscripts such as a[1] and a[1:2] and field
+// selections such as (r).x, applied left to right.
 func (b *builder) buildIndirection(ind *pg_query.A_Indirection) (expr, error) {
 	arg, err := b.build(ind.Arg)
 	if err != nil {
@@ -250,12 +252,51 @@ func (b *builder) buildIndirection(ind *pg_query.A_Indirection) (expr, error) {
 	}
 	var run []*pg_query.A_Indices
 	for _, n := range ind.Indirection {
-		idx := n.GetAIndices()
-		if idx == nil {
-			return nil, pgerror.NotSupported("field selection from a composite value")
+		if idx := n.GetAIndices(); idx != nil {
+			run = append(run, idx)
+			continue
 		}
-		run = append(run, idx)
+		if len(run) > 0 {
+			if arg, err = b.buildSubscripts(arg, run); err != nil {
+				return nil, err
+			}
+			run = nil
+		}
+		field := n.GetString_()
+		if field == nil {
+			return nil, pgerror.NotSupported("expanding a composite value with .*").WithPosition(nodeLocation(ind.Arg) + 1)
+		}
+		if arg, err = b.buildFieldSelection(arg, field.Sval, nodeLocation(ind.Arg)); err != nil {
+			return nil, err
+		}
 	}
+	if len(run) == 0 {
+		return arg, nil
+	}
+	return b.buildSubscripts(arg, run)
+}
+
+// nodeLocation returns the location in the statement of the expression
+// kinds that record one, or -1.
+func nodeLocation(n *pg_query.Node) int32 {
+	switch {
+	case n.GetFuncCall() != nil:
+		return n.GetFuncCall().Location
+	case n.GetColumnRef() != nil:
+		return n.GetColumnRef().Location
+	case n.GetAConst() != nil:
+		return n.GetAConst().Location
+	case n.GetTypeCast() != nil:
+		return n.GetTypeCast().Location
+	case n.GetAExpr() != nil:
+		return n.GetAExpr().Location
+	}
+	return -1
+}
+
+// buildSubscripts applies a run of subscripts or slices to arg.
+func (b *builder) buildSubscripts(arg expr, run []*pg_query.A_Indices) (expr, error) {
+	var err error
 	at := arg.resultType().OID
 	elem := arrayElem(at)
 	if elem == 0 {

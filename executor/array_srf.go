@@ -18,6 +18,9 @@ type srfCall struct {
 	name string
 	fn   setFunction
 	args []expr
+	// fields are the output columns of a function with several, whose
+	// calls return a record per row; nil for a function with one.
+	fields []scopeColumn
 }
 
 // srfCollector gathers the set-returning function calls of a SELECT list.
@@ -111,13 +114,19 @@ func (b *builder) buildSetFunctionCall(name string, fn setFunction, fc *pg_query
 	if name == "unnest" && !isArrayType(args[0].resultType().OID) {
 		return nil, unnestArgumentError(args[0].resultType().OID, fc.Location)
 	}
-	cols := fn.columns(args)
-	if len(cols) != 1 {
-		return nil, pgerror.NotSupported("function " + name + " in the SELECT list").WithHint("Call it in FROM.").WithPosition(fc.Location + 1)
+	if name == "_pg_expandarray" && !isArrayType(args[0].resultType().OID) {
+		return nil, pgerror.Newf(pgcode.UndefinedFunction, "function information_schema._pg_expandarray(%s) does not exist", typeName(args[0].resultType().OID)).
+			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").WithPosition(fc.Location + 1)
 	}
 	call := &srfCall{name: name, fn: fn, args: args}
+	typ := plainType(oidRecord)
+	if cols := fn.columns(args); len(cols) == 1 {
+		typ = cols[0].typ
+	} else {
+		call.fields = cols
+	}
 	b.srfs.calls = append(b.srfs.calls, call)
-	return &srfRefExpr{idx: len(b.srfs.calls) - 1, call: call, typ: cols[0].typ}, nil
+	return &srfRefExpr{idx: len(b.srfs.calls) - 1, call: call, typ: typ}, nil
 }
 
 func (b *builder) srfPlacementError(location int32) error {
@@ -174,7 +183,12 @@ func (it *srfProjectIter) next(ec *evalContext) ([]any, error) {
 	}
 	values := make([]any, len(it.calls))
 	for j, set := range it.sets {
-		if it.pos < len(set) {
+		if it.pos >= len(set) {
+			continue
+		}
+		if fields := it.calls[j].fields; fields != nil {
+			values[j] = newRecord(fields, set[it.pos])
+		} else {
 			values[j] = set[it.pos][0]
 		}
 	}

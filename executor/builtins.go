@@ -161,7 +161,8 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 		parts = append(parts, n.GetString_().GetSval())
 	}
 	name := parts[len(parts)-1]
-	if len(parts) > 1 && parts[0] != "pg_catalog" {
+	inInformationSchema := len(parts) == 2 && parts[0] == "information_schema"
+	if len(parts) > 1 && parts[0] != "pg_catalog" && !(inInformationSchema && informationSchemaFunctions[name]) {
 		return nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s does not exist", strings.Join(parts, ".")).WithPosition(fc.Location + 1)
 	}
 	if fc.Over != nil {
@@ -173,7 +174,9 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if aggregateNames[name] {
 		return b.buildAggregate(name, fc)
 	}
-	if fn, ok := setFunctions[name]; ok {
+	// The functions of information_schema are found only under that
+	// qualifier, because the schema is not on the search path.
+	if fn, ok := setFunctions[name]; ok && inInformationSchema == informationSchemaFunctions[name] {
 		return b.buildSetFunctionCall(name, fn, fc)
 	}
 	if fc.AggStar || fc.AggDistinct || fc.Over != nil {

@@ -181,6 +181,15 @@ func pgGetIndexdef(ec *evalContext, a []any) (any, error) {
 	if ix == nil {
 		return nil, nil
 	}
+	// A column number other than 0 asks for that key column alone, and
+	// one that the index lacks gets an empty string.
+	if len(a) == 3 && a[1] != int64(0) {
+		n := a[1].(int64)
+		if n < 1 || n > int64(len(ix.columns)) {
+			return "", nil
+		}
+		return columnList(t, ix.columns[n-1:n]), nil
+	}
 	def := indexDefinition(snap, t, *ix)
 	// The pretty form leaves out a schema the search path reaches.
 	if len(a) == 3 && a[2] == true && slices.Contains(catalogSearchPath(ec.sess), snap.schemaName(t.SchemaID)) {

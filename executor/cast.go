@@ -49,7 +49,12 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc 
 		if t, ok := v.(time.Time); ok && from == oidTimestamptz {
 			v = t.In(loc)
 		}
-		s := formatDatum(v, from)
+		var s string
+		if r, ok := v.(*recordValue); ok {
+			s = formatRecord(r, loc)
+		} else {
+			s = formatDatum(v, from)
+		}
 		if from == oidBpchar {
 			s = strings.TrimRight(s, " ")
 		}
@@ -312,6 +317,10 @@ func compareDatums(a, b any) int {
 	case []any:
 		if y, ok := b.([]any); ok {
 			return compareArrays(x, y)
+		}
+	case *recordValue:
+		if y, ok := b.(*recordValue); ok {
+			return compareRecords(x, y)
 		}
 	}
 	return 0

@@ -491,6 +491,8 @@ func formatDatum(v any, oid uint32) string {
 		return formatUUID(x)
 	case []any:
 		return formatArray(x, arrayElem(oid), nil)
+	case *recordValue:
+		return formatRecord(x, nil)
 	}
 	return ""
 }

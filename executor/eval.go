@@ -56,6 +56,8 @@ type columnExpr struct {
 	idx  int
 	typ  catalog.ColumnType
 	name string
+	// fields are the fields of a record column (see record.go).
+	fields []scopeColumn
 }
 
 func (e *columnExpr) eval(_ *evalContext, row []any) (any, error) { return row[e.idx], nil }

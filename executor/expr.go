@@ -36,6 +36,8 @@ type scopeColumn struct {
 	// usingMerged marks the merged column of a USING join, which an
 	// unqualified name and SELECT * reach, ahead of the other columns.
 	usingMerged bool
+	// fields are the fields of a record column (see record.go).
+	fields []scopeColumn
 }
 
 // scope lists the columns visible to expressions of one query level.
@@ -244,7 +246,7 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 	}
 	idx, err := b.scope.resolve(table, name, cr.Location)
 	if err == nil {
-		return &columnExpr{idx: idx, typ: b.scope.cols[idx].typ, name: name}, nil
+		return &columnExpr{idx: idx, typ: b.scope.cols[idx].typ, name: name, fields: b.scope.cols[idx].fields}, nil
 	}
 	// A name the query's own FROM lacks may belong to an enclosing query.
 	depth := 0
@@ -259,7 +261,7 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		for s := b.scope; s != outer; s = s.parent {
 			s.correlated = true
 		}
-		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ}, nil
+		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ, fields: outer.cols[oidx].fields}, nil
 	}
 	if table != "" && pgerror.HasCode(err, pgcode.UndefinedColumn) && !b.scope.hasTable(table) {
 		return nil, pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", table).WithPosition(cr.Location + 1)
@@ -481,6 +483,8 @@ func (b *builder) buildUnary(op string, ae *pg_query.A_Expr) (expr, error) {
 			return nil, undefinedOperator("-", "", arg.resultType().OID, ae.Location)
 		}
 		return &negExpr{arg: arg}, nil
+	case "~":
+		return b.buildBitNot(arg, ae.Location)
 	case "+":
 		return arg, nil
 	}
@@ -553,6 +557,8 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		return b.buildConcat(l, r, location)
 	case "^":
 		return b.buildPower(l, r, location)
+	case "&", "|", "#", "<<", ">>":
+		return b.buildBitwise(op, l, r, location)
 	case "~", "~*", "!~", "!~*":
 		var err error
 		for _, side := range []*expr{&l, &r} {

@@ -61,6 +61,7 @@ var builtinTypes = []pgType{
 	{2206, "regtype", 4, true, 'b', 'N', false, ',', 0, 2211, "regtypein", "regtypeout", "regtyperecv", "regtypesend", 'i', 'p', 0},
 	{2210, "_regclass", -1, false, 'b', 'A', false, ',', 2205, 0, "array_in", "array_out", "array_recv", "array_send", 'i', 'x', 0},
 	{2211, "_regtype", -1, false, 'b', 'A', false, ',', 2206, 0, "array_in", "array_out", "array_recv", "array_send", 'i', 'x', 0},
+	{2249, "record", -1, false, 'p', 'P', false, ',', 0, 2287, "record_in", "record_out", "record_recv", "record_send", 'd', 'x', 0},
 	{2277, "anyarray", -1, false, 'p', 'P', false, ',', 0, 0, "anyarray_in", "anyarray_out", "anyarray_recv", "anyarray_send", 'd', 'x', 0},
 	{2278, "void", 4, true, 'p', 'P', false, ',', 0, 0, "void_in", "void_out", "void_recv", "void_send", 'i', 'p', 0},
 	{2950, "uuid", 16, false, 'b', 'U', false, ',', 0, 2951, "uuid_in", "uuid_out", "uuid_recv", "uuid_send", 'c', 'p', 0},

@@ -15,6 +15,7 @@ const (
 	oidRegclass     = 2205
 	oidRegtype      = 2206
 	oidAnyarray     = 2277
+	oidRecord       = 2249
 	oidRegnamespace = 4089
 
 	oidBoolArray    = 1000
@@ -89,7 +90,7 @@ func init() {
 	for oid, name := range map[uint32]string{
 		oidChar: `"char"`, oidInt2vector: "int2vector", oidRegproc: "regproc", oidXid: "xid", oidOidvector: "oidvector",
 		oidPgNodeTree: "pg_node_tree", oidInet: "inet", oidACLItem: "aclitem", oidRegclass: "regclass", oidRegtype: "regtype",
-		oidAnyarray: "anyarray", oidRegnamespace: "regnamespace",
+		oidAnyarray: "anyarray", oidRegnamespace: "regnamespace", oidRecord: "record",
 	} {
 		typeNames[oid] = name
 	}

@@ -224,6 +224,8 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 					}
 				case []any:
 					row[i] = newWireArray(x, arrayElem(p.plan.cols[i].TypeOID), s.location())
+				case *recordValue:
+					row[i] = newWireRecord(x, s.location())
 				}
 			}
 			if err := sink.Row(row); err != nil {

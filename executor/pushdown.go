@@ -97,9 +97,42 @@ func pushInto(rel relation, c expr, cols []int, offset int) bool {
 			return pushInto(r.left, c, cols, offset)
 		case right && (inner || r.kind == pg_query.JoinType_JOIN_RIGHT):
 			return pushInto(r.right, c, cols, offset+r.leftWidth)
+		case inner:
+			return pushIntoJoinCondition(r, c, cols, offset)
 		}
 	}
 	return false
+}
+
+// pushIntoJoinCondition adds conjunct c, which reads both sides of the
+// inner join r, to r's join condition. An equality of a left and a right
+// column then becomes a hash key, so FROM a, b WHERE a.x = b.y joins by
+// hashing instead of filtering the cross product.
+func pushIntoJoinCondition(r *joinRelation, c expr, cols []int, offset int) bool {
+	for _, col := range cols {
+		// Merged USING columns follow the two sides and are not part of
+		// the rows the join condition reads.
+		if col < offset || col >= offset+r.leftWidth+r.rightWidth {
+			return false
+		}
+	}
+	if offset > 0 {
+		var ok bool
+		if c, ok = shiftColumns(c, offset); !ok {
+			return false
+		}
+	}
+	if r.on == nil {
+		r.on = c
+	} else {
+		r.on = &andExpr{args: append(flattenAnd(r.on), c)}
+	}
+	r.leftKeys, r.rightKeys = nil, nil
+	r.findEquiKeys()
+	if r.lookup == nil {
+		r.planLookup()
+	}
+	return true
 }
 
 // shiftColumns copies e with every column position lowered by offset. ok

@@ -189,7 +189,7 @@ func derivedScope(alias string, sp *selectPlan, colNames []string) (*scope, erro
 		if i < len(colNames) {
 			name = colNames[i]
 		}
-		sc.cols = append(sc.cols, scopeColumn{table: alias, name: name, typ: e.resultType()})
+		sc.cols = append(sc.cols, scopeColumn{table: alias, name: name, typ: e.resultType(), fields: recordFields(e)})
 	}
 	return sc, nil
 }

@@ -55,6 +55,8 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 		return encodeIntervalKey(buf, x), nil
 	case []any:
 		return encodeArrayKey(buf, x, arrayElem(oid))
+	case *recordValue:
+		return encodeRecordKey(buf, x)
 	}
 	return nil, pgerror.Internal("cannot encode %T as a key", v)
 }

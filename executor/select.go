@@ -244,7 +244,7 @@ func expandStar(sc *scope, cr *pg_query.ColumnRef, sp *selectPlan) error {
 			if c.hidden || (qualifier == "" && c.usingDuplicate) || c.usingMerged != mergedPass {
 				continue
 			}
-			sp.targets = append(sp.targets, &columnExpr{idx: i, typ: c.typ, name: c.name})
+			sp.targets = append(sp.targets, &columnExpr{idx: i, typ: c.typ, name: c.name, fields: c.fields})
 			sp.names = append(sp.names, c.name)
 		}
 	}
@@ -284,7 +284,23 @@ func exprName(n *pg_query.Node) string {
 		return "case"
 	case n.GetAArrayExpr() != nil, n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_ARRAY_SUBLINK:
 		return "array"
+	case n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_EXPR_SUBLINK:
+		// A scalar subquery is named after its single target, and a set
+		// operation's targets after those of its leftmost query.
+		sel := n.GetSubLink().Subselect.GetSelectStmt()
+		for sel != nil && sel.Larg != nil {
+			sel = sel.Larg
+		}
+		if sel != nil && len(sel.TargetList) > 0 {
+			if rt := sel.TargetList[0].GetResTarget(); rt != nil {
+				return targetName(rt)
+			}
+		}
 	case n.GetAIndirection() != nil:
+		ind := n.GetAIndirection().Indirection
+		if field := ind[len(ind)-1].GetString_(); field != nil {
+			return field.Sval
+		}
 		return exprName(n.GetAIndirection().Arg)
 	case n.GetCoalesceExpr() != nil:
 		return "coalesce"

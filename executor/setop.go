@@ -56,9 +56,10 @@ func (a *analyser) analyseSetOp(sel *pg_query.SelectStmt) (*selectPlan, error) {
 		if right.targets[i], err = b.castTo(right.targets[i], typ, false); err != nil {
 			return nil, err
 		}
-		sp.targets = append(sp.targets, &columnExpr{idx: i, typ: typ, name: left.names[i]})
+		fields := setOpRecordFields(left.targets[i], right.targets[i])
+		sp.targets = append(sp.targets, &columnExpr{idx: i, typ: typ, name: left.names[i], fields: fields})
 		sp.names = append(sp.names, left.names[i])
-		sc.cols = append(sc.cols, scopeColumn{name: left.names[i], typ: typ})
+		sc.cols = append(sc.cols, scopeColumn{name: left.names[i], typ: typ, fields: fields})
 	}
 	sp.scope = sc
 	ob := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "ORDER BY"}

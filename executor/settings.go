@@ -48,6 +48,9 @@ var settingDefs = []setting{
 	{name: "transaction_isolation", def: "read committed", normalize: normalizeIsolation},
 	{name: "transaction_read_only", def: "off", normalize: normalizeBool},
 	{name: "max_identifier_length", def: "63", readOnly: true},
+	// pgjdbc reads max_index_keys to bound the key positions of
+	// getImportedKeys and getExportedKeys.
+	{name: "max_index_keys", def: "32", readOnly: true},
 	{name: "default_text_search_config", def: "pg_catalog.english"},
 	{name: "bytea_output", def: "hex", normalize: normalizeByteaOutput},
 	{name: "row_security", def: "on", normalize: normalizeBool},

@@ -16,6 +16,8 @@ type outerColumnExpr struct {
 	depth int
 	idx   int
 	typ   catalog.ColumnType
+	// fields are the fields of a record column (see record.go).
+	fields []scopeColumn
 }
 
 func (e *outerColumnExpr) eval(ec *evalContext, _ []any) (any, error) {

@@ -27,7 +27,37 @@ func newTypeMap() *pgtype.Map {
 		base, _ := m.TypeForOID(o.oid)
 		m.RegisterType(&pgtype.Type{Name: o.name, OID: o.oid, Codec: &textOverrideCodec{Codec: base.Codec, format: o.format}})
 	}
+	m.RegisterType(&pgtype.Type{Name: "record", OID: pgtype.RecordOID, Codec: recordCodec{}})
 	return m
+}
+
+// recordFielder is a record value from the executor. Its text output comes
+// from its TextValue method.
+type recordFielder interface {
+	RecordFields() (oids []uint32, values []any)
+}
+
+// recordCodec is pgtype's RecordCodec, which only decodes, with the binary
+// output of PostgreSQL's record_send added: the field count, then each
+// field's type OID, length (-1 for NULL) and binary value.
+type recordCodec struct{ pgtype.RecordCodec }
+
+func (recordCodec) PlanEncode(m *pgtype.Map, _ uint32, format int16, value any) pgtype.EncodePlan {
+	if _, ok := value.(recordFielder); ok && format == pgtype.BinaryFormatCode {
+		return recordBinaryPlan{m: m}
+	}
+	return nil
+}
+
+type recordBinaryPlan struct{ m *pgtype.Map }
+
+func (p recordBinaryPlan) Encode(value any, buf []byte) ([]byte, error) {
+	oids, values := value.(recordFielder).RecordFields()
+	b := pgtype.NewCompositeBinaryBuilder(p.m, buf)
+	for i, v := range values {
+		b.AppendValue(oids[i], v)
+	}
+	return b.Finish()
 }
 
 // textFormatter appends the PostgreSQL text form of v, or reports false
