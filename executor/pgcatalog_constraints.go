@@ -38,7 +38,7 @@ func fkOrCheckByOID(ec *evalContext, snap *catalogSnapshot, oid uint32, pretty b
 	}
 	switch {
 	case id >= checkConstraintBase && int(id-checkConstraintBase) < len(t.Checks):
-		return checkDefinition(t.Checks[id-checkConstraintBase], pretty)
+		return checkDefinition(t, t.Checks[id-checkConstraintBase], pretty)
 	case id >= fkConstraintBase && id < checkConstraintBase && int(id-fkConstraintBase) < len(t.ForeignKeys):
 		return fkDefinition(ec, snap, t, t.ForeignKeys[id-fkConstraintBase])
 	}
@@ -50,7 +50,7 @@ func fkOrCheckByOID(ec *evalContext, snap *catalogSnapshot, oid uint32, pretty b
 //
 // NOTE: the condition is the stored SQL text, so the implicit casts that
 // PostgreSQL shows, as in (price >= (0)::numeric), are missing.
-func checkDefinition(c catalog.CheckConstraint, pretty bool) string {
+func checkDefinition(_ *catalog.TableDescriptor, c catalog.CheckConstraint, pretty bool) string {
 	if pretty {
 		return "CHECK (" + c.Expr + ")"
 	}
