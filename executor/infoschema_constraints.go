@@ -271,7 +271,7 @@ func infoCheckConstraintsRows(ec *evalContext, out *catalogRows) error {
 		}
 		for _, c := range t.Checks {
 			// check_clause is pg_get_constraintdef without its "CHECK ".
-			add(c.Name, checkDefinition(t, c, false)[len("CHECK "):])
+			add(c.Name, checkDefinition(ec.sess.location(), t, c, false)[len("CHECK "):])
 		}
 		for _, c := range notNullColumns(t) {
 			// PostgreSQL does not quote the column name here.

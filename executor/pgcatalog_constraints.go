@@ -38,23 +38,11 @@ func fkOrCheckByOID(ec *evalContext, snap *catalogSnapshot, oid uint32, pretty b
 	}
 	switch {
 	case id >= checkConstraintBase && int(id-checkConstraintBase) < len(t.Checks):
-		return checkDefinition(t, t.Checks[id-checkConstraintBase], pretty)
+		return checkDefinition(ec.sess.location(), t, t.Checks[id-checkConstraintBase], pretty)
 	case id >= fkConstraintBase && id < checkConstraintBase && int(id-fkConstraintBase) < len(t.ForeignKeys):
 		return fkDefinition(ec, snap, t, t.ForeignKeys[id-fkConstraintBase])
 	}
 	return ""
-}
-
-// checkDefinition renders a CHECK constraint. Unless pretty, PostgreSQL
-// puts the condition in parentheses of its own: CHECK ((qty > 0)).
-//
-// NOTE: the condition is the stored SQL text, so the implicit casts that
-// PostgreSQL shows, as in (price >= (0)::numeric), are missing.
-func checkDefinition(_ *catalog.TableDescriptor, c catalog.CheckConstraint, pretty bool) string {
-	if pretty {
-		return "CHECK (" + c.Expr + ")"
-	}
-	return "CHECK ((" + c.Expr + "))"
 }
 
 // fkActionNames are the foreign key actions as pg_get_constraintdef prints

@@ -49,7 +49,6 @@ WHERE r.conrelid = {{items}} AND
 ORDER BY 1;
 
 -- query: psql \d columns
--- gap: a scalar subquery column is named ?column?, not after the function it selects (pg_get_expr)
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -73,7 +72,6 @@ WHERE c.oid = '{{items}}' AND c.oid = i.indrelid AND i.indexrelid = c2.oid
 ORDER BY i.indisprimary DESC, c2.relname;
 
 -- query: psql \d check constraints
--- gap: pg_get_constraintdef prints a CHECK condition without its implicit casts (price >= 0, not price >= 0::numeric)
 SELECT r.conname, pg_catalog.pg_get_constraintdef(r.oid, true)
 FROM pg_catalog.pg_constraint r
 WHERE r.conrelid = '{{items}}' AND r.contype = 'c'
