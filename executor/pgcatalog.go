@@ -92,6 +92,7 @@ var catalogTableList = []catalogTable{
 	{schema: "information_schema", name: "routines", view: true},
 	{schema: "information_schema", name: "check_constraints", view: true, rows: infoCheckConstraintsRows},
 	{schema: "information_schema", name: "constraint_table_usage", view: true, rows: infoConstraintTableUsageRows},
+	{schema: "pg_catalog", name: "pg_language", rows: pgLanguageRows},
 }
 
 const firstCatalogTableID = 10

@@ -198,6 +198,11 @@ var catalogColumnLists = map[string][]catalogColumn{
 	"pg_catalog.pg_inherits": {
 		{"inhrelid", oidOID}, {"inhparent", oidOID}, {"inhseqno", oidInt4}, {"inhdetachpending", oidBool},
 	},
+	"pg_catalog.pg_language": {
+		{"oid", oidOID}, {"lanname", oidName}, {"lanowner", oidOID}, {"lanispl", oidBool},
+		{"lanpltrusted", oidBool}, {"lanplcallfoid", oidOID}, {"laninline", oidOID}, {"lanvalidator", oidOID},
+		{"lanacl", oidACLItemArray},
+	},
 	"pg_catalog.pg_matviews": {
 		{"schemaname", oidName}, {"matviewname", oidName}, {"matviewowner", oidName}, {"tablespace", oidName},
 		{"hasindexes", oidBool}, {"ispopulated", oidBool}, {"definition", oidText},
