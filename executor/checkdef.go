@@ -162,7 +162,7 @@ func (ct *checkTyper) buildConst(c *pg_query.A_Const) *ckNode {
 	return ct.fail()
 }
 
-// negate folds a minus sign into a numeric constant, as PostgreSQL's
+// negateConst folds a minus sign into a numeric constant, as PostgreSQL's
 // grammar does, or returns nil for anything else.
 func negateConst(n *ckNode) *ckNode {
 	if n.kind != ckConst || (n.typ != oidInt4 && n.typ != oidInt8 && n.typ != oidNumeric) {
@@ -337,6 +337,7 @@ func (ct *checkTyper) arrayOp(op string, left *ckNode, items []*pg_query.Node, a
 	if common == oidUnknown {
 		common = oidText
 	}
+
 	arrayType := arrayOf(common)
 	if arrayType == 0 {
 		return ct.fail()
@@ -345,8 +346,9 @@ func (ct *checkTyper) arrayOp(op string, left *ckNode, items []*pg_query.Node, a
 	for _, e := range elems {
 		arr.args = append(arr.args, ct.coerce(e, common))
 	}
-	// The operator is resolved for the left side and the element type,
-	// which may cast both, the array as a whole.
+
+	// PostgreSQL resolves the operator for the left side's type and the
+	// element type. That may cast the left side, and the array as a whole.
 	lt, rt, _, ok := resolveCheckOperator(op, left.typ, common)
 	if !ok || ct.failed {
 		return ct.fail()
@@ -433,8 +435,8 @@ func resolveCheckOperator(op string, l, r uint32) (uint32, uint32, uint32, bool)
 	case !comparisonOps[op]:
 		return 0, 0, 0, false
 	case isStringType(l) && isStringType(r):
-		// text, bpchar and name compare with their own type; varchar has
-		// no operators and every other mix compares as text.
+		// text, bpchar and name compare with their own type. varchar has
+		// no operators of its own, and every other mix compares as text.
 		if l == r && l != oidVarchar {
 			return l, r, oidBool, true
 		}
@@ -581,9 +583,9 @@ func (ct *checkTyper) buildCoalesce(ce *pg_query.CoalesceExpr) *ckNode {
 }
 
 // deparseCheckNode prints a typed condition. Without pretty, every
-// operator, test and boolean expression is in parentheses of its own,
-// as PostgreSQL prints them; with pretty, a node gets parentheses only
-// where its parent needs them.
+// operator, test and boolean expression is in parentheses of its own, as
+// PostgreSQL prints them. With pretty, a node gets parentheses only where
+// its parent needs them.
 func deparseCheckNode(n *ckNode, pretty bool) string {
 	var b strings.Builder
 	writeCheckNode(&b, n, pretty)
@@ -743,9 +745,10 @@ func arithmeticBindsTighter(n, parent *ckNode) bool {
 	return parent.args[0] == n
 }
 
-// writeCheckConst prints a constant as PostgreSQL's get_const_expr does:
-// booleans and non-negative integers bare, numerics that look like
-// decimals bare, everything else as a quoted literal with its type.
+// writeCheckConst prints a constant as PostgreSQL 15 prints constants in
+// rule output: booleans and non-negative integers bare, numerics that
+// look like decimals bare, everything else as a quoted literal with its
+// type.
 func writeCheckConst(b *strings.Builder, n *ckNode) {
 	switch n.typ {
 	case oidBool:
@@ -771,10 +774,9 @@ func writeCheckConst(b *strings.Builder, n *ckNode) {
 	b.WriteString("'" + strings.ReplaceAll(n.text, "'", "''") + "'::" + checkTypeName(n.typ))
 }
 
-// checkTypeName names a type as PostgreSQL's format_type_with_typemod
-// does for typmod -1, which differs from format_type(oid, NULL) only for
-// blank-padded character: bpchar, not character, which would mean
-// character(1).
+// checkTypeName names a type as pg_get_constraintdef does: like
+// format_type(oid, NULL), except that blank-padded character without a
+// length is bpchar, because character would mean character(1).
 func checkTypeName(oid uint32) string {
 	switch oid {
 	case oidBpchar:

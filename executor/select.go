@@ -267,9 +267,9 @@ func targetName(rt *pg_query.ResTarget, subqueryNames map[*pg_query.SubLink]stri
 	return "?column?"
 }
 
-// Strengths of a derived column name, as PostgreSQL's FigureColname ranks
-// them: a cast replaces a weak name (CASE's "case", or none) of its
-// argument with the type's name but keeps a strong one.
+// Strengths of a derived column name, as PostgreSQL 15 ranks them: a cast
+// replaces a weak name (CASE's "case", or none) of its argument with the
+// type's name but keeps a strong one.
 const (
 	colnameNone = iota
 	colnameWeak
@@ -290,7 +290,7 @@ func figureColname(n *pg_query.Node, subqueryNames map[*pg_query.SubLink]string)
 		}
 	case n.GetAIndirection() != nil:
 		ind := n.GetAIndirection()
-		// The last field selection names the result; subscripts keep the
+		// The last field selection names the result. Subscripts keep the
 		// name of what they subscript.
 		for i := len(ind.Indirection) - 1; i >= 0; i-- {
 			if s := ind.Indirection[i].GetString_(); s != nil {

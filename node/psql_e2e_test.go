@@ -102,7 +102,7 @@ func TestPsqlMetaCommandsMatchPostgres(t *testing.T) {
 	}
 
 	// pgkeep has no range types, so the range and multirange overloads of
-	// lower and upper are missing; the other rows must match. \df+ also
+	// lower and upper are missing, and the other rows must match. \df+ also
 	// shows the owner (the bootstrap superuser, postgres in PostgreSQL)
 	// and the description, which pgkeep does not store, so both fields
 	// are blanked.

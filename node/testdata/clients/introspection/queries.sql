@@ -1,6 +1,7 @@
 -- Catalog queries that clients send on connect and for introspection,
 -- taken from PostgreSQL 15 clients: psql 15 (\d), SQLAlchemy 1.4 and
--- pgjdbc 42.5. TestIntrospectionMatchesPostgres runs each on pgkeep and
+-- pgjdbc 42.5, and information_schema joins of the kind that ORMs and
+-- schema tools send. TestIntrospectionMatchesPostgres runs each on pgkeep and
 -- on PostgreSQL after the schema in schema.sql and compares the results.
 -- {{items}} stands for the OID of the table items. Each query starts at a
 -- line that starts with "-- query: ". A "-- gap: " line after it marks a known
@@ -88,3 +89,27 @@ ORDER BY conname;
 
 -- query: pgbench partition probe
 select o.n, p.partstrat, pg_catalog.count(i.inhparent) from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on (n.oid = c.relnamespace) cross join lateral (select pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)) as o(n) left join pg_catalog.pg_partitioned_table as p on (p.partrelid = c.oid) left join pg_catalog.pg_inherits as i on (c.oid = i.inhparent) where c.relname = 'items' and o.n is not null group by 1, 2 order by 1 asc limit 1;
+
+-- query: information_schema foreign keys
+SELECT tc.constraint_schema, tc.constraint_name, tc.table_name, kcu.column_name, kcu.ordinal_position, kcu.position_in_unique_constraint,
+       ccu.table_name AS foreign_table_name, ccu.column_name AS foreign_column_name,
+       rc.unique_constraint_name, rc.match_option, rc.update_rule, rc.delete_rule
+FROM information_schema.table_constraints AS tc
+JOIN information_schema.key_column_usage AS kcu ON tc.constraint_name = kcu.constraint_name AND tc.table_schema = kcu.table_schema
+JOIN information_schema.constraint_column_usage AS ccu ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema
+JOIN information_schema.referential_constraints AS rc ON rc.constraint_name = tc.constraint_name AND rc.constraint_schema = tc.constraint_schema
+WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_name = 'items'
+ORDER BY 2, 5;
+
+-- query: information_schema table constraints
+SELECT constraint_schema, constraint_name, table_schema, table_name, constraint_type, is_deferrable, initially_deferred, enforced, nulls_distinct
+FROM information_schema.table_constraints
+WHERE table_schema = 'public' AND constraint_name NOT LIKE '%\_not\_null'
+ORDER BY constraint_name;
+
+-- query: information_schema check constraints
+SELECT cc.constraint_schema, cc.constraint_name, cc.check_clause, ccu.column_name
+FROM information_schema.check_constraints cc
+JOIN information_schema.constraint_column_usage ccu USING (constraint_schema, constraint_name)
+WHERE cc.constraint_schema = 'public'
+ORDER BY 2, 4;
