@@ -206,14 +206,27 @@ func formatRow(t *catalog.TableDescriptor, row []any) string {
 }
 
 // checkParentExists fails with 23503 when a child row references a parent
-// key that does not exist. A NULL in the key skips the check (MATCH
-// SIMPLE).
+// key that does not exist. Under MATCH SIMPLE a NULL in the key skips the
+// check. Under MATCH FULL a key of only NULLs skips it, and a key with
+// both NULLs and values fails.
 func (fk *fkRef) checkParentExists(ec *evalContext, row []any, owner uint32) error {
+	nulls := 0
+	for _, pos := range fk.childCols {
+		if row[pos] == nil {
+			nulls++
+		}
+	}
+	switch {
+	case nulls == 0:
+	case fk.fk.Match != catalog.FKMatchFull || nulls == len(fk.childCols):
+		return nil
+	default:
+		return pgerror.Newf(pgcode.ForeignKeyViolation, "insert or update on table %q violates foreign key constraint %q", fk.child.Name, fk.fk.Name).
+			WithDetail("MATCH FULL does not allow mixing of null and nonnull key values.").
+			WithConstraint(fk.child.Name, fk.fk.Name)
+	}
 	vals := make([]any, len(fk.childCols))
 	for i, pos := range fk.childCols {
-		if row[pos] == nil {
-			return nil
-		}
 		v, err := castDatum(row[pos], fk.child.Columns[pos].Type.OID, fk.parent.Columns[fk.parentCols[i]].Type, false, ec.sess.location())
 		if err != nil {
 			return err

@@ -685,6 +685,10 @@ func defaultCheckName(t *catalog.TableDescriptor, condition string) string {
 // to the table itself gets RefTable 0 until the table has its ID.
 func (a *analyser) addForeignKey(t *catalog.TableDescriptor, self *pg_query.RangeVar, c *pg_query.Constraint) error {
 	fk := catalog.ForeignKey{Name: c.Conname, OnDelete: fkAction(c.FkDelAction), OnUpdate: fkAction(c.FkUpdAction)}
+	// The grammar itself rejects MATCH PARTIAL.
+	if c.FkMatchtype == catalog.FKMatchFull {
+		fk.Match = catalog.FKMatchFull
+	}
 	var childNames []string
 	for _, n := range c.FkAttrs {
 		name := n.GetString_().GetSval()
@@ -696,7 +700,11 @@ func (a *analyser) addForeignKey(t *catalog.TableDescriptor, self *pg_query.Rang
 		fk.Columns = append(fk.Columns, col.ID)
 	}
 	if fk.Name == "" {
-		fk.Name = t.Name + "_" + strings.Join(childNames, "_") + "_fkey"
+		base := t.Name + "_" + strings.Join(childNames, "_") + "_fkey"
+		fk.Name = base
+		for i := 1; constraintTaken(t, fk.Name); i++ {
+			fk.Name = base + itoa(int64(i))
+		}
 	}
 	parent := t
 	selfRef := c.Pktable.Relname == t.Name && (c.Pktable.Schemaname == "" || c.Pktable.Schemaname == self.Schemaname)

@@ -173,9 +173,11 @@ func infoReferentialConstraintsRows(ec *evalContext, out *catalogRows) error {
 		for _, fk := range t.ForeignKeys {
 			row := map[string]any{
 				"constraint_catalog": ec.sess.database, "constraint_schema": schema, "constraint_name": fk.Name,
-				// pgkeep enforces every foreign key as MATCH SIMPLE, which
-				// the standard calls NONE.
 				"match_option": "NONE", "update_rule": fkRuleNames[fk.OnUpdate], "delete_rule": fkRuleNames[fk.OnDelete],
+			}
+			// The standard calls MATCH SIMPLE NONE.
+			if fk.Match == catalog.FKMatchFull {
+				row["match_option"] = "FULL"
 			}
 			// A key that references a unique index without a constraint
 			// leaves the unique_constraint columns NULL, as in PostgreSQL.

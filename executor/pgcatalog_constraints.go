@@ -65,6 +65,9 @@ func fkDefinition(ec *evalContext, snap *catalogSnapshot, t *catalog.TableDescri
 	var b strings.Builder
 	b.WriteString("FOREIGN KEY (" + columnList(t, fk.Columns) + ") REFERENCES ")
 	b.WriteString(relationName(ec, snap, parent.ID) + "(" + columnList(parent, fk.RefColumns) + ")")
+	if fk.Match == catalog.FKMatchFull {
+		b.WriteString(" MATCH FULL")
+	}
 	if name, ok := fkActionNames[fk.OnUpdate]; ok {
 		b.WriteString(" ON UPDATE " + name)
 	}
@@ -98,6 +101,14 @@ func sameIDs(a, b []uint32) bool {
 	return true
 }
 
+// fkMatchType returns pg_constraint.confmatchtype of a foreign key.
+func fkMatchType(fk catalog.ForeignKey) string {
+	if fk.Match == "" {
+		return catalog.FKMatchSimple
+	}
+	return fk.Match
+}
+
 func int2Array(ids []uint32) []any {
 	out := make([]any, len(ids))
 	for i, id := range ids {
@@ -117,7 +128,7 @@ func addFKAndCheckRows(snap *catalogSnapshot, t *catalog.TableDescriptor, out *c
 		out.add(map[string]any{
 			"oid": fkConstraintOID(t.ID, i), "conname": fk.Name, "connamespace": int64(t.SchemaID), "contype": "f",
 			"convalidated": true, "conrelid": int64(t.ID), "conindid": referencedIndexOID(parent, fk),
-			"confrelid": int64(parent.ID), "confupdtype": fk.OnUpdate, "confdeltype": fk.OnDelete, "confmatchtype": "s",
+			"confrelid": int64(parent.ID), "confupdtype": fk.OnUpdate, "confdeltype": fk.OnDelete, "confmatchtype": fkMatchType(fk),
 			"conislocal": true, "connoinherit": true, "conkey": int2Array(fk.Columns), "confkey": int2Array(fk.RefColumns),
 		})
 	}
