@@ -37,6 +37,10 @@ const (
 	ckArray
 	ckDistinct
 	ckCoalesce
+	ckCase
+	// ckSQLFunc is a function called with SQL syntax, such as
+	// TRIM(BOTH FROM x) or SUBSTRING(x FROM 2).
+	ckSQLFunc
 )
 
 // ckNode is one node of a CHECK condition typed as PostgreSQL types it.
@@ -49,6 +53,15 @@ type ckNode struct {
 	args []*ckNode
 	// all marks op ALL (array) as opposed to op ANY (array).
 	all bool
+	// null marks the NULL constant.
+	null bool
+	// explicit marks a cast written in the condition, as opposed to one
+	// that operator or function resolution added.
+	explicit bool
+	// caseArg is the argument of a simple CASE (CASE x WHEN ...), whose
+	// args are then WHEN values rather than conditions. A CASE's args
+	// alternate between WHEN and THEN parts and end with the ELSE part.
+	caseArg *ckNode
 }
 
 // checkDefinition renders a CHECK constraint as pg_get_constraintdef
@@ -136,13 +149,103 @@ func (ct *checkTyper) build(n *pg_query.Node) *ckNode {
 		return ct.buildFuncCall(n.GetFuncCall())
 	case n.GetCoalesceExpr() != nil:
 		return ct.buildCoalesce(n.GetCoalesceExpr())
+	case n.GetCaseExpr() != nil:
+		return ct.buildCase(n.GetCaseExpr())
+	case n.GetSqlvalueFunction() != nil:
+		return ct.buildSQLValueFunction(n.GetSqlvalueFunction())
 	}
 	return ct.fail()
 }
 
+// sqlValueFunctions are the SQL value functions the model types, with
+// their types and the keywords PostgreSQL prints for them.
+var sqlValueFunctions = map[pg_query.SQLValueFunctionOp]struct {
+	typ     uint32
+	keyword string
+}{
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_DATE:      {oidDate, "CURRENT_DATE"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP: {oidTimestamptz, "CURRENT_TIMESTAMP"},
+	pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:    {oidTimestamp, "LOCALTIMESTAMP"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_USER:      {oidName, "CURRENT_USER"},
+	pg_query.SQLValueFunctionOp_SVFOP_SESSION_USER:      {oidName, "SESSION_USER"},
+}
+
+func (ct *checkTyper) buildSQLValueFunction(f *pg_query.SQLValueFunction) *ckNode {
+	svf, ok := sqlValueFunctions[f.Op]
+	if !ok {
+		return ct.fail()
+	}
+	return &ckNode{kind: ckVar, typ: svf.typ, text: svf.keyword}
+}
+
+// buildCase types a CASE expression. Its results take their common type,
+// and a missing ELSE becomes ELSE NULL of that type, as PostgreSQL
+// prints it.
+func (ct *checkTyper) buildCase(ce *pg_query.CaseExpr) *ckNode {
+	out := &ckNode{kind: ckCase}
+	if ce.Arg != nil {
+		if out.caseArg = ct.build(ce.Arg); out.caseArg == nil {
+			return nil
+		}
+	}
+
+	var results []*ckNode
+	for _, w := range ce.Args {
+		cw := w.GetCaseWhen()
+		cond := ct.build(cw.Expr)
+		if cond == nil {
+			return nil
+		}
+		if out.caseArg != nil {
+			// PostgreSQL prints only the WHEN value of a simple CASE, so
+			// the model covers only the cases that leave the argument
+			// uncast.
+			lt, rt, _, ok := resolveCheckOperator("=", out.caseArg.typ, cond.typ)
+			if !ok || lt != out.caseArg.typ {
+				return ct.fail()
+			}
+			cond = ct.coerce(cond, rt)
+		} else {
+			cond = ct.coerce(cond, oidBool)
+		}
+		result := ct.build(cw.Result)
+		if cond == nil || result == nil {
+			return ct.fail()
+		}
+		out.args = append(out.args, cond)
+		results = append(results, result)
+	}
+	def := &ckNode{kind: ckConst, typ: oidUnknown, null: true}
+	if ce.Defresult != nil {
+		if def = ct.build(ce.Defresult); def == nil {
+			return nil
+		}
+	}
+	results = append(results, def)
+
+	out.typ = oidUnknown
+	for _, r := range results {
+		c, ok := commonType(out.typ, r.typ)
+		if !ok {
+			return ct.fail()
+		}
+		out.typ = c
+	}
+	if out.typ == oidUnknown {
+		out.typ = oidText
+	}
+
+	var args []*ckNode
+	for i, cond := range out.args {
+		args = append(args, cond, ct.coerce(results[i], out.typ))
+	}
+	out.args = append(args, ct.coerce(def, out.typ))
+	return out
+}
+
 func (ct *checkTyper) buildConst(c *pg_query.A_Const) *ckNode {
 	if c.Isnull {
-		return ct.fail()
+		return &ckNode{kind: ckConst, typ: oidUnknown, null: true}
 	}
 	switch v := c.Val.(type) {
 	case *pg_query.A_Const_Ival:
@@ -184,7 +287,11 @@ func (ct *checkTyper) buildTypeCast(tc *pg_query.TypeCast) *ckNode {
 	if arg == nil {
 		return nil
 	}
-	return ct.coerce(arg, typ.OID)
+	out := ct.coerce(arg, typ.OID)
+	if out != nil && out.kind == ckCast && out != arg {
+		out.explicit = true
+	}
+	return out
 }
 
 // coerce converts n to typ: a string literal becomes a constant of typ,
@@ -195,6 +302,8 @@ func (ct *checkTyper) coerce(n *ckNode, typ uint32) *ckNode {
 		return nil
 	case n.typ == typ:
 		return n
+	case n.kind == ckConst && n.null:
+		return &ckNode{kind: ckConst, typ: typ, null: true}
 	case n.kind == ckConst && n.typ == oidUnknown:
 		v, err := castDatum(n.text, oidUnknown, plainType(typ), false, ct.loc)
 		if err != nil {
@@ -258,6 +367,12 @@ func (ct *checkTyper) buildAExpr(ae *pg_query.A_Expr) *ckNode {
 			return &ckNode{kind: ckNot, typ: oidBool, args: []*ckNode{n}}
 		}
 		return n
+	case pg_query.A_Expr_Kind_AEXPR_NULLIF:
+		cmp := ct.binary("=", ct.build(ae.Lexpr), ct.build(ae.Rexpr))
+		if cmp == nil {
+			return nil
+		}
+		return &ckNode{kind: ckFunc, typ: cmp.args[0].typ, text: "NULLIF", args: cmp.args}
 	case pg_query.A_Expr_Kind_AEXPR_IN:
 		return ct.buildIn(op, ae)
 	case pg_query.A_Expr_Kind_AEXPR_OP_ANY, pg_query.A_Expr_Kind_AEXPR_OP_ALL:
@@ -266,25 +381,44 @@ func (ct *checkTyper) buildAExpr(ae *pg_query.A_Expr) *ckNode {
 			return ct.fail()
 		}
 		return ct.arrayOp(op, ct.build(ae.Lexpr), arr.Elements, ae.Kind == pg_query.A_Expr_Kind_AEXPR_OP_ALL)
-	case pg_query.A_Expr_Kind_AEXPR_BETWEEN, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN:
-		list := ae.Rexpr.GetList()
-		if list == nil || len(list.Items) != 2 {
-			return ct.fail()
-		}
-		// PostgreSQL rewrites x BETWEEN a AND b to x >= a AND x <= b, and
-		// NOT BETWEEN to x < a OR x > b, repeating x.
-		lowOp, highOp, kind := ">=", "<=", ckAnd
-		if ae.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN {
-			lowOp, highOp, kind = "<", ">", ckOr
-		}
-		low := ct.binary(lowOp, ct.build(ae.Lexpr), ct.build(list.Items[0]))
-		high := ct.binary(highOp, ct.build(ae.Lexpr), ct.build(list.Items[1]))
-		if low == nil || high == nil {
-			return ct.fail()
-		}
-		return &ckNode{kind: kind, typ: oidBool, args: []*ckNode{low, high}}
+	case pg_query.A_Expr_Kind_AEXPR_BETWEEN, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN,
+		pg_query.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+		return ct.buildBetween(ae)
 	}
 	return ct.fail()
+}
+
+// buildBetween types BETWEEN as PostgreSQL rewrites it, repeating x:
+// x BETWEEN a AND b is x >= a AND x <= b, NOT BETWEEN is x < a OR x > b,
+// and the SYMMETRIC forms add the same test with a and b swapped.
+func (ct *checkTyper) buildBetween(ae *pg_query.A_Expr) *ckNode {
+	list := ae.Rexpr.GetList()
+	if list == nil || len(list.Items) != 2 {
+		return ct.fail()
+	}
+	not := ae.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN || ae.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM
+	symmetric := ae.Kind == pg_query.A_Expr_Kind_AEXPR_BETWEEN_SYM || ae.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM
+	lowOp, highOp, inner, outer := ">=", "<=", ckAnd, ckOr
+	if not {
+		lowOp, highOp, inner, outer = "<", ">", ckOr, ckAnd
+	}
+	between := func(low, high *pg_query.Node) *ckNode {
+		l := ct.binary(lowOp, ct.build(ae.Lexpr), ct.build(low))
+		h := ct.binary(highOp, ct.build(ae.Lexpr), ct.build(high))
+		if l == nil || h == nil {
+			return ct.fail()
+		}
+		return &ckNode{kind: inner, typ: oidBool, args: []*ckNode{l, h}}
+	}
+	out := between(list.Items[0], list.Items[1])
+	if symmetric && out != nil {
+		swapped := between(list.Items[1], list.Items[0])
+		if swapped == nil {
+			return nil
+		}
+		out = &ckNode{kind: outer, typ: oidBool, args: []*ckNode{out, swapped}}
+	}
+	return out
 }
 
 func (ct *checkTyper) buildPrefix(op string, operand *pg_query.Node) *ckNode {
@@ -432,6 +566,8 @@ func resolveCheckOperator(op string, l, r uint32) (uint32, uint32, uint32, bool)
 			return 0, 0, 0, false
 		}
 		return lt, rt, resultOf(op, numericResult(lt, rt)), true
+	case l == oidDate && r == oidInt4 && (op == "+" || op == "-"):
+		return l, r, oidDate, true
 	case !comparisonOps[op]:
 		return 0, 0, 0, false
 	case isStringType(l) && isStringType(r):
@@ -505,23 +641,39 @@ var checkFunctions = map[string][]struct {
 	"octet_length":     {{[]uint32{oidText}, oidInt4}, {[]uint32{oidBpchar}, oidInt4}},
 	"lower":            {{[]uint32{oidText}, oidText}},
 	"upper":            {{[]uint32{oidText}, oidText}},
-	"btrim":            {{[]uint32{oidText}, oidText}},
+	"btrim":            {{[]uint32{oidText}, oidText}, {[]uint32{oidText, oidText}, oidText}},
 	"abs": {
 		{[]uint32{oidInt2}, 0}, {[]uint32{oidInt4}, 0}, {[]uint32{oidInt8}, 0},
 		{[]uint32{oidNumeric}, 0}, {[]uint32{oidFloat4}, 0}, {[]uint32{oidFloat8}, 0},
 	},
-	"now": {{nil, oidTimestamptz}},
+	"now":         {{nil, oidTimestamptz}},
+	"like_escape": {{[]uint32{oidText, oidText}, oidText}},
+	"ltrim":       {{[]uint32{oidText}, oidText}, {[]uint32{oidText, oidText}, oidText}},
+	"rtrim":       {{[]uint32{oidText}, oidText}, {[]uint32{oidText, oidText}, oidText}},
+	"substring":   {{[]uint32{oidText, oidInt4}, oidText}, {[]uint32{oidText, oidInt4, oidInt4}, oidText}},
+	"position":    {{[]uint32{oidText, oidText}, oidInt4}},
 }
+
+// sqlSyntaxFunctions are the functions that PostgreSQL prints in SQL
+// syntax when the condition called them that way.
+var sqlSyntaxFunctions = map[string]bool{"btrim": true, "ltrim": true, "rtrim": true, "substring": true, "position": true}
 
 func (ct *checkTyper) buildFuncCall(fc *pg_query.FuncCall) *ckNode {
 	if fc.AggStar || fc.AggDistinct || fc.Over != nil || len(fc.AggOrder) > 0 || fc.AggFilter != nil || fc.FuncVariadic {
 		return ct.fail()
 	}
-	if fc.Funcformat != pg_query.CoercionForm_COERCE_EXPLICIT_CALL {
-		// SQL-syntax calls such as TRIM(BOTH FROM x) print differently.
+	name := fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval()
+	kind := ckFunc
+	switch fc.Funcformat {
+	case pg_query.CoercionForm_COERCE_EXPLICIT_CALL:
+	case pg_query.CoercionForm_COERCE_SQL_SYNTAX:
+		if !sqlSyntaxFunctions[name] {
+			return ct.fail()
+		}
+		kind = ckSQLFunc
+	default:
 		return ct.fail()
 	}
-	name := fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval()
 	if len(fc.Funcname) > 2 || len(fc.Funcname) == 2 && fc.Funcname[0].GetString_().GetSval() != "pg_catalog" {
 		return ct.fail()
 	}
@@ -547,7 +699,7 @@ func (ct *checkTyper) buildFuncCall(fc *pg_query.FuncCall) *ckNode {
 		if !matches {
 			continue
 		}
-		out := &ckNode{kind: ckFunc, typ: sig.result, text: name}
+		out := &ckNode{kind: kind, typ: sig.result, text: name}
 		for i, want := range sig.args {
 			out.args = append(out.args, ct.coerce(args[i], want))
 		}
@@ -580,209 +732,4 @@ func (ct *checkTyper) buildCoalesce(ce *pg_query.CoalesceExpr) *ckNode {
 		out.args[i] = ct.coerce(out.args[i], out.typ)
 	}
 	return out
-}
-
-// deparseCheckNode prints a typed condition. Without pretty, every
-// operator, test and boolean expression is in parentheses of its own, as
-// PostgreSQL prints them. With pretty, a node gets parentheses only where
-// its parent needs them.
-func deparseCheckNode(n *ckNode, pretty bool) string {
-	var b strings.Builder
-	writeCheckNode(&b, n, pretty)
-	return b.String()
-}
-
-func writeCheckNode(b *strings.Builder, n *ckNode, pretty bool) {
-	own := !pretty && ownParens(n)
-	if own {
-		b.WriteByte('(')
-	}
-	switch n.kind {
-	case ckVar:
-		b.WriteString(n.text)
-	case ckConst:
-		writeCheckConst(b, n)
-	case ckOp:
-		if len(n.args) == 1 {
-			b.WriteString(n.text + " ")
-			writeCheckChild(b, n.args[0], n, pretty)
-			break
-		}
-		writeCheckChild(b, n.args[0], n, pretty)
-		b.WriteString(" " + n.text + " ")
-		writeCheckChild(b, n.args[1], n, pretty)
-	case ckFunc, ckCoalesce:
-		if n.kind == ckCoalesce {
-			b.WriteString("COALESCE")
-		} else {
-			b.WriteString(n.text)
-		}
-		b.WriteByte('(')
-		for i, a := range n.args {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeCheckChild(b, a, n, pretty)
-		}
-		b.WriteByte(')')
-	case ckCast:
-		if !pretty {
-			b.WriteByte('(')
-		}
-		writeCheckChild(b, n.args[0], n, pretty)
-		if !pretty {
-			b.WriteByte(')')
-		}
-		b.WriteString("::" + checkTypeName(n.typ))
-	case ckAnd, ckOr:
-		sep := " AND "
-		if n.kind == ckOr {
-			sep = " OR "
-		}
-		for i, a := range n.args {
-			if i > 0 {
-				b.WriteString(sep)
-			}
-			writeCheckChild(b, a, n, pretty)
-		}
-	case ckNot:
-		b.WriteString("NOT ")
-		writeCheckChild(b, n.args[0], n, pretty)
-	case ckTest:
-		writeCheckChild(b, n.args[0], n, pretty)
-		b.WriteString(n.text)
-	case ckDistinct:
-		writeCheckChild(b, n.args[0], n, pretty)
-		b.WriteString(" IS DISTINCT FROM ")
-		writeCheckChild(b, n.args[1], n, pretty)
-	case ckArrayOp:
-		writeCheckChild(b, n.args[0], n, pretty)
-		quantifier := " ANY ("
-		if n.all {
-			quantifier = " ALL ("
-		}
-		b.WriteString(" " + n.text + quantifier)
-		writeCheckChild(b, n.args[1], n, pretty)
-		b.WriteByte(')')
-	case ckArray:
-		b.WriteString("ARRAY[")
-		for i, a := range n.args {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeCheckChild(b, a, n, pretty)
-		}
-		b.WriteByte(']')
-	}
-	if own {
-		b.WriteByte(')')
-	}
-}
-
-// ownParens reports whether PostgreSQL puts n in parentheses of its own
-// outside pretty mode.
-func ownParens(n *ckNode) bool {
-	switch n.kind {
-	case ckOp, ckAnd, ckOr, ckNot, ckTest, ckDistinct, ckArrayOp:
-		return true
-	}
-	return false
-}
-
-// writeCheckChild prints a child node, in pretty mode in parentheses
-// unless it binds tighter than its parent.
-func writeCheckChild(b *strings.Builder, n, parent *ckNode, pretty bool) {
-	if !pretty || simpleUnder(n, parent) {
-		writeCheckNode(b, n, pretty)
-		return
-	}
-	b.WriteByte('(')
-	writeCheckNode(b, n, pretty)
-	b.WriteByte(')')
-}
-
-// simpleUnder reports whether n needs no parentheses under parent in
-// pretty mode.
-func simpleUnder(n, parent *ckNode) bool {
-	switch n.kind {
-	case ckVar, ckConst, ckFunc, ckCoalesce, ckArray, ckCast:
-		return true
-	}
-	switch parent.kind {
-	case ckFunc, ckCoalesce, ckArray:
-		return true
-	case ckAnd, ckOr, ckNot:
-		switch n.kind {
-		case ckAnd, ckNot:
-			return parent.kind != ckNot
-		case ckOr:
-			return parent.kind == ckOr
-		case ckArrayOp:
-			return false
-		}
-		return true
-	case ckOp:
-		return n.kind == ckOp && arithmeticBindsTighter(n, parent)
-	}
-	return false
-}
-
-// arithmeticBindsTighter reports whether the arithmetic operator n can go
-// without parentheses as an operand of the arithmetic operator parent:
-// when n binds tighter (* / % under + -), or binds as tight and is the
-// left operand.
-func arithmeticBindsTighter(n, parent *ckNode) bool {
-	if len(n.args) != 2 || len(parent.args) != 2 || !arithmeticOps[n.text] || !arithmeticOps[parent.text] {
-		return false
-	}
-	high := func(op string) bool { return op == "*" || op == "/" || op == "%" }
-	switch {
-	case high(n.text) && !high(parent.text):
-		return true
-	case !high(n.text) && high(parent.text):
-		return false
-	}
-	return parent.args[0] == n
-}
-
-// writeCheckConst prints a constant as PostgreSQL 15 prints constants in
-// rule output: booleans and non-negative integers bare, numerics that
-// look like decimals bare, everything else as a quoted literal with its
-// type.
-func writeCheckConst(b *strings.Builder, n *ckNode) {
-	switch n.typ {
-	case oidBool:
-		if n.text == "t" {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-		return
-	case oidInt4:
-		if !strings.HasPrefix(n.text, "-") {
-			b.WriteString(n.text)
-			return
-		}
-	case oidNumeric:
-		if n.text != "" && n.text[0] >= '0' && n.text[0] <= '9' && strings.ContainsAny(n.text, ".eE") {
-			b.WriteString(n.text)
-			return
-		}
-	}
-	// With standard_conforming_strings on, as pgkeep always has it,
-	// PostgreSQL doubles only the quotes.
-	b.WriteString("'" + strings.ReplaceAll(n.text, "'", "''") + "'::" + checkTypeName(n.typ))
-}
-
-// checkTypeName names a type as pg_get_constraintdef does: like
-// format_type(oid, NULL), except that blank-padded character without a
-// length is bpchar, because character would mean character(1).
-func checkTypeName(oid uint32) string {
-	switch oid {
-	case oidBpchar:
-		return "bpchar"
-	case arrayOf(oidBpchar):
-		return "bpchar[]"
-	}
-	return formatTypeName(oid, -1)
 }
