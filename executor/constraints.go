@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -36,6 +37,10 @@ type fkRef struct {
 	// parentIndex is the unique index of the referenced columns, or nil
 	// when they are the parent's primary key.
 	parentIndex *indexCodec
+	// keyOrder maps the columns of that key, in key order, to positions
+	// in the foreign key, for a foreign key that lists them in another
+	// order. It is nil when the orders agree.
+	keyOrder []int
 }
 
 // compileRowChecks compiles the CHECK constraints and foreign keys of t.
@@ -90,14 +95,26 @@ func (a *analyser) resolveFK(child *catalog.TableDescriptor, fk catalog.ForeignK
 	for _, id := range fk.RefColumns {
 		ref.parentCols = append(ref.parentCols, ref.parentCodec.colIndex[id])
 	}
-	if !sameOrder(fk.RefColumns, parent.PrimaryKey) {
+	// Like PostgreSQL, take a unique key over the same set of columns in
+	// any order, preferring the primary key and then one in the same
+	// order.
+	key := parent.PrimaryKey
+	if !sameColumnSet(fk.RefColumns, key) {
 		for _, ic := range ref.parentCodec.indexCodecs() {
-			if ic.desc.Unique && sameOrder(ic.desc.Columns, fk.RefColumns) {
-				ref.parentIndex = ic
+			if !ic.desc.Unique || !sameColumnSet(ic.desc.Columns, fk.RefColumns) {
+				continue
+			}
+			if ref.parentIndex == nil || sameOrder(ic.desc.Columns, fk.RefColumns) {
+				ref.parentIndex, key = ic, ic.desc.Columns
 			}
 		}
 		if ref.parentIndex == nil {
 			return nil, pgerror.Newf(pgcode.InvalidForeignKey, "there is no unique constraint matching given keys for referenced table %q", parent.Name)
+		}
+	}
+	if !sameOrder(key, fk.RefColumns) {
+		for _, id := range key {
+			ref.keyOrder = append(ref.keyOrder, slices.Index(fk.RefColumns, id))
 		}
 	}
 	return ref, nil
@@ -246,6 +263,14 @@ func (fk *fkRef) checkParentExists(ec *evalContext, row []any, owner uint32) err
 // owner's rows when the parent is a per-user table.
 func (fk *fkRef) parentHas(txn kv.Txn, owner uint32, vals []any) (bool, error) {
 	pc := fk.parentCodec
+	cols := fk.parentCols
+	if fk.keyOrder != nil {
+		keyVals, keyCols := make([]any, len(vals)), make([]int, len(vals))
+		for j, i := range fk.keyOrder {
+			keyVals[j], keyCols[j] = vals[i], fk.parentCols[i]
+		}
+		vals, cols = keyVals, keyCols
+	}
 	if fk.parentIndex == nil {
 		key, err := pc.encodeKeyPrefix(vals, owner)
 		if err != nil {
@@ -257,7 +282,7 @@ func (fk *fkRef) parentHas(txn kv.Txn, owner uint32, vals []any) (bool, error) {
 	key := append([]byte(nil), fk.parentIndex.entryPrefix(pc, owner)...)
 	for i, v := range vals {
 		var err error
-		if key, err = encodeKeyDatum(key, v, fk.parent.Columns[fk.parentCols[i]].Type.OID); err != nil {
+		if key, err = encodeKeyDatum(key, v, fk.parent.Columns[cols[i]].Type.OID); err != nil {
 			return false, err
 		}
 	}

@@ -73,7 +73,7 @@ func notNullColumns(t *catalog.TableDescriptor) []*catalog.ColumnDescriptor {
 // enforces the referenced columns of fk, as catalogIndex.
 func referencedIndex(parent *catalog.TableDescriptor, fk catalog.ForeignKey) (catalogIndex, bool) {
 	for _, ix := range tableIndexes(parent) {
-		if ix.unique && sameIDs(ix.columns, fk.RefColumns) {
+		if ix.unique && sameColumnSet(ix.columns, fk.RefColumns) {
 			return ix, true
 		}
 	}

@@ -79,26 +79,14 @@ func fkDefinition(ec *evalContext, snap *catalogSnapshot, t *catalog.TableDescri
 
 // referencedIndexOID returns the OID of the index that enforces the
 // referenced columns of fk: the parent's primary key or a unique index on
-// exactly those columns.
+// the same columns, in any order.
 func referencedIndexOID(parent *catalog.TableDescriptor, fk catalog.ForeignKey) int64 {
 	for _, ix := range tableIndexes(parent) {
-		if ix.unique && sameIDs(ix.columns, fk.RefColumns) {
+		if ix.unique && sameColumnSet(ix.columns, fk.RefColumns) {
 			return indexOID(parent.ID, ix.id)
 		}
 	}
 	return 0
-}
-
-func sameIDs(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // fkMatchType returns pg_constraint.confmatchtype of a foreign key.
