@@ -505,7 +505,11 @@ func (ct *checkTyper) binary(op string, l, r *ckNode) *ckNode {
 	if !ok {
 		return ct.fail()
 	}
-	return &ckNode{kind: ckOp, typ: result, text: op, args: []*ckNode{ct.coerce(l, lt), ct.coerce(r, rt)}}
+	l, r = ct.coerce(l, lt), ct.coerce(r, rt)
+	if l == nil || r == nil {
+		return ct.fail()
+	}
+	return &ckNode{kind: ckOp, typ: result, text: op, args: []*ckNode{l, r}}
 }
 
 var (
