@@ -177,7 +177,16 @@ type ForeignKey struct {
 	RefColumns []uint32 `json:"ref_columns"`
 	OnDelete   string   `json:"on_delete"`
 	OnUpdate   string   `json:"on_update"`
+	// Match is FKMatchFull for MATCH FULL. Empty, as in descriptors
+	// written before MATCH FULL existed, means MATCH SIMPLE.
+	Match string `json:"match,omitempty"`
 }
+
+// Foreign key match types, as pg_constraint.confmatchtype stores them.
+const (
+	FKMatchSimple = "s"
+	FKMatchFull   = "f"
+)
 
 // IndexDescriptor describes a secondary index. Its entries live under the
 // index's own ID: the indexed values, then the primary key values, which

@@ -167,9 +167,6 @@ func (alt *tableAlteration) addColumn(cd *pg_query.ColumnDef, ifNotExists bool) 
 		c := cn.GetConstraint()
 		switch c.Contype {
 		case pg_query.ConstrType_CONSTR_CHECK:
-			if c.Conname == "" {
-				c.Conname = t.Name + "_" + col.Name + "_check"
-			}
 		case pg_query.ConstrType_CONSTR_FOREIGN:
 			c.FkAttrs = []*pg_query.Node{pg_query.MakeStrNode(col.Name)}
 		default:
@@ -382,9 +379,6 @@ func (alt *tableAlteration) addConstraint(c *pg_query.Constraint) error {
 	}
 	switch c.Contype {
 	case pg_query.ConstrType_CONSTR_CHECK:
-		if c.Conname == "" {
-			c.Conname = t.Name + "_check"
-		}
 		if err := alt.an.addCheck(t, c); err != nil {
 			return err
 		}

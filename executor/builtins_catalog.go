@@ -44,6 +44,9 @@ var catalogBuiltins = map[string][]builtin{
 	}}},
 	"pg_get_function_result":    {{argTypes: []uint32{oidOID}, result: fixed(oidText), strict: true, fn: pgGetFunctionResult}},
 	"pg_get_function_arguments": {{argTypes: []uint32{oidOID}, result: fixed(oidText), strict: true, fn: pgGetFunctionArguments}},
+	// Only SQL functions written with BEGIN ATOMIC have a body to show,
+	// and pgkeep has no SQL functions.
+	"pg_get_function_sqlbody": {{argTypes: []uint32{oidOID}, result: fixed(oidText), strict: true, fn: constant(nil)}},
 	// pgkeep has no partitions, so a table's only ancestor is itself. The
 	// set-returning form in FROM is in pgcatalog_funcs.go.
 	"pg_partition_ancestors":          {{argTypes: []uint32{oidRegclass}, result: fixed(oidRegclass), strict: true, fn: firstArgument}},

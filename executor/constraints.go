@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -36,6 +37,10 @@ type fkRef struct {
 	// parentIndex is the unique index of the referenced columns, or nil
 	// when they are the parent's primary key.
 	parentIndex *indexCodec
+	// keyOrder maps the columns of that key, in key order, to positions
+	// in the foreign key, for a foreign key that lists them in another
+	// order. It is nil when the orders agree.
+	keyOrder []int
 }
 
 // compileRowChecks compiles the CHECK constraints and foreign keys of t.
@@ -90,14 +95,26 @@ func (a *analyser) resolveFK(child *catalog.TableDescriptor, fk catalog.ForeignK
 	for _, id := range fk.RefColumns {
 		ref.parentCols = append(ref.parentCols, ref.parentCodec.colIndex[id])
 	}
-	if !sameOrder(fk.RefColumns, parent.PrimaryKey) {
+	// Like PostgreSQL, take a unique key over the same set of columns in
+	// any order, preferring the primary key and then one in the same
+	// order.
+	key := parent.PrimaryKey
+	if !sameColumnSet(fk.RefColumns, key) {
 		for _, ic := range ref.parentCodec.indexCodecs() {
-			if ic.desc.Unique && sameOrder(ic.desc.Columns, fk.RefColumns) {
-				ref.parentIndex = ic
+			if !ic.desc.Unique || !sameColumnSet(ic.desc.Columns, fk.RefColumns) {
+				continue
+			}
+			if ref.parentIndex == nil || sameOrder(ic.desc.Columns, fk.RefColumns) {
+				ref.parentIndex, key = ic, ic.desc.Columns
 			}
 		}
 		if ref.parentIndex == nil {
 			return nil, pgerror.Newf(pgcode.InvalidForeignKey, "there is no unique constraint matching given keys for referenced table %q", parent.Name)
+		}
+	}
+	if !sameOrder(key, fk.RefColumns) {
+		for _, id := range key {
+			ref.keyOrder = append(ref.keyOrder, slices.Index(fk.RefColumns, id))
 		}
 	}
 	return ref, nil
@@ -206,14 +223,27 @@ func formatRow(t *catalog.TableDescriptor, row []any) string {
 }
 
 // checkParentExists fails with 23503 when a child row references a parent
-// key that does not exist. A NULL in the key skips the check (MATCH
-// SIMPLE).
+// key that does not exist. Under MATCH SIMPLE a NULL in the key skips the
+// check. Under MATCH FULL a key of only NULLs skips it, and a key with
+// both NULLs and values fails.
 func (fk *fkRef) checkParentExists(ec *evalContext, row []any, owner uint32) error {
+	nulls := 0
+	for _, pos := range fk.childCols {
+		if row[pos] == nil {
+			nulls++
+		}
+	}
+	switch {
+	case nulls == 0:
+	case fk.fk.Match != catalog.FKMatchFull || nulls == len(fk.childCols):
+		return nil
+	default:
+		return pgerror.Newf(pgcode.ForeignKeyViolation, "insert or update on table %q violates foreign key constraint %q", fk.child.Name, fk.fk.Name).
+			WithDetail("MATCH FULL does not allow mixing of null and nonnull key values.").
+			WithConstraint(fk.child.Name, fk.fk.Name)
+	}
 	vals := make([]any, len(fk.childCols))
 	for i, pos := range fk.childCols {
-		if row[pos] == nil {
-			return nil
-		}
 		v, err := castDatum(row[pos], fk.child.Columns[pos].Type.OID, fk.parent.Columns[fk.parentCols[i]].Type, false, ec.sess.location())
 		if err != nil {
 			return err
@@ -233,6 +263,14 @@ func (fk *fkRef) checkParentExists(ec *evalContext, row []any, owner uint32) err
 // owner's rows when the parent is a per-user table.
 func (fk *fkRef) parentHas(txn kv.Txn, owner uint32, vals []any) (bool, error) {
 	pc := fk.parentCodec
+	cols := fk.parentCols
+	if fk.keyOrder != nil {
+		keyVals, keyCols := make([]any, len(vals)), make([]int, len(vals))
+		for j, i := range fk.keyOrder {
+			keyVals[j], keyCols[j] = vals[i], fk.parentCols[i]
+		}
+		vals, cols = keyVals, keyCols
+	}
 	if fk.parentIndex == nil {
 		key, err := pc.encodeKeyPrefix(vals, owner)
 		if err != nil {
@@ -244,7 +282,7 @@ func (fk *fkRef) parentHas(txn kv.Txn, owner uint32, vals []any) (bool, error) {
 	key := append([]byte(nil), fk.parentIndex.entryPrefix(pc, owner)...)
 	for i, v := range vals {
 		var err error
-		if key, err = encodeKeyDatum(key, v, fk.parent.Columns[fk.parentCols[i]].Type.OID); err != nil {
+		if key, err = encodeKeyDatum(key, v, fk.parent.Columns[cols[i]].Type.OID); err != nil {
 			return false, err
 		}
 	}

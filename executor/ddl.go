@@ -167,9 +167,6 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 				c := cn.GetConstraint()
 				switch c.Contype {
 				case pg_query.ConstrType_CONSTR_CHECK:
-					if c.Conname == "" {
-						c.Conname = t.Name + "_" + cd.Colname + "_check"
-					}
 					tableConstraints = append(tableConstraints, c)
 				case pg_query.ConstrType_CONSTR_FOREIGN:
 					c.FkAttrs = []*pg_query.Node{pg_query.MakeStrNode(cd.Colname)}
@@ -651,13 +648,10 @@ func (a *analyser) planAlterAccessLevel(al *alterAccessLevelStmt) (*plan, error)
 	}), nil
 }
 
-// addCheck adds a CHECK constraint to a new table after checking that its
-// condition compiles to a boolean over the table's columns.
+// addCheck adds a CHECK constraint to a table after checking that its
+// condition compiles to a boolean over the table's columns. An unnamed
+// constraint gets PostgreSQL's name: see defaultCheckName.
 func (a *analyser) addCheck(t *catalog.TableDescriptor, c *pg_query.Constraint) error {
-	name := c.Conname
-	if name == "" {
-		name = t.Name + "_check"
-	}
 	b := &builder{sess: a.sess, scope: tableScope(t, t.Name), params: &paramTypes{}, clause: "check constraints"}
 	e, err := b.build(c.RawExpr)
 	if err != nil {
@@ -670,14 +664,42 @@ func (a *analyser) addCheck(t *catalog.TableDescriptor, c *pg_query.Constraint) 
 	if err != nil {
 		return err
 	}
+	name := c.Conname
+	if name == "" {
+		name = defaultCheckName(t, text)
+	}
 	t.Checks = append(t.Checks, catalog.CheckConstraint{Name: name, Expr: text})
 	return nil
+}
+
+// defaultCheckName names an unnamed CHECK constraint as PostgreSQL 15
+// does: table_column_check when the condition reads exactly one column,
+// else table_check, with the first number from 1 up appended that makes
+// the name unique among the table's constraints.
+//
+// NOTE: PostgreSQL also avoids the constraint names of other tables in
+// the schema and shortens names longer than 63 bytes; pgkeep does
+// neither.
+func defaultCheckName(t *catalog.TableDescriptor, condition string) string {
+	base := t.Name + "_check"
+	if cols := checkColumns(t, catalog.CheckConstraint{Expr: condition}); len(cols) == 1 {
+		base = t.Name + "_" + t.ColumnByID(cols[0]).Name + "_check"
+	}
+	name := base
+	for i := 1; constraintTaken(t, name); i++ {
+		name = base + itoa(int64(i))
+	}
+	return name
 }
 
 // addForeignKey adds a FOREIGN KEY constraint to a new table. A reference
 // to the table itself gets RefTable 0 until the table has its ID.
 func (a *analyser) addForeignKey(t *catalog.TableDescriptor, self *pg_query.RangeVar, c *pg_query.Constraint) error {
 	fk := catalog.ForeignKey{Name: c.Conname, OnDelete: fkAction(c.FkDelAction), OnUpdate: fkAction(c.FkUpdAction)}
+	// The grammar itself rejects MATCH PARTIAL.
+	if c.FkMatchtype == catalog.FKMatchFull {
+		fk.Match = catalog.FKMatchFull
+	}
 	var childNames []string
 	for _, n := range c.FkAttrs {
 		name := n.GetString_().GetSval()
@@ -689,7 +711,11 @@ func (a *analyser) addForeignKey(t *catalog.TableDescriptor, self *pg_query.Rang
 		fk.Columns = append(fk.Columns, col.ID)
 	}
 	if fk.Name == "" {
-		fk.Name = t.Name + "_" + strings.Join(childNames, "_") + "_fkey"
+		base := t.Name + "_" + strings.Join(childNames, "_") + "_fkey"
+		fk.Name = base
+		for i := 1; constraintTaken(t, fk.Name); i++ {
+			fk.Name = base + itoa(int64(i))
+		}
 	}
 	parent := t
 	selfRef := c.Pktable.Relname == t.Name && (c.Pktable.Schemaname == "" || c.Pktable.Schemaname == self.Schemaname)

@@ -38,7 +38,7 @@ func (a *analyser) analyseReturning(list []*pg_query.Node, t *catalog.TableDescr
 			return nil, err
 		}
 		sp.targets = append(sp.targets, e)
-		sp.names = append(sp.names, targetName(rt))
+		sp.names = append(sp.names, targetName(rt, nil))
 	}
 	return &returning{exprs: sp.targets, names: sp.names}, nil
 }

@@ -34,10 +34,11 @@
 // equality keys are nested loops.
 //
 // The pg_catalog and information_schema tables (pgcatalog*.go,
-// infoschema_tables.go) are virtual tables computed here rather than in
+// infoschema_*.go) are virtual tables computed here rather than in
 // package catalog, as DESIGN.md places them: their columns hold type
 // names, default expressions and constraint definitions that only the
-// executor can render.
+// executor can render. checkdef.go prints CHECK conditions with the
+// implicit casts that PostgreSQL's deparser shows.
 // Subqueries in expressions (subquery.go) run once per execution, or once
 // per row of the enclosing query when they are correlated.
 //

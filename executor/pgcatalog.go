@@ -87,9 +87,12 @@ var catalogTableList = []catalogTable{
 	{schema: "information_schema", name: "table_constraints", view: true, rows: infoTableConstraintsRows},
 	{schema: "information_schema", name: "key_column_usage", view: true, rows: infoKeyColumnUsageRows},
 	{schema: "information_schema", name: "constraint_column_usage", view: true, rows: infoConstraintColumnUsageRows},
-	{schema: "information_schema", name: "referential_constraints", view: true},
+	{schema: "information_schema", name: "referential_constraints", view: true, rows: infoReferentialConstraintsRows},
 	{schema: "information_schema", name: "sequences", view: true},
 	{schema: "information_schema", name: "routines", view: true},
+	{schema: "information_schema", name: "check_constraints", view: true, rows: infoCheckConstraintsRows},
+	{schema: "information_schema", name: "constraint_table_usage", view: true, rows: infoConstraintTableUsageRows},
+	{schema: "pg_catalog", name: "pg_language", rows: pgLanguageRows},
 }
 
 const firstCatalogTableID = 10

@@ -31,6 +31,14 @@ func pgClassRows(ec *evalContext, out *catalogRows) error {
 	if err != nil {
 		return err
 	}
+	// PostgreSQL enforces a foreign key with triggers on both tables, and
+	// psql looks for foreign keys only where relhastriggers is set.
+	hasTriggers := map[uint32]bool{}
+	for _, t := range snap.tables {
+		for _, fk := range t.ForeignKeys {
+			hasTriggers[t.ID], hasTriggers[fk.RefTable] = true, true
+		}
+	}
 	for _, t := range snap.tables {
 		kind := catalogRelkind(t)
 		indexes := tableIndexes(t)
@@ -42,7 +50,7 @@ func pgClassRows(ec *evalContext, out *catalogRows) error {
 			"oid": int64(t.ID), "relname": t.Name, "relnamespace": int64(t.SchemaID), "relowner": int64(t.Owner),
 			"relfilenode": int64(t.ID), "reltuples": float64(-1), "relhasindex": len(indexes) > 0,
 			"relpersistence": persistence, "relkind": kind, "relnatts": int64(len(visibleColumns(t))), "relispopulated": true,
-			"relreplident": "d",
+			"relreplident": "d", "relchecks": int64(len(t.Checks)), "relhastriggers": hasTriggers[t.ID],
 		}
 		if kind == "v" {
 			row["relhasrules"] = true

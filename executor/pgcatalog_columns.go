@@ -5,6 +5,10 @@ package executor
 // columns by name.
 
 var catalogColumnLists = map[string][]catalogColumn{
+	"information_schema.check_constraints": {
+		{"constraint_catalog", oidName}, {"constraint_schema", oidName}, {"constraint_name", oidName},
+		{"check_clause", oidVarchar},
+	},
 	"information_schema.columns": {
 		{"table_catalog", oidName}, {"table_schema", oidName}, {"table_name", oidName}, {"column_name", oidName},
 		{"ordinal_position", oidInt4}, {"column_default", oidVarchar}, {"is_nullable", oidVarchar},
@@ -23,6 +27,10 @@ var catalogColumnLists = map[string][]catalogColumn{
 	},
 	"information_schema.constraint_column_usage": {
 		{"table_catalog", oidName}, {"table_schema", oidName}, {"table_name", oidName}, {"column_name", oidName},
+		{"constraint_catalog", oidName}, {"constraint_schema", oidName}, {"constraint_name", oidName},
+	},
+	"information_schema.constraint_table_usage": {
+		{"table_catalog", oidName}, {"table_schema", oidName}, {"table_name", oidName},
 		{"constraint_catalog", oidName}, {"constraint_schema", oidName}, {"constraint_name", oidName},
 	},
 	"information_schema.key_column_usage": {
@@ -189,6 +197,11 @@ var catalogColumnLists = map[string][]catalogColumn{
 	},
 	"pg_catalog.pg_inherits": {
 		{"inhrelid", oidOID}, {"inhparent", oidOID}, {"inhseqno", oidInt4}, {"inhdetachpending", oidBool},
+	},
+	"pg_catalog.pg_language": {
+		{"oid", oidOID}, {"lanname", oidName}, {"lanowner", oidOID}, {"lanispl", oidBool},
+		{"lanpltrusted", oidBool}, {"lanplcallfoid", oidOID}, {"laninline", oidOID}, {"lanvalidator", oidOID},
+		{"lanacl", oidACLItemArray},
 	},
 	"pg_catalog.pg_matviews": {
 		{"schemaname", oidName}, {"matviewname", oidName}, {"matviewowner", oidName}, {"tablespace", oidName},

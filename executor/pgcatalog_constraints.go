@@ -38,23 +38,11 @@ func fkOrCheckByOID(ec *evalContext, snap *catalogSnapshot, oid uint32, pretty b
 	}
 	switch {
 	case id >= checkConstraintBase && int(id-checkConstraintBase) < len(t.Checks):
-		return checkDefinition(t.Checks[id-checkConstraintBase], pretty)
+		return checkDefinition(ec.sess.location(), t, t.Checks[id-checkConstraintBase], pretty)
 	case id >= fkConstraintBase && id < checkConstraintBase && int(id-fkConstraintBase) < len(t.ForeignKeys):
 		return fkDefinition(ec, snap, t, t.ForeignKeys[id-fkConstraintBase])
 	}
 	return ""
-}
-
-// checkDefinition renders a CHECK constraint. Unless pretty, PostgreSQL
-// puts the condition in parentheses of its own: CHECK ((qty > 0)).
-//
-// NOTE: the condition is the stored SQL text, so the implicit casts that
-// PostgreSQL shows, as in (price >= (0)::numeric), are missing.
-func checkDefinition(c catalog.CheckConstraint, pretty bool) string {
-	if pretty {
-		return "CHECK (" + c.Expr + ")"
-	}
-	return "CHECK ((" + c.Expr + "))"
 }
 
 // fkActionNames are the foreign key actions as pg_get_constraintdef prints
@@ -77,6 +65,9 @@ func fkDefinition(ec *evalContext, snap *catalogSnapshot, t *catalog.TableDescri
 	var b strings.Builder
 	b.WriteString("FOREIGN KEY (" + columnList(t, fk.Columns) + ") REFERENCES ")
 	b.WriteString(relationName(ec, snap, parent.ID) + "(" + columnList(parent, fk.RefColumns) + ")")
+	if fk.Match == catalog.FKMatchFull {
+		b.WriteString(" MATCH FULL")
+	}
 	if name, ok := fkActionNames[fk.OnUpdate]; ok {
 		b.WriteString(" ON UPDATE " + name)
 	}
@@ -88,26 +79,22 @@ func fkDefinition(ec *evalContext, snap *catalogSnapshot, t *catalog.TableDescri
 
 // referencedIndexOID returns the OID of the index that enforces the
 // referenced columns of fk: the parent's primary key or a unique index on
-// exactly those columns.
+// the same columns, in any order.
 func referencedIndexOID(parent *catalog.TableDescriptor, fk catalog.ForeignKey) int64 {
 	for _, ix := range tableIndexes(parent) {
-		if ix.unique && sameIDs(ix.columns, fk.RefColumns) {
+		if ix.unique && sameColumnSet(ix.columns, fk.RefColumns) {
 			return indexOID(parent.ID, ix.id)
 		}
 	}
 	return 0
 }
 
-func sameIDs(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
+// fkMatchType returns pg_constraint.confmatchtype of a foreign key.
+func fkMatchType(fk catalog.ForeignKey) string {
+	if fk.Match == "" {
+		return catalog.FKMatchSimple
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return fk.Match
 }
 
 func int2Array(ids []uint32) []any {
@@ -129,7 +116,7 @@ func addFKAndCheckRows(snap *catalogSnapshot, t *catalog.TableDescriptor, out *c
 		out.add(map[string]any{
 			"oid": fkConstraintOID(t.ID, i), "conname": fk.Name, "connamespace": int64(t.SchemaID), "contype": "f",
 			"convalidated": true, "conrelid": int64(t.ID), "conindid": referencedIndexOID(parent, fk),
-			"confrelid": int64(parent.ID), "confupdtype": fk.OnUpdate, "confdeltype": fk.OnDelete, "confmatchtype": "s",
+			"confrelid": int64(parent.ID), "confupdtype": fk.OnUpdate, "confdeltype": fk.OnDelete, "confmatchtype": fkMatchType(fk),
 			"conislocal": true, "connoinherit": true, "conkey": int2Array(fk.Columns), "confkey": int2Array(fk.RefColumns),
 		})
 	}

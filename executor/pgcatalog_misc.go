@@ -161,6 +161,22 @@ func pgAmRows(_ *evalContext, out *catalogRows) error {
 	return nil
 }
 
+// pgLanguageRows lists PostgreSQL 15's built-in languages with their
+// OIDs and validator functions. pgkeep's functions are all internal
+// (prolang 12), and it has no procedural language, so plpgsql is absent.
+func pgLanguageRows(_ *evalContext, out *catalogRows) error {
+	for _, l := range []struct {
+		oid, validator int64
+		name           string
+		trusted        bool
+	}{{12, 2246, "internal", false}, {13, 2247, "c", false}, {14, 2248, "sql", true}} {
+		out.add(map[string]any{
+			"oid": l.oid, "lanname": l.name, "lanowner": int64(catalog.RootUserID), "lanpltrusted": l.trusted, "lanvalidator": l.validator,
+		})
+	}
+	return nil
+}
+
 func pgCollationRows(_ *evalContext, out *catalogRows) error {
 	common := map[string]any{"collnamespace": int64(catalog.PgCatalogSchemaID), "collowner": int64(catalog.RootUserID), "collisdeterministic": true, "collencoding": int64(-1)}
 	for _, c := range []struct {

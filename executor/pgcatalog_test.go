@@ -122,7 +122,7 @@ func TestRegCasts(t *testing.T) {
 	_, root := newCatalogFixture(t)
 	expectLines(t, run(t, root, `SELECT 'public.books'::regclass::text, 'int4'::regtype::text, 'varchar(3)'::regtype::text,
 		'pg_catalog'::regnamespace::oid, '0'::regclass::text, 'pg_class'::regclass::oid = (SELECT oid FROM pg_class WHERE relname = 'pg_class')`),
-		"cols: regclass,regtype,regtype,regnamespace,regclass,?column?", "books|integer|character varying|4|-|t", "tag: SELECT 1")
+		"cols: text,text,text,oid,text,?column?", "books|integer|character varying|4|-|t", "tag: SELECT 1")
 	for sql, code := range map[string]string{
 		"SELECT 'nosuch'::regclass":           "42P01",
 		"SELECT 'nosuch'::regtype":            "42704",
@@ -216,4 +216,34 @@ func TestPgClassHidesOtherSessionsTempTables(t *testing.T) {
 	run(t, a, "CREATE TEMP TABLE scratch (id int)")
 	expectLines(t, run(t, a, "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"), "cols: count", "1", "tag: SELECT 1")
 	expectLines(t, run(t, b, "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"), "cols: count", "0", "tag: SELECT 1")
+}
+
+func TestConstraintViewsFilterByAccess(t *testing.T) {
+	srv, root := newCatalogFixture(t)
+	run(t, root, `CREATE TABLE reviews (id int PRIMARY KEY, book_id int REFERENCES books (id), author_id int REFERENCES authors (id),
+		stars int CHECK (stars BETWEEN 1 AND 5)) WITH (access_level = 'public')`)
+	bob := newTestSession(t, srv, "bob")
+
+	// bob reads reviews and authors but not books, so he sees no
+	// constraint of books and no column of books that a foreign key uses.
+	const usage = `SELECT table_name, column_name, constraint_name FROM information_schema.constraint_column_usage
+		WHERE constraint_name LIKE 'reviews%' ORDER BY 1, 2, 3`
+	expectLines(t, run(t, root, usage), "cols: table_name,column_name,constraint_name",
+		"authors|id|reviews_author_id_fkey", "books|id|reviews_book_id_fkey", "reviews|id|reviews_pkey", "reviews|stars|reviews_stars_check", "tag: SELECT 4")
+	expectLines(t, run(t, bob, usage), "cols: table_name,column_name,constraint_name",
+		"authors|id|reviews_author_id_fkey", "reviews|id|reviews_pkey", "reviews|stars|reviews_stars_check", "tag: SELECT 3")
+
+	for _, view := range []string{"table_constraints", "key_column_usage", "constraint_column_usage", "constraint_table_usage"} {
+		q := "SELECT count(*) FROM information_schema." + view + " WHERE table_name = 'books'"
+		expectLines(t, run(t, bob, q), "cols: count", "0", "tag: SELECT 1")
+	}
+	expectLines(t, run(t, bob, "SELECT count(*) FROM information_schema.check_constraints WHERE check_clause = 'title IS NOT NULL'"),
+		"cols: count", "0", "tag: SELECT 1")
+
+	const fks = `SELECT constraint_name, unique_constraint_name, match_option, update_rule, delete_rule
+		FROM information_schema.referential_constraints ORDER BY 1`
+	expectLines(t, run(t, bob, fks), "cols: constraint_name,unique_constraint_name,match_option,update_rule,delete_rule",
+		"reviews_author_id_fkey|authors_pkey|NONE|NO ACTION|NO ACTION", "reviews_book_id_fkey|books_pkey|NONE|NO ACTION|NO ACTION", "tag: SELECT 2")
+	expectLines(t, run(t, bob, "SELECT check_clause FROM information_schema.check_constraints WHERE constraint_name = 'reviews_stars_check'"),
+		"cols: check_clause", "(((stars >= 1) AND (stars <= 5)))", "tag: SELECT 1")
 }

@@ -326,6 +326,9 @@ type analyser struct {
 	ctes   []*cteDef
 	// depth counts the views being expanded, to stop recursive definitions.
 	depth int
+	// subqueryNames maps each scalar subquery of this query's SELECT list
+	// to its output column's name, which names an unaliased target.
+	subqueryNames map[*pg_query.SubLink]string
 }
 
 func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {

@@ -147,7 +147,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 			return nil, err
 		}
 		sp.targets = append(sp.targets, e)
-		sp.names = append(sp.names, targetName(rt))
+		sp.names = append(sp.names, targetName(rt, a.subqueryNames))
 	}
 	srfs.forbidden = "HAVING"
 	if len(sel.GroupClause) > 0 {
@@ -254,65 +254,99 @@ func expandStar(sc *scope, cr *pg_query.ColumnRef, sp *selectPlan) error {
 	return nil
 }
 
-// targetName is the column name PostgreSQL gives a target: its alias, the
-// column or function name, or "?column?".
-func targetName(rt *pg_query.ResTarget) string {
+// targetName is the column name PostgreSQL gives a target: its alias or
+// the name figureColname derives from its expression. subqueryNames
+// holds the output name of each scalar subquery already analysed.
+func targetName(rt *pg_query.ResTarget, subqueryNames map[*pg_query.SubLink]string) string {
 	if rt.Name != "" {
 		return rt.Name
 	}
-	return exprName(rt.Val)
-}
-
-func exprName(n *pg_query.Node) string {
-	switch {
-	case n.GetColumnRef() != nil:
-		f := n.GetColumnRef().Fields
-		return f[len(f)-1].GetString_().GetSval()
-	case n.GetFuncCall() != nil:
-		f := n.GetFuncCall().Funcname
-		return f[len(f)-1].GetString_().GetSval()
-	case n.GetTypeCast() != nil:
-		tc := n.GetTypeCast()
-		if name := exprName(tc.Arg); name != "?column?" {
-			return name
-		}
-		names := tc.TypeName.Names
-		return names[len(names)-1].GetString_().GetSval()
-	case n.GetSqlvalueFunction() != nil:
-		return sqlValueFunctionName(n.GetSqlvalueFunction().Op)
-	case n.GetCaseExpr() != nil:
-		return "case"
-	case n.GetAArrayExpr() != nil, n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_ARRAY_SUBLINK:
-		return "array"
-	case n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_EXPR_SUBLINK:
-		// A scalar subquery is named after its single target, and a set
-		// operation's targets after those of its leftmost query.
-		sel := n.GetSubLink().Subselect.GetSelectStmt()
-		for sel != nil && sel.Larg != nil {
-			sel = sel.Larg
-		}
-		if sel != nil && len(sel.TargetList) > 0 {
-			if rt := sel.TargetList[0].GetResTarget(); rt != nil {
-				return targetName(rt)
-			}
-		}
-	case n.GetAIndirection() != nil:
-		ind := n.GetAIndirection().Indirection
-		if field := ind[len(ind)-1].GetString_(); field != nil {
-			return field.Sval
-		}
-		return exprName(n.GetAIndirection().Arg)
-	case n.GetCoalesceExpr() != nil:
-		return "coalesce"
-	case n.GetMinMaxExpr() != nil:
-		if n.GetMinMaxExpr().Op == pg_query.MinMaxOp_IS_LEAST {
-			return "least"
-		}
-		return "greatest"
-	case n.GetAExpr() != nil && n.GetAExpr().Kind == pg_query.A_Expr_Kind_AEXPR_NULLIF:
-		return "nullif"
+	if name, _ := figureColname(rt.Val, subqueryNames); name != "" {
+		return name
 	}
 	return "?column?"
+}
+
+// Strengths of a derived column name, as PostgreSQL 15 ranks them: a cast
+// replaces a weak name (CASE's "case", or none) of its argument with the
+// type's name but keeps a strong one.
+const (
+	colnameNone = iota
+	colnameWeak
+	colnameStrong
+)
+
+// figureColname derives a column name from an expression, the way
+// PostgreSQL 15 names an unaliased target, and returns "" with
+// colnameNone for an expression without a name (operators, constants).
+func figureColname(n *pg_query.Node, subqueryNames map[*pg_query.SubLink]string) (string, int) {
+	switch {
+	case n == nil:
+		return "", colnameNone
+	case n.GetColumnRef() != nil:
+		f := n.GetColumnRef().Fields
+		if s := f[len(f)-1].GetString_(); s != nil {
+			return s.Sval, colnameStrong
+		}
+	case n.GetAIndirection() != nil:
+		ind := n.GetAIndirection()
+		// The last field selection names the result. Subscripts keep the
+		// name of what they subscript.
+		for i := len(ind.Indirection) - 1; i >= 0; i-- {
+			if s := ind.Indirection[i].GetString_(); s != nil {
+				return s.Sval, colnameStrong
+			}
+		}
+		return figureColname(ind.Arg, subqueryNames)
+	case n.GetFuncCall() != nil:
+		f := n.GetFuncCall().Funcname
+		return f[len(f)-1].GetString_().GetSval(), colnameStrong
+	case n.GetAExpr() != nil && n.GetAExpr().Kind == pg_query.A_Expr_Kind_AEXPR_NULLIF:
+		return "nullif", colnameStrong
+	case n.GetTypeCast() != nil:
+		tc := n.GetTypeCast()
+		if name, strength := figureColname(tc.Arg, subqueryNames); strength == colnameStrong {
+			return name, strength
+		}
+		names := tc.TypeName.Names
+		return names[len(names)-1].GetString_().GetSval(), colnameWeak
+	case n.GetCollateClause() != nil:
+		return figureColname(n.GetCollateClause().Arg, subqueryNames)
+	case n.GetGroupingFunc() != nil:
+		return "grouping", colnameStrong
+	case n.GetSubLink() != nil:
+		sl := n.GetSubLink()
+		switch sl.SubLinkType {
+		case pg_query.SubLinkType_EXISTS_SUBLINK:
+			return "exists", colnameStrong
+		case pg_query.SubLinkType_ARRAY_SUBLINK:
+			return "array", colnameStrong
+		case pg_query.SubLinkType_EXPR_SUBLINK:
+			// A scalar subquery takes the name of its only output column,
+			// even when that is ?column?.
+			if name, ok := subqueryNames[sl]; ok {
+				return name, colnameStrong
+			}
+		}
+	case n.GetCaseExpr() != nil:
+		return "case", colnameWeak
+	case n.GetAArrayExpr() != nil:
+		return "array", colnameStrong
+	case n.GetRowExpr() != nil:
+		return "row", colnameStrong
+	case n.GetCoalesceExpr() != nil:
+		return "coalesce", colnameStrong
+	case n.GetMinMaxExpr() != nil:
+		if n.GetMinMaxExpr().Op == pg_query.MinMaxOp_IS_LEAST {
+			return "least", colnameStrong
+		}
+		return "greatest", colnameStrong
+	case n.GetSqlvalueFunction() != nil:
+		if name := sqlValueFunctionName(n.GetSqlvalueFunction().Op); name != "" {
+			return name, colnameStrong
+		}
+	}
+	return "", colnameNone
 }
 
 func sqlValueFunctionName(op pg_query.SQLValueFunctionOp) string {
@@ -335,8 +369,12 @@ func sqlValueFunctionName(op pg_query.SQLValueFunctionOp) string {
 		return "current_date"
 	case pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
 		return "localtimestamp"
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N:
+		return "current_time"
+	case pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME, pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
+		return "localtime"
 	}
-	return "?column?"
+	return ""
 }
 
 // groupExpr resolves a GROUP BY item: an output ordinal, an output alias or

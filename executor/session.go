@@ -232,10 +232,16 @@ func parseQuery(query string) (*parsedQuery, error) {
 }
 
 // syntaxError converts a pg_query error into 42601 with its position.
+// pg_query drops the SQLSTATE, so the grammar's "... not yet implemented"
+// errors, which PostgreSQL raises as 0A000, are recognised by their text.
 func syntaxError(err error) error {
 	var pe *pgquery_parser.Error
 	if errors.As(err, &pe) {
-		e := pgerror.New(pgcode.SyntaxError, pe.Message)
+		code := pgcode.SyntaxError
+		if strings.HasSuffix(pe.Message, "not yet implemented") {
+			code = pgcode.FeatureNotSupported
+		}
+		e := pgerror.New(code, pe.Message)
 		if pe.Cursorpos > 0 {
 			e.Position = int32(pe.Cursorpos)
 		}

@@ -82,6 +82,10 @@ func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
 		if len(sp.targets) != 1 {
 			return nil, pgerror.New(pgcode.SyntaxError, "subquery must return only one column").WithPosition(sl.Location + 1)
 		}
+		if b.an.subqueryNames == nil {
+			b.an.subqueryNames = map[*pg_query.SubLink]string{}
+		}
+		b.an.subqueryNames[sl] = sp.names[0]
 		typ := sp.targets[0].resultType()
 		if typ.OID == oidUnknown {
 			typ = plainType(oidText)

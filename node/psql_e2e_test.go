@@ -21,7 +21,7 @@ import (
 // unique constraint, a unique index and a view.
 var psqlSchema = []string{
 	"CREATE TABLE authors (id serial PRIMARY KEY, name varchar(100) NOT NULL, email varchar(200) UNIQUE)",
-	"CREATE TABLE books (id serial PRIMARY KEY, author_id integer NOT NULL, title text NOT NULL, price numeric(10,2) DEFAULT 0)",
+	"CREATE TABLE books (id serial PRIMARY KEY, author_id integer NOT NULL REFERENCES authors (id), title text NOT NULL, price numeric(10,2) DEFAULT 0 CHECK (price >= 0 AND price < 1000.00), CHECK (length(title) > 0))",
 	"CREATE UNIQUE INDEX books_title_idx ON books (title)",
 	"CREATE VIEW cheap_books AS SELECT id, title FROM books WHERE price < 10",
 }
@@ -94,11 +94,50 @@ func TestPsqlMetaCommandsMatchPostgres(t *testing.T) {
 	pgOut := func(command string) string { return runPsqlCommand(t, oracleEnv, oracleConn, command) }
 	keepOut := func(command string) string { return runPsqlCommand(t, env, keepConn, command) }
 
-	for _, command := range []string{`\dt`, `\dt+`, `\d authors`, `\d books`, `\d+ authors`, `\d+ books`, `\di`, `\dv`, `\df`, `\x`} {
+	for _, command := range []string{`\dt`, `\dt+`, `\d authors`, `\d books`, `\d+ authors`, `\d+ books`, `\di`, `\dv`, `\df`, `\dT`, `\x`} {
 		want, got := normalizePsql(pgOut(command)), normalizePsql(keepOut(command))
 		if got != want {
 			t.Errorf("%s differs\npgkeep:\n%s\nPostgreSQL:\n%s", command, got, want)
 		}
+	}
+
+	// pgkeep has no range types, so the range and multirange overloads of
+	// lower and upper are missing, and the other rows must match. \df+ also
+	// shows the owner (the bootstrap superuser, postgres in PostgreSQL)
+	// and the description, which pgkeep does not store, so both fields
+	// are blanked.
+	functionRows := func(out string, blankOwner bool) string {
+		var rows []string
+		for _, line := range strings.Split(normalizePsql(out), "\n") {
+			if strings.Contains(line, "anyrange") || strings.Contains(line, "anymultirange") {
+				continue
+			}
+			fields := strings.Split(line, "|")
+			if blankOwner && len(fields) == 13 && fields[0] == "pg_catalog" {
+				fields[7], fields[12] = "", ""
+			}
+			rows = append(rows, strings.Join(fields, "|"))
+		}
+		return strings.Join(rows, "\n")
+	}
+	for _, command := range []string{`\df lower`, `\dfS upper`, `\df+ lower`} {
+		want := functionRows(pgOut(command), command == `\df+ lower`)
+		got := functionRows(keepOut(command), command == `\df+ lower`)
+		want = strings.Replace(want, "(3 rows)", "(1 row)", 1)
+		if got != want {
+			t.Errorf("%s differs\npgkeep:\n%s\nPostgreSQL:\n%s", command, got, want)
+		}
+	}
+
+	// PostgreSQL lists its procedural language plpgsql as an extension.
+	// pgkeep runs no procedural language, so it lists none, in the same
+	// format.
+	wantExtensions, gotExtensions := strings.Split(pgOut(`\dx`), "\n"), strings.Split(keepOut(`\dx`), "\n")
+	if strings.Join(gotExtensions[:2], "\n") != strings.Join(wantExtensions[:2], "\n") {
+		t.Errorf("\\dx header: pgkeep %q, PostgreSQL %q", gotExtensions[:2], wantExtensions[:2])
+	}
+	if gotExtensions[2] != "(0 rows)" {
+		t.Errorf("\\dx lists extensions on pgkeep:\n%s", strings.Join(gotExtensions, "\n"))
 	}
 
 	// Both servers hold other schemas (pgkeep its schema system, the

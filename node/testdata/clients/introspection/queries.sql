@@ -1,6 +1,7 @@
 -- Catalog queries that clients send on connect and for introspection,
 -- taken from PostgreSQL 15 clients: psql 15 (\d), SQLAlchemy 1.4 and
--- pgjdbc 42.5. TestIntrospectionMatchesPostgres runs each on pgkeep and
+-- pgjdbc 42.5, and information_schema joins of the kind that ORMs and
+-- schema tools send. TestIntrospectionMatchesPostgres runs each on pgkeep and
 -- on PostgreSQL after the schema in schema.sql and compares the results.
 -- {{items}} stands for the OID of the table items. Each query starts at a
 -- line that starts with "-- query: ". A "-- gap: " line after it marks a known
@@ -72,7 +73,6 @@ WHERE c.oid = '{{items}}' AND c.oid = i.indrelid AND i.indexrelid = c2.oid
 ORDER BY i.indisprimary DESC, c2.relname;
 
 -- query: psql \d check constraints
--- gap: pg_get_constraintdef prints a CHECK condition without its implicit casts (price >= 0, not price >= 0::numeric)
 SELECT r.conname, pg_catalog.pg_get_constraintdef(r.oid, true)
 FROM pg_catalog.pg_constraint r
 WHERE r.conrelid = '{{items}}' AND r.contype = 'c'
@@ -99,3 +99,27 @@ SELECT NULL::text AS PKTABLE_CAT, pkn.nspname AS PKTABLE_SCHEM, pkc.relname AS P
 -- query: pgjdbc getIndexInfo
 -- gap: an index's relpages (PAGES) is 0, where PostgreSQL counts the pages of its btree, 1 for an empty one
 SELECT     tmp.TABLE_CAT,     tmp.TABLE_SCHEM,     tmp.TABLE_NAME,     tmp.NON_UNIQUE,     tmp.INDEX_QUALIFIER,     tmp.INDEX_NAME,     tmp.TYPE,     tmp.ORDINAL_POSITION,     trim(both '"' from pg_catalog.pg_get_indexdef(tmp.CI_OID, tmp.ORDINAL_POSITION, false)) AS COLUMN_NAME,   CASE tmp.AM_NAME     WHEN 'btree' THEN CASE tmp.I_INDOPTION[tmp.ORDINAL_POSITION - 1] & 1::smallint       WHEN 1 THEN 'D'       ELSE 'A'     END     ELSE NULL   END AS ASC_OR_DESC,     tmp.CARDINALITY,     tmp.PAGES,     tmp.FILTER_CONDITION FROM (SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, NOT i.indisunique AS NON_UNIQUE,   NULL AS INDEX_QUALIFIER, ci.relname AS INDEX_NAME,   CASE i.indisclustered     WHEN true THEN 1    ELSE CASE am.amname       WHEN 'hash' THEN 2      ELSE 3    END   END AS TYPE,   (information_schema._pg_expandarray(i.indkey)).n AS ORDINAL_POSITION,   ci.reltuples AS CARDINALITY,   ci.relpages AS PAGES,   pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS FILTER_CONDITION,   ci.oid AS CI_OID,   i.indoption AS I_INDOPTION,   am.amname AS AM_NAME FROM pg_catalog.pg_class ct   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON (ct.oid = i.indrelid)   JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid)   JOIN pg_catalog.pg_am am ON (ci.relam = am.oid) WHERE true  AND n.nspname = 'public' AND ct.relname = 'items') AS tmp ORDER BY NON_UNIQUE, TYPE, INDEX_NAME, ORDINAL_POSITION;
+
+-- query: information_schema foreign keys
+SELECT tc.constraint_schema, tc.constraint_name, tc.table_name, kcu.column_name, kcu.ordinal_position, kcu.position_in_unique_constraint,
+       ccu.table_name AS foreign_table_name, ccu.column_name AS foreign_column_name,
+       rc.unique_constraint_name, rc.match_option, rc.update_rule, rc.delete_rule
+FROM information_schema.table_constraints AS tc
+JOIN information_schema.key_column_usage AS kcu ON tc.constraint_name = kcu.constraint_name AND tc.table_schema = kcu.table_schema
+JOIN information_schema.constraint_column_usage AS ccu ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema
+JOIN information_schema.referential_constraints AS rc ON rc.constraint_name = tc.constraint_name AND rc.constraint_schema = tc.constraint_schema
+WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_name = 'items'
+ORDER BY 2, 5;
+
+-- query: information_schema table constraints
+SELECT constraint_schema, constraint_name, table_schema, table_name, constraint_type, is_deferrable, initially_deferred, enforced, nulls_distinct
+FROM information_schema.table_constraints
+WHERE table_schema = 'public' AND constraint_name NOT LIKE '%\_not\_null'
+ORDER BY constraint_name;
+
+-- query: information_schema check constraints
+SELECT cc.constraint_schema, cc.constraint_name, cc.check_clause, ccu.column_name
+FROM information_schema.check_constraints cc
+JOIN information_schema.constraint_column_usage ccu USING (constraint_schema, constraint_name)
+WHERE cc.constraint_schema = 'public'
+ORDER BY 2, 4;
