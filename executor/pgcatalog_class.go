@@ -216,31 +216,115 @@ func pgConstraintRows(ec *evalContext, out *catalogRows) error {
 	return nil
 }
 
+// catalogSequence is a sequence as the catalog tables show it: a named
+// sequence, or the implicit sequence of a serial or identity column, whose
+// descriptor catalog.ColumnSequence builds.
+type catalogSequence struct {
+	oid  int64
+	desc *catalog.TableDescriptor
+	// table is the table whose access governs the sequence: the sequence
+	// itself, or the table of its column.
+	table *catalog.TableDescriptor
+}
+
+// catalogSequences lists the sequences of the snapshot's tables.
+func catalogSequences(snap *catalogSnapshot) []catalogSequence {
+	var out []catalogSequence
+	for _, t := range snap.tables {
+		switch {
+		case t.Kind == catalog.TableKindSequence:
+			out = append(out, catalogSequence{oid: int64(t.ID), desc: t, table: t})
+		case catalogRelkind(t) == "r" && t.Kind != catalog.TableKindSystem:
+			for _, c := range visibleColumns(t) {
+				if hasSequence(c) {
+					out = append(out, catalogSequence{oid: sequenceOID(t.ID, c.ID), desc: catalog.ColumnSequence(t, c), table: t})
+				}
+			}
+		}
+	}
+	return out
+}
+
 func pgSequenceRows(ec *evalContext, out *catalogRows) error {
 	snap, err := readCatalogSnapshot(ec)
 	if err != nil {
 		return err
 	}
-	for _, t := range snap.tables {
-		if catalogRelkind(t) != "r" || t.Kind == catalog.TableKindSystem {
+	for _, seq := range catalogSequences(snap) {
+		o := seq.desc.Sequence
+		out.add(map[string]any{
+			"seqrelid": seq.oid, "seqtypid": int64(o.TypeOID), "seqstart": o.Start, "seqincrement": o.Increment,
+			"seqmax": o.Max, "seqmin": o.Min, "seqcache": o.Cache, "seqcycle": o.Cycle,
+		})
+	}
+	return nil
+}
+
+// pgSequencesRows fills pg_sequences. last_value is NULL until nextval or
+// setval has given the sequence a value, as in PostgreSQL.
+func pgSequencesRows(ec *evalContext, out *catalogRows) error {
+	snap, err := readCatalogSnapshot(ec)
+	if err != nil {
+		return err
+	}
+	owners := map[uint32]string{}
+	for _, seq := range catalogSequences(snap) {
+		owner, err := ownerName(ec.sess.srv.cat, ec.sess.txn.kv, owners, seq.desc.Owner)
+		if err != nil {
+			return err
+		}
+		last, _, called, err := ec.sess.srv.cat.SequenceState(seq.desc)
+		if err != nil {
+			return err
+		}
+		var lastValue any
+		if called {
+			lastValue = last
+		}
+		o := seq.desc.Sequence
+		out.add(map[string]any{
+			"schemaname": snap.schemaName(seq.desc.SchemaID), "sequencename": seq.desc.Name, "sequenceowner": owner,
+			"data_type": int64(o.TypeOID), "start_value": o.Start, "min_value": o.Min, "max_value": o.Max,
+			"increment_by": o.Increment, "cycle": o.Cycle, "cache_size": o.Cache, "last_value": lastValue,
+		})
+	}
+	return nil
+}
+
+// infoSequencesRows fills information_schema.sequences with the sequences
+// whose table the role may read, except those of identity columns.
+func infoSequencesRows(ec *evalContext, out *catalogRows) error {
+	snap, err := readCatalogSnapshot(ec)
+	if err != nil {
+		return err
+	}
+	readable := map[*catalog.TableDescriptor]bool{}
+	for _, t := range readableTables(ec, snap) {
+		readable[t] = true
+	}
+	for _, seq := range catalogSequences(snap) {
+		if !readable[seq.table] {
 			continue
 		}
-		for _, c := range visibleColumns(t) {
-			if !hasSequence(c) {
-				continue
-			}
-			maxValue := int64(1<<63 - 1)
-			switch c.Type.OID {
-			case oidInt2:
-				maxValue = 1<<15 - 1
-			case oidInt4:
-				maxValue = 1<<31 - 1
-			}
-			out.add(map[string]any{
-				"seqrelid": sequenceOID(t.ID, c.ID), "seqtypid": int64(c.Type.OID), "seqstart": int64(1), "seqincrement": int64(1),
-				"seqmax": maxValue, "seqmin": int64(1), "seqcache": int64(1),
-			})
+		o := seq.desc.Sequence
+		// Like PostgreSQL, the view leaves out the sequences of identity
+		// columns.
+		if c := seq.table.ColumnByID(o.Column); o.Column != 0 && c != nil && !c.Serial {
+			continue
 		}
+		precision := int64(64)
+		switch o.TypeOID {
+		case oidInt2:
+			precision = 16
+		case oidInt4:
+			precision = 32
+		}
+		out.add(map[string]any{
+			"sequence_catalog": ec.sess.database, "sequence_schema": snap.schemaName(seq.desc.SchemaID), "sequence_name": seq.desc.Name,
+			"data_type": typeName(o.TypeOID), "numeric_precision": precision, "numeric_precision_radix": int64(2), "numeric_scale": int64(0),
+			"start_value": itoa(o.Start), "minimum_value": itoa(o.Min), "maximum_value": itoa(o.Max),
+			"increment": itoa(o.Increment), "cycle_option": yesNo(o.Cycle),
+		})
 	}
 	return nil
 }
