@@ -360,7 +360,9 @@ func (it *aggregateIter) consume(ec *evalContext) error {
 		}
 		g := byKey[key]
 		if g == nil {
-			g = &group{rep: append([]any(nil), row...), states: make([]aggState, len(it.plan.aggs))}
+			// The copy is never nil, even of the empty row of a SELECT
+			// without FROM: a nil row would end the result.
+			g = &group{rep: append(make([]any, 0, len(row)), row...), states: make([]aggState, len(it.plan.aggs))}
 			byKey[key] = g
 			it.groups = append(it.groups, g)
 		}
