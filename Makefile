@@ -12,7 +12,7 @@ export CGO_ENABLED := 1
 
 .DEFAULT_GOAL := build
 
-.PHONY: build run test test-pg fuzz lint bench clean
+.PHONY: build run test clients test-pg fuzz lint bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pgkeep
@@ -22,8 +22,13 @@ run: build
 
 # The go tool leaves directories named testdata out of ./..., so the SQL
 # logic tests are named explicitly.
-test:
+test: clients
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./... ./testdata/
+
+# clients installs the PostgreSQL clients the end-to-end suite runs (Debian
+# packages as root, and npm's pg); it installs only what is missing.
+clients:
+	bash .ci/install-clients
 
 # test-pg runs the tests in ./testdata against a real PostgreSQL: the .slt
 # files, and the differential fuzz test for PGKEEP_DIFF_QUERIES statements

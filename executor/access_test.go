@@ -191,6 +191,26 @@ func TestExecuteAsUser(t *testing.T) {
 	}
 }
 
+func TestExecuteAsUserReturnsRows(t *testing.T) {
+	f := newAccessFixture(t)
+	run(t, f.sessions["alice"], "INSERT INTO notes VALUES (1, 'mine'), (2, 'also mine')")
+	run(t, f.sessions["bob"], "INSERT INTO notes VALUES (1, 'bob''s')")
+
+	// A SELECT as alice reads alice's rows only, and sends them.
+	expectLines(t, run(t, f.sessions["svc"], "EXECUTE AS USER 'alice' (SELECT id, body FROM notes ORDER BY id)"),
+		"cols: id,body", "1|mine", "2|also mine", "tag: SELECT 2")
+	// RETURNING rows of a write come back too.
+	expectLines(t, run(t, f.sessions["svc"], "EXECUTE AS USER 'bob' (UPDATE notes SET body = 'edited' WHERE id = 1 RETURNING id, body)"),
+		"cols: id,body", "1|edited", "tag: UPDATE 1")
+	// Statements without rows keep their tag only.
+	expectLines(t, run(t, f.sessions["svc"], "EXECUTE AS USER 'bob' (DELETE FROM notes WHERE id = 1)"), "tag: DELETE 1")
+	// A user naming another target learns nothing from the columns: the
+	// statement fails before any row.
+	if got := f.exec("bob", "EXECUTE AS USER 'alice' (SELECT id FROM notes)"); got != "42501" {
+		t.Errorf("bob as alice: %s, want 42501", got)
+	}
+}
+
 func TestDDLNeedsDBA(t *testing.T) {
 	f := newAccessFixture(t)
 	statements := []string{

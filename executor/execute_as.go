@@ -4,16 +4,19 @@ import (
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol"
 	"github.com/pgkeep/pgkeep/security"
 )
 
 // planExecuteAs handles EXECUTE AS USER 'name' ( statement ): the inner
 // statement is checked and run as that user, so its writes to USER and
 // STREAM tables land in that user's rows. Because the target's role decides
-// the inner plan, the statement is analysed again at every execution, and
-// it returns no rows.
-// NOTE: a RETURNING clause inside EXECUTE AS USER is executed, but its rows
-// are not sent.
+// the inner plan, the statement is analysed again at every execution. The
+// result columns come from an analysis as the target when the plan is made;
+// an execution whose analysis gives other columns fails with 0A000, like a
+// prepared statement after a schema change. The rows, of a SELECT or a
+// RETURNING clause, are collected before the audit entry records the
+// command tag.
 func (a *analyser) planExecuteAs(ea *executeAsStmt) (*plan, error) {
 	inner, err := parseQuery(ea.inner)
 	if err != nil {
@@ -31,7 +34,8 @@ func (a *analyser) planExecuteAs(ea *executeAsStmt) (*plan, error) {
 		return nil, pgerror.New(pgcode.InsufficientPrivilege, "EXECUTE AS USER runs only SELECT, INSERT, UPDATE and DELETE").
 			WithHint("Run user management and DDL as yourself.")
 	}
-	return &plan{run: func(ec *evalContext) (*result, error) {
+	cols := a.executeAsColumns(ea, st)
+	return &plan{cols: cols, run: func(ec *evalContext) (*result, error) {
 		s := ec.sess
 		// A user may act only as itself; refuse before the lookup, so the
 		// answer does not reveal whether the target exists.
@@ -65,15 +69,17 @@ func (a *analyser) planExecuteAs(ea *executeAsStmt) (*plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !sameColumns(p.cols, cols) {
+			return nil, pgerror.New(pgcode.FeatureNotSupported, "cached plan must not change result type")
+		}
 		innerEC := *ec
 		innerEC.asUser = target
 		res, err := p.run(&innerEC)
 		if err != nil {
 			return nil, err
 		}
-		count := 0
+		var rows [][]any
 		if res.rows != nil {
-			// Drain the rows so the statement runs to completion.
 			defer res.rows.close()
 			for {
 				row, err := res.rows.next(&innerEC)
@@ -83,18 +89,46 @@ func (a *analyser) planExecuteAs(ea *executeAsStmt) (*plan, error) {
 				if row == nil {
 					break
 				}
-				count++
+				if cols != nil {
+					rows = append(rows, append([]any(nil), row...))
+				} else {
+					rows = append(rows, nil)
+				}
 			}
 		}
 		tag := res.tag
 		if tag == "" {
-			tag = "SELECT " + itoa(int64(count))
+			tag = "SELECT " + itoa(int64(len(rows)))
 		}
 		// The detail is the command tag, not the statement text, which may
 		// hold a password.
 		if err := ec.audit("execute as user", target.Name, tag); err != nil {
 			return nil, err
 		}
-		return &result{tag: tag}, nil
+		if cols == nil {
+			return &result{tag: tag}, nil
+		}
+		return &result{tag: tag, rows: &sliceIter{rows: rows}}, nil
 	}}, nil
+}
+
+// executeAsColumns returns the result columns of the inner statement of
+// EXECUTE AS USER, analysed as the target, or nil when the statement
+// returns no rows or the target cannot be used. A user, who may act only
+// as itself, gets nil for any other target without a lookup, so the
+// columns do not reveal whether the target exists.
+func (a *analyser) executeAsColumns(ea *executeAsStmt, st *parsedStmt) []protocol.Column {
+	if actor := a.subject(); actor.Role == catalog.RoleUser && ea.user != actor.Name {
+		return nil
+	}
+	target, err := a.sess.srv.cat.User(a.txn, ea.user)
+	if err != nil || target == nil || !target.Active() {
+		return nil
+	}
+	an := &analyser{sess: a.sess, txn: a.txn, params: &paramTypes{}, sql: st.sql, asUser: target, tableOpts: st.tableOpts}
+	p, err := an.planNode(st.node)
+	if err != nil {
+		return nil
+	}
+	return p.cols
 }
