@@ -66,6 +66,17 @@ var catalogBuiltins = map[string][]builtin{
 			return hasSchemaPrivilege(ec, a[1:])
 		}},
 	},
+	"has_database_privilege": {
+		{argTypes: []uint32{oidText, oidText}, result: fixed(oidBool), strict: true, fn: hasDatabasePrivilege},
+		{argTypes: []uint32{oidOID, oidText}, result: fixed(oidBool), strict: true, fn: hasDatabasePrivilege},
+		{argTypes: []uint32{oidName, oidText, oidText}, result: fixed(oidBool), strict: true, fn: func(ec *evalContext, a []any) (any, error) {
+			return hasDatabasePrivilege(ec, a[1:])
+		}},
+	},
+	"pg_database_size": {
+		{argTypes: []uint32{oidName}, result: fixed(oidInt8), strict: true, fn: constant(int64(0))},
+		{argTypes: []uint32{oidOID}, result: fixed(oidInt8), strict: true, fn: constant(int64(0))},
+	},
 	// pgkeep stores no comments.
 	"obj_description": {
 		{argTypes: []uint32{oidOID}, result: fixed(oidText), fn: constant(nil)},
@@ -406,6 +417,36 @@ func hasSchemaPrivilege(ec *evalContext, a []any) (any, error) {
 			granted = true
 		case "create":
 			if !s.Virtual && security.CheckDDL(subjectOf(ec.actor()), "create table", s.Name) == nil {
+				granted = true
+			}
+		default:
+			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
+		}
+	}
+	return granted, nil
+}
+
+// hasDatabasePrivilege answers has_database_privilege for pgkeep's one
+// database: every user may connect and create temporary tables, and the
+// roles that run DDL may create schemas.
+func hasDatabasePrivilege(ec *evalContext, a []any) (any, error) {
+	switch db := a[0].(type) {
+	case string:
+		if db != ec.sess.database {
+			return nil, pgerror.Newf(pgcode.UndefinedDatabase, "database %q does not exist", db)
+		}
+	case int64:
+		if db != int64(catalog.DatabaseID) {
+			return nil, pgerror.Newf(pgcode.UndefinedDatabase, "database with OID %d does not exist", db)
+		}
+	}
+	granted := false
+	for _, p := range strings.Split(a[1].(string), ",") {
+		switch strings.ToLower(strings.TrimSpace(p)) {
+		case "connect", "temp", "temporary":
+			granted = true
+		case "create":
+			if security.CheckDDL(subjectOf(ec.actor()), "create schema", "") == nil {
 				granted = true
 			}
 		default:

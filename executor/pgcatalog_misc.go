@@ -69,6 +69,8 @@ func pgDatabaseRows(ec *evalContext, out *catalogRows) error {
 	out.add(map[string]any{
 		"oid": int64(db.ID), "datname": ec.sess.database, "datdba": int64(catalog.RootUserID), "encoding": int64(6),
 		"datlocprovider": "c", "datallowconn": true, "datconnlimit": int64(-1), "datcollate": "C.UTF-8", "datctype": "C.UTF-8",
+		// pg_default, the only row of pg_tablespace.
+		"dattablespace": int64(1663),
 	})
 	return nil
 }

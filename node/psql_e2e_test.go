@@ -179,8 +179,10 @@ func TestPsqlMetaCommandsMatchPostgres(t *testing.T) {
 		}
 		return "no row for " + name + " in:\n" + out
 	}
-	if got, want := databaseRow(keepOut(`\l`), "postgres"), databaseRow(pgOut(`\l`), "oracle"); got != want {
-		t.Errorf("\\l differs\npgkeep:\n%s\nPostgreSQL:\n%s", got, want)
+	for _, command := range []string{`\l`, `\l+`} {
+		if got, want := databaseRow(keepOut(command), "postgres"), databaseRow(pgOut(command), "oracle"); got != want {
+			t.Errorf("%s differs\npgkeep:\n%s\nPostgreSQL:\n%s", command, got, want)
+		}
 	}
 
 	// psql prints \conninfo without sending a query.
