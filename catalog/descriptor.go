@@ -201,6 +201,10 @@ type IndexDescriptor struct {
 	// Constraint is set for the index of a UNIQUE constraint, whose name it
 	// shares.
 	Constraint bool `json:"constraint,omitempty"`
+	// Options holds each column's sort options as declared, in PostgreSQL's
+	// indoption bits (1 DESC, 2 NULLS FIRST), or is nil when all are the
+	// default. Entries are kept in ascending key order either way.
+	Options []int16 `json:"options,omitempty"`
 }
 
 // PrimaryKeyConstraint returns the name of the primary key constraint,

@@ -32,14 +32,22 @@ func (a *analyser) planCreateIndex(is *pg_query.IndexStmt) (*plan, error) {
 		return nil, pgerror.NotSupported("CREATE INDEX CONCURRENTLY")
 	}
 	var colNames []string
-	for _, p := range is.IndexParams {
+	var options []int16
+	for i, p := range is.IndexParams {
 		elem := p.GetIndexElem()
 		if elem.Expr != nil || elem.Name == "" {
 			return nil, pgerror.NotSupported("indexes on expressions")
 		}
-		// NOTE: DESC and NULLS FIRST are accepted; entries are always kept
-		// in ascending order, which serves lookups either way.
 		colNames = append(colNames, elem.Name)
+		// DESC and NULLS FIRST are recorded for the catalog. Entries are
+		// kept in ascending order, which serves lookups either way and
+		// ORDER BY in both directions through a backward scan.
+		if option := indexOption(elem); option != 0 {
+			if options == nil {
+				options = make([]int16, len(is.IndexParams))
+			}
+			options[i] = option
+		}
 	}
 	rv := is.Relation
 	return writePlan("CREATE INDEX", func(ec *evalContext) error {
@@ -68,7 +76,7 @@ func (a *analyser) planCreateIndex(is *pg_query.IndexStmt) (*plan, error) {
 			}
 			return pgerror.Newf(pgcode.DuplicateTable, "relation %q already exists", name)
 		}
-		ix := catalog.IndexDescriptor{Name: name, Unique: is.Unique}
+		ix := catalog.IndexDescriptor{Name: name, Unique: is.Unique, Options: options}
 		for _, cn := range colNames {
 			col := t.ColumnByName(cn)
 			if col == nil || col.Hidden {
@@ -81,6 +89,26 @@ func (a *analyser) planCreateIndex(is *pg_query.IndexStmt) (*plan, error) {
 		}
 		return addIndex(ec, t, ix)
 	}), nil
+}
+
+// indexOption returns PostgreSQL's indoption bits of an index column: 1
+// for DESC and 2 for NULLS FIRST, which DESC implies unless NULLS LAST is
+// given.
+func indexOption(elem *pg_query.IndexElem) int16 {
+	var option int16
+	desc := elem.Ordering == pg_query.SortByDir_SORTBY_DESC
+	if desc {
+		option |= 1
+	}
+	switch elem.NullsOrdering {
+	case pg_query.SortByNulls_SORTBY_NULLS_FIRST:
+		option |= 2
+	case pg_query.SortByNulls_SORTBY_NULLS_DEFAULT:
+		if desc {
+			option |= 2
+		}
+	}
+	return option
 }
 
 // addIndex stores a new index of t and writes the entries of its rows.

@@ -300,6 +300,8 @@ type catalogIndex struct {
 	unique     bool
 	primary    bool
 	constraint bool
+	// options are the columns' indoption bits, nil for all default.
+	options []int16
 }
 
 func tableIndexes(t *catalog.TableDescriptor) []catalogIndex {
@@ -308,7 +310,7 @@ func tableIndexes(t *catalog.TableDescriptor) []catalogIndex {
 		out = append(out, catalogIndex{id: catalog.PrimaryIndexID, name: t.PrimaryKeyConstraint(), columns: t.PrimaryKey, unique: true, primary: true, constraint: true})
 	}
 	for _, ix := range t.Indexes {
-		out = append(out, catalogIndex{id: ix.ID, name: ix.Name, columns: ix.Columns, unique: ix.Unique, constraint: ix.Constraint})
+		out = append(out, catalogIndex{id: ix.ID, name: ix.Name, columns: ix.Columns, unique: ix.Unique, constraint: ix.Constraint, options: ix.Options})
 	}
 	return out
 }

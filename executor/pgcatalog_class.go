@@ -169,6 +169,10 @@ func pgIndexRows(ec *evalContext, out *catalogRows) error {
 		for _, ix := range tableIndexes(t) {
 			collations := make([]uint32, len(ix.columns))
 			zeros := make([]uint32, len(ix.columns))
+			options := make([]uint32, len(ix.columns))
+			for i, o := range ix.options {
+				options[i] = uint32(o)
+			}
 			for i, id := range ix.columns {
 				if c := t.ColumnByID(id); c != nil {
 					collations[i] = uint32(typeCollation(c.Type.OID))
@@ -179,7 +183,7 @@ func pgIndexRows(ec *evalContext, out *catalogRows) error {
 				"indnkeyatts": int64(len(ix.columns)), "indisunique": ix.unique, "indisprimary": ix.primary,
 				"indimmediate": true, "indisvalid": true, "indisready": true, "indislive": true,
 				"indkey": int2vector(ix.columns), "indcollation": int2vector(collations), "indclass": int2vector(zeros),
-				"indoption": int2vector(zeros),
+				"indoption": int2vector(options),
 			})
 		}
 	}
@@ -385,8 +389,34 @@ func indexDefinition(snap *catalogSnapshot, t *catalog.TableDescriptor, ix catal
 		def = "CREATE UNIQUE INDEX "
 	}
 	def += quoteIdentIfNeeded(ix.name) + " ON " + quoteIdentIfNeeded(snap.schemaName(t.SchemaID)) + "." + quoteIdentIfNeeded(t.Name) +
-		" USING btree (" + columnList(t, ix.columns) + ")"
+		" USING btree (" + indexColumnList(t, ix) + ")"
 	return def
+}
+
+// indexColumnList renders an index's columns with their sort options, as
+// pg_get_indexdef does.
+func indexColumnList(t *catalog.TableDescriptor, ix catalogIndex) string {
+	var b strings.Builder
+	for i, id := range ix.columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if c := t.ColumnByID(id); c != nil {
+			b.WriteString(quoteIdentIfNeeded(c.Name))
+		}
+		if i >= len(ix.options) {
+			continue
+		}
+		switch ix.options[i] {
+		case 1:
+			b.WriteString(" DESC NULLS LAST")
+		case 2:
+			b.WriteString(" NULLS FIRST")
+		case 3:
+			b.WriteString(" DESC")
+		}
+	}
+	return b.String()
 }
 
 func columnList(t *catalog.TableDescriptor, ids []uint32) string {

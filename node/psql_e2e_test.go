@@ -23,6 +23,7 @@ var psqlSchema = []string{
 	"CREATE TABLE authors (id serial PRIMARY KEY, name varchar(100) NOT NULL, email varchar(200) UNIQUE)",
 	"CREATE TABLE books (id serial PRIMARY KEY, author_id integer NOT NULL REFERENCES authors (id), title text NOT NULL, price numeric(10,2) DEFAULT 0 CHECK (price >= 0 AND price < 1000.00), CHECK (length(title) > 0))",
 	"CREATE UNIQUE INDEX books_title_idx ON books (title)",
+	"CREATE INDEX books_author_price_idx ON books (author_id, price DESC NULLS LAST)",
 	"CREATE VIEW cheap_books AS SELECT id, title FROM books WHERE price < 10",
 }
 
