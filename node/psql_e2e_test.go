@@ -17,8 +17,9 @@ import (
 )
 
 // psqlSchema is the schema both servers get for the comparison. It keeps
-// to features pgkeep has: serial keys, varchar, numeric with a default, a
-// unique constraint, a unique index and a view.
+// to features pgkeep has: serial keys, varchar, numeric with a default,
+// unique, CHECK and foreign key constraints, a unique index, an index with
+// sort options and a view.
 var psqlSchema = []string{
 	"CREATE TABLE authors (id serial PRIMARY KEY, name varchar(100) NOT NULL, email varchar(200) UNIQUE)",
 	"CREATE TABLE books (id serial PRIMARY KEY, author_id integer NOT NULL REFERENCES authors (id), title text NOT NULL, price numeric(10,2) DEFAULT 0 CHECK (price >= 0 AND price < 1000.00), CHECK (length(title) > 0))",

@@ -49,9 +49,38 @@ func New(code pgcode.Code, msg string) *Error {
 	return &Error{Code: code, Message: msg}
 }
 
-// Newf creates an error with code and a formatted message.
+// Newf creates an error with code and a formatted message. %q quotes a
+// string the way PostgreSQL's messages do (see sprintf).
 func Newf(code pgcode.Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: sprintf(format, args...)}
+}
+
+// sprintf formats like fmt.Sprintf, except that %q of a string writes it
+// between double quotes with nothing escaped, as PostgreSQL's messages
+// quote names and input values: invalid input syntax for type integer:
+// "\N", where Go's quoting would print "\\N".
+func sprintf(format string, args ...any) string {
+	quoted := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			quoted[i] = messageString(s)
+		} else {
+			quoted[i] = a
+		}
+	}
+	return fmt.Sprintf(format, quoted...)
+}
+
+// messageString is a string argument of sprintf.
+type messageString string
+
+// Format writes %q as "s" and any other verb as for a plain string.
+func (s messageString) Format(f fmt.State, verb rune) {
+	if verb == 'q' && !f.Flag('#') && !f.Flag('+') {
+		fmt.Fprint(f, `"`+string(s)+`"`)
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), string(s))
 }
 
 // Wrapf creates an error with code whose message is the formatted text
@@ -72,7 +101,7 @@ func (e *Error) WithDetail(detail string) *Error {
 
 // WithDetailf sets a formatted detail field and returns e.
 func (e *Error) WithDetailf(format string, args ...any) *Error {
-	e.Detail = fmt.Sprintf(format, args...)
+	e.Detail = sprintf(format, args...)
 	return e
 }
 
@@ -119,7 +148,8 @@ func NotSupported(feature string) *Error {
 
 // Internal creates an XX000 error.
 func Internal(format string, args ...any) *Error {
-	return Newf(pgcode.InternalError, format, args...)
+	// Go's quoting keeps the bytes of keys and values readable in logs.
+	return &Error{Code: pgcode.InternalError, Message: fmt.Sprintf(format, args...)}
 }
 
 // GetCode returns the SQLSTATE of err, or XX000 when err carries none.
