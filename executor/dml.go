@@ -362,7 +362,7 @@ func (ins *inserter) row(ec *evalContext, exprs []expr, vals []any) ([]any, erro
 	}
 	for i, c := range t.Columns {
 		if row[i] == nil && c.NotNull {
-			return nil, notNullViolation(t, c.Name)
+			return nil, notNullViolation(t, c.Name, row)
 		}
 	}
 	return row, nil
@@ -478,8 +478,11 @@ func joinComma(s []string) string {
 	return out
 }
 
-func notNullViolation(t *catalog.TableDescriptor, column string) error {
+// notNullViolation is the 23502 error of a row with NULL in a NOT NULL
+// column, with the row in its detail as PostgreSQL shows it.
+func notNullViolation(t *catalog.TableDescriptor, column string, row []any) error {
 	return pgerror.Newf(pgcode.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", column, t.Name).
+		WithDetailf("Failing row contains (%s).", formatRow(t, row)).
 		WithColumn(t.Name, column)
 }
 
@@ -893,7 +896,7 @@ func rewriteRow(txn kv.Txn, codec *rowCodec, old, updated []any, owner uint32, n
 	t := codec.table
 	for i, c := range t.Columns {
 		if updated[i] == nil && c.NotNull {
-			return notNullViolation(t, c.Name)
+			return notNullViolation(t, c.Name, updated)
 		}
 	}
 	oldKey, err := codec.encodeKey(old, owner)

@@ -378,3 +378,22 @@ func TestNumericDivisionScale(t *testing.T) {
 		}
 	}
 }
+
+func TestNotNullViolationShowsRow(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	run(t, s, "CREATE TABLE nn (id int PRIMARY KEY, a text NOT NULL, b numeric(5,2), c timestamptz DEFAULT '2024-01-02 03:04:05+00')")
+	cases := []struct{ sql, detail string }{
+		{"INSERT INTO nn (id, b) VALUES (1, 5)", "Failing row contains (1, null, 5.00, 2024-01-02 03:04:05+00)."},
+		{"UPDATE nn SET a = NULL WHERE id = 2", "Failing row contains (2, null, 1.50, 2024-01-02 03:04:05+00)."},
+	}
+	run(t, s, "INSERT INTO nn VALUES (2, 'x', 1.5)")
+	for _, c := range cases {
+		pe := runErr(t, s, c.sql)
+		if pe.Code != "23502" || pe.Message != `null value in column "a" of relation "nn" violates not-null constraint` {
+			t.Errorf("%s: %s %s", c.sql, pe.Code, pe.Message)
+		}
+		if pe.Detail != c.detail {
+			t.Errorf("%s: detail %q, want %q", c.sql, pe.Detail, c.detail)
+		}
+	}
+}
