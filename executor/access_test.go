@@ -211,6 +211,23 @@ func TestExecuteAsUserReturnsRows(t *testing.T) {
 	}
 }
 
+func TestCreateDenialNamesSchema(t *testing.T) {
+	f := newAccessFixture(t)
+	bob := f.sessions["bob"]
+	for _, sql := range []string{"CREATE TABLE bobtab (a int)", "CREATE VIEW bobview AS SELECT 1", "CREATE SEQUENCE bobseq"} {
+		if pe := runErr(t, bob, sql); pe.Code != "42501" || pe.Message != `permission denied for schema public` {
+			t.Errorf("%s: %s %q, want 42501 permission denied for schema public", sql, pe.Code, pe.Message)
+		}
+	}
+	if pe := runErr(t, bob, "CREATE TABLE system.bobtab (a int)"); pe.Message != `permission denied for schema system` {
+		t.Errorf("CREATE TABLE system.bobtab: %q", pe.Message)
+	}
+	want := "permission denied for database " + bob.database
+	if pe := runErr(t, bob, "CREATE SCHEMA bobs"); pe.Code != "42501" || pe.Message != want {
+		t.Errorf("CREATE SCHEMA: %s %q, want 42501 %q", pe.Code, pe.Message, want)
+	}
+}
+
 func TestDDLNeedsDBA(t *testing.T) {
 	f := newAccessFixture(t)
 	statements := []string{

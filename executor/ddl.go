@@ -38,7 +38,8 @@ func tagPlan(tag string, run func(ec *evalContext) error) *plan {
 }
 
 func (a *analyser) planCreateSchema(cs *pg_query.CreateSchemaStmt) (*plan, error) {
-	if err := security.CheckDDL(subjectOf(a.subject()), "create schema", cs.Schemaname); err != nil {
+	// PostgreSQL names the database, on which CREATE is missing.
+	if err := security.CheckDDL(subjectOf(a.subject()), "create in database", a.sess.database); err != nil {
 		return nil, err
 	}
 	if len(cs.SchemaElts) > 0 {
@@ -70,11 +71,31 @@ func (a *analyser) planCreateSchema(cs *pg_query.CreateSchemaStmt) (*plan, error
 	}), nil
 }
 
+// checkCreateIn checks that the session's role may create the relation rv
+// names. A denial names the schema it would be created in, as PostgreSQL's
+// missing CREATE privilege on that schema does.
+func (a *analyser) checkCreateIn(rv *pg_query.RangeVar) error {
+	schema := rv.Schemaname
+	if schema == "" {
+		// The first schema on the search_path that exists.
+		for _, name := range a.sess.searchPath() {
+			if name == "pg_catalog" || name == "pg_temp" {
+				continue
+			}
+			if s, err := a.sess.srv.cat.Schema(a.txn, name); err != nil || s != nil {
+				schema = name
+				break
+			}
+		}
+	}
+	return security.CheckDDL(subjectOf(a.subject()), "create in schema", schema)
+}
+
 func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 	if isTemporaryRelation(cs.Relation) {
 		return a.planCreateTemporaryTable(cs)
 	}
-	if err := security.CheckDDL(subjectOf(a.subject()), "create table", cs.Relation.Relname); err != nil {
+	if err := a.checkCreateIn(cs.Relation); err != nil {
 		return nil, err
 	}
 	switch {

@@ -12,7 +12,6 @@ import (
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
-	"github.com/pgkeep/pgkeep/security"
 )
 
 // This file plans CREATE, ALTER and DROP SEQUENCE. A sequence is a
@@ -268,7 +267,7 @@ func (a *analyser) planCreateSequence(cs *pg_query.CreateSeqStmt) (*plan, error)
 		if err := checkTemporaryTarget(rv); err != nil {
 			return nil, err
 		}
-	} else if err := security.CheckDDL(subjectOf(a.subject()), "create sequence", rv.Relname); err != nil {
+	} else if err := a.checkCreateIn(rv); err != nil {
 		return nil, err
 	}
 	if cs.ForIdentity {

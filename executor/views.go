@@ -14,7 +14,7 @@ import (
 // again for the user reading it, so a user reading a view of a USER table
 // reads only its own rows.
 func (a *analyser) planCreateView(vs *pg_query.ViewStmt) (*plan, error) {
-	if err := security.CheckDDL(subjectOf(a.subject()), "create view", vs.View.Relname); err != nil {
+	if err := a.checkCreateIn(vs.View); err != nil {
 		return nil, err
 	}
 	if len(vs.Options) > 0 || vs.WithCheckOption != pg_query.ViewCheckOption_NO_CHECK_OPTION {
