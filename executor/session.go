@@ -278,6 +278,9 @@ func (s *Session) finishTxn(commit bool) error {
 		return nil
 	}
 	s.txn = nil
+	// The next transaction starts with the session's default isolation,
+	// which SET SESSION CHARACTERISTICS may have changed.
+	s.resetTxnSettings()
 	for p := range s.portals {
 		p.Close()
 	}
