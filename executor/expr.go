@@ -420,6 +420,9 @@ func (b *builder) buildAExpr(ae *pg_query.A_Expr) (expr, error) {
 		if ae.Lexpr == nil {
 			return b.buildUnary(op, ae)
 		}
+		if l, r := rowFields(ae.Lexpr), rowFields(ae.Rexpr); l != nil && r != nil {
+			return b.buildRowCompare(op, l, r, ae.Location)
+		}
 		return b.buildBinary(op, ae.Lexpr, ae.Rexpr, ae.Location)
 	case pg_query.A_Expr_Kind_AEXPR_DISTINCT, pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT:
 		cmp, err := b.buildBinary("=", ae.Lexpr, ae.Rexpr, ae.Location)
@@ -436,6 +439,9 @@ func (b *builder) buildAExpr(ae *pg_query.A_Expr) (expr, error) {
 		c := cmp.(*compareExpr)
 		return &nullIfExpr{cmp: c}, nil
 	case pg_query.A_Expr_Kind_AEXPR_IN:
+		if l := rowFields(ae.Lexpr); l != nil {
+			return b.buildRowIn(op, l, ae)
+		}
 		return b.buildIn(op, ae)
 	case pg_query.A_Expr_Kind_AEXPR_OP_ANY, pg_query.A_Expr_Kind_AEXPR_OP_ALL:
 		return b.buildAnyArray(ae, op)
