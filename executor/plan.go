@@ -29,6 +29,10 @@ type plan struct {
 	// tempVersion is the session's temporary objects version it was
 	// analysed at (see temporaryState).
 	tempVersion uint64
+	// preparedVersion is the session's count of PREPARE and DEALLOCATE
+	// statements it was analysed at, since EXECUTE compiles its arguments
+	// for the prepared statement's parameter types.
+	preparedVersion uint64
 	// cols are the result columns, nil for statements without rows.
 	cols      []protocol.Column
 	paramOIDs []uint32
@@ -47,6 +51,9 @@ type result struct {
 	// copy runs a COPY, which exchanges data with the client through sink,
 	// and returns the number of rows copied.
 	copy func(ec *evalContext, sink protocol.ResultSink) (int64, error)
+	// withSink, when set, runs before the command tag is sent, for
+	// statements that act on the connection (DEALLOCATE, DISCARD ALL).
+	withSink func(sink protocol.ResultSink) error
 }
 
 // rowIter produces rows one at a time. next returns a nil row at the end.
@@ -179,6 +186,11 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 		p.res = res
 	}
 	p.ec.ctx = ctx
+	if p.res.withSink != nil {
+		if err := p.res.withSink(sink); err != nil {
+			return false, err
+		}
+	}
 	if p.res.copy != nil {
 		n, err := p.res.copy(p.ec, sink)
 		if err != nil {
@@ -293,6 +305,7 @@ func (s *Session) analyse(ctx context.Context, st *parsedStmt, paramOIDs []uint3
 	p.timeZone = s.settings.values["TimeZone"]
 	p.searchPath = s.settings.values["search_path"]
 	p.tempVersion = s.temp.version
+	p.preparedVersion = s.preparedVersion
 	p.paramOIDs = params.resolved()
 	return p, nil
 }
@@ -379,6 +392,14 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planDropRole(n.GetDropRoleStmt())
 	case n.GetExplainStmt() != nil:
 		return a.planExplain(n.GetExplainStmt())
+	case n.GetPrepareStmt() != nil:
+		return a.planPrepare(n.GetPrepareStmt())
+	case n.GetExecuteStmt() != nil:
+		return a.planExecute(n.GetExecuteStmt())
+	case n.GetDeallocateStmt() != nil:
+		return a.planDeallocate(n.GetDeallocateStmt())
+	case n.GetDiscardStmt() != nil:
+		return a.planDiscard(n.GetDiscardStmt())
 	}
 	return nil, pgerror.NotSupported(statementName(n))
 }

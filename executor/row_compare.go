@@ -11,7 +11,7 @@ import (
 // This file compares row constructors: (a, b) = (1, 2), (a, b) < (x, y)
 // as keyset pagination writes it, and (a, b) IN ((1, 2), (3, 4)).
 // PostgreSQL compares the fields from left to right and stops at the
-// first pair that is not equal; a NULL in that pair makes the result
+// first pair that is not equal. A NULL in that pair makes the result
 // NULL.
 
 // rowCompareExpr is row op row for one of = <> < <= > >=.

@@ -46,6 +46,10 @@ type Session struct {
 	// keysRead counts the index entries and rows that table scans of the
 	// session have read, for tests and benchmarks of access paths.
 	keysRead int64
+	// sqlPrepared holds the statements prepared with SQL's PREPARE, and
+	// preparedVersion counts its changes (see plan.preparedVersion).
+	sqlPrepared     map[string]*sqlPrepared
+	preparedVersion uint64
 	// retry, when set, can run the statement of the open implicit
 	// transaction again if its commit fails (retry.go).
 	retry *implicitRetry
@@ -339,7 +343,7 @@ func (s *Session) statementFailed() {
 // planFor returns a valid plan of st, analysing it again after a schema
 // change.
 func (s *Session) planFor(ctx context.Context, st *parsedStmt, paramOIDs []uint32) (*plan, error) {
-	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] && p.searchPath == s.settings.values["search_path"] && p.tempVersion == s.temp.version {
+	if p := st.plan; p != nil && p.version == s.srv.cat.Version() && p.userRole == s.user.Role && p.timeZone == s.settings.values["TimeZone"] && p.searchPath == s.settings.values["search_path"] && p.tempVersion == s.temp.version && p.preparedVersion == s.preparedVersion {
 		return p, nil
 	}
 	p, err := s.analyse(ctx, st, paramOIDs)

@@ -154,6 +154,20 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 	return nil, pgerror.NotSupported(strings.TrimPrefix(ts.Kind.String(), "TRANS_STMT_"))
 }
 
+// resetAllSettings runs RESET ALL: every setting a session may change
+// returns to its default, in a way a transaction block's ROLLBACK undoes.
+func (s *Session) resetAllSettings() {
+	for _, d := range settingDefs {
+		if !d.readOnly {
+			s.rememberSetting(d.name, false)
+		}
+		if !d.readOnly && d.name != "TimeZone" {
+			s.settings.values[d.name] = d.def
+		}
+	}
+	s.settings.values["TimeZone"] = s.srv.cfg.TimeZone
+}
+
 func (s *Session) resetTxnSettings() {
 	s.settings.values["transaction_isolation"] = s.settings.values["default_transaction_isolation"]
 }
@@ -238,15 +252,7 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 		}), nil
 	case pg_query.VariableSetKind_VAR_RESET_ALL:
 		return tagPlan("RESET", func(ec *evalContext) error {
-			for _, d := range settingDefs {
-				if !d.readOnly {
-					ec.sess.rememberSetting(d.name, false)
-				}
-				if !d.readOnly && d.name != "TimeZone" {
-					ec.sess.settings.values[d.name] = d.def
-				}
-			}
-			ec.sess.settings.values["TimeZone"] = ec.sess.srv.cfg.TimeZone
+			ec.sess.resetAllSettings()
 			return nil
 		}), nil
 	}

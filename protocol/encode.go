@@ -23,9 +23,30 @@ type resultSink struct {
 }
 
 var (
-	_ ResultSink = (*resultSink)(nil)
-	_ Rewinder   = (*resultSink)(nil)
+	_ ResultSink           = (*resultSink)(nil)
+	_ Rewinder             = (*resultSink)(nil)
+	_ StatementDeallocator = (*resultSink)(nil)
 )
+
+// DeallocateStatement drops a named prepared statement of the connection.
+func (s *resultSink) DeallocateStatement(name string) bool {
+	if name == "" {
+		return false
+	}
+	_, found := s.conn.stmts[name]
+	delete(s.conn.stmts, name)
+	return found
+}
+
+// DeallocateAllStatements drops the connection's named prepared
+// statements. The unnamed one is replaced by the next Parse anyway.
+func (s *resultSink) DeallocateAllStatements() {
+	for name := range s.conn.stmts {
+		if name != "" {
+			delete(s.conn.stmts, name)
+		}
+	}
+}
 
 // Mark returns the current end of the connection's output.
 func (s *resultSink) Mark() OutputMark {

@@ -91,6 +91,17 @@ type Rewinder interface {
 	Rewind(m OutputMark) bool
 }
 
+// StatementDeallocator is implemented by the ResultSink of a connection.
+// It drops the connection's prepared statements for SQL's DEALLOCATE and
+// DISCARD ALL, which share their namespace in PostgreSQL.
+type StatementDeallocator interface {
+	// DeallocateStatement drops the named prepared statement and reports
+	// whether it existed.
+	DeallocateStatement(name string) bool
+	// DeallocateAllStatements drops every named prepared statement.
+	DeallocateAllStatements()
+}
+
 // ResultSink receives the results of execution. The protocol layer encodes
 // them onto the wire.
 type ResultSink interface {
