@@ -260,7 +260,7 @@ func (alt *tableAlteration) dropColumn(name string, ifExists, cascade bool) erro
 		}
 	}
 	if visible == 1 {
-		return pgerror.NotSupported("tables without columns")
+		return pgerror.New(pgcode.FeatureNotSupported, "tables without columns are not supported")
 	}
 	// Indexes, foreign keys and checks on the column go with it, as in
 	// PostgreSQL.

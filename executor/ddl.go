@@ -102,7 +102,7 @@ func (a *analyser) planCreateTable(cs *pg_query.CreateStmt) (*plan, error) {
 	case len(cs.InhRelations) > 0:
 		return nil, pgerror.NotSupported("CREATE TABLE ... INHERITS")
 	case cs.Partspec != nil:
-		return nil, pgerror.NotSupported("partitioned tables")
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "partitioned tables are not supported")
 	case cs.OfTypename != nil:
 		return nil, pgerror.NotSupported("CREATE TABLE ... OF type")
 	}
@@ -241,7 +241,7 @@ func (a *analyser) tableDescriptor(cs *pg_query.CreateStmt) (*catalog.TableDescr
 		}
 	}
 	if len(t.Columns) == 0 {
-		return nil, pgerror.NotSupported("tables without columns")
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "tables without columns are not supported")
 	}
 	for _, name := range pkNames {
 		col := t.ColumnByName(name)

@@ -23,7 +23,7 @@ func (a *analyser) planCreateIndex(is *pg_query.IndexStmt) (*plan, error) {
 	}
 	switch {
 	case is.WhereClause != nil:
-		return nil, pgerror.NotSupported("partial indexes")
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "partial indexes are not supported")
 	case len(is.IndexIncludingParams) > 0:
 		return nil, pgerror.NotSupported("INCLUDE columns")
 	case is.AccessMethod != "" && is.AccessMethod != "btree":
@@ -36,7 +36,7 @@ func (a *analyser) planCreateIndex(is *pg_query.IndexStmt) (*plan, error) {
 	for i, p := range is.IndexParams {
 		elem := p.GetIndexElem()
 		if elem.Expr != nil || elem.Name == "" {
-			return nil, pgerror.NotSupported("indexes on expressions")
+			return nil, pgerror.New(pgcode.FeatureNotSupported, "indexes on expressions are not supported")
 		}
 		colNames = append(colNames, elem.Name)
 		// DESC and NULLS FIRST are recorded for the catalog. Entries are

@@ -96,7 +96,7 @@ func dmlPlan(t *catalog.TableDescriptor, ret *returning, verb string, exec func(
 
 func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	if ins.WithClause != nil {
-		return nil, pgerror.NotSupported("WITH")
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "WITH clauses on INSERT, UPDATE and DELETE are not supported")
 	}
 	t, _, err := a.resolveTable(ins.Relation)
 	if err != nil {
@@ -518,7 +518,7 @@ func (a *analyser) compileDefault(c catalog.ColumnDescriptor) (expr, error) {
 
 func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 	if up.WithClause != nil {
-		return nil, pgerror.NotSupported("WITH")
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "WITH clauses on INSERT, UPDATE and DELETE are not supported")
 	}
 	t, codec, sc, err := a.targetTable(up.Relation)
 	if err != nil {
@@ -722,7 +722,7 @@ func collectRows(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr) (
 
 func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 	if del.WithClause != nil {
-		return nil, pgerror.NotSupported("WITH")
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "WITH clauses on INSERT, UPDATE and DELETE are not supported")
 	}
 	t, codec, sc, err := a.targetTable(del.Relation)
 	if err != nil {

@@ -174,7 +174,24 @@ func (b *builder) build(n *pg_query.Node) (expr, error) {
 	case n.GetSetToDefault() != nil:
 		return nil, pgerror.Newf(pgcode.SyntaxError, "DEFAULT is not allowed in this context")
 	}
+	if name, ok := expressionSQLNames[nodeName(n)]; ok {
+		return nil, pgerror.Newf(pgcode.FeatureNotSupported, "%s are not supported", name)
+	}
 	return nil, pgerror.NotSupported("expression " + nodeName(n))
+}
+
+// expressionSQLNames names the expressions whose parse node names do not
+// read as their SQL.
+var expressionSQLNames = map[string]string{
+	"RowExpr":         "row constructors outside comparisons",
+	"GroupingSet":     "GROUPING SETS, ROLLUP and CUBE",
+	"XmlExpr":         "XML functions",
+	"XmlSerialize":    "XML functions",
+	"CollateClause":   "COLLATE clauses",
+	"RangeFunction":   "functions in this position",
+	"MultiAssignRef":  "multiple-column assignments",
+	"CurrentOfExpr":   "WHERE CURRENT OF cursor conditions",
+	"JsonIsPredicate": "IS JSON predicates",
 }
 
 // nodeName names the node kind for messages.

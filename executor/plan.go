@@ -408,6 +408,9 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 // "CREATE INDEX".
 func statementName(n *pg_query.Node) string {
 	name := nodeName(n)
+	if sql, ok := statementSQLNames[name]; ok {
+		return sql + " statement"
+	}
 	name = strings.TrimSuffix(name, "Stmt")
 	var b strings.Builder
 	for i, r := range name {
@@ -417,6 +420,45 @@ func statementName(n *pg_query.Node) string {
 		b.WriteRune(r)
 	}
 	return strings.ToUpper(b.String()) + " statement"
+}
+
+// statementSQLNames names the statements whose parse node names do not
+// read as their SQL.
+var statementSQLNames = map[string]string{
+	"CreatedbStmt":               "CREATE DATABASE",
+	"DropdbStmt":                 "DROP DATABASE",
+	"AlterDatabaseStmt":          "ALTER DATABASE",
+	"AlterDatabaseSetStmt":       "ALTER DATABASE",
+	"CreateTrigStmt":             "CREATE TRIGGER",
+	"CreateFunctionStmt":         "CREATE FUNCTION",
+	"CreateEnumStmt":             "CREATE TYPE",
+	"CompositeTypeStmt":          "CREATE TYPE",
+	"CreateDomainStmt":           "CREATE DOMAIN",
+	"CreateTableAsStmt":          "CREATE TABLE AS",
+	"CreateExtensionStmt":        "CREATE EXTENSION",
+	"CreatePolicyStmt":           "CREATE POLICY",
+	"CreatePublicationStmt":      "CREATE PUBLICATION",
+	"CreateSubscriptionStmt":     "CREATE SUBSCRIPTION",
+	"RefreshMatViewStmt":         "REFRESH MATERIALIZED VIEW",
+	"AlterDefaultPrivilegesStmt": "ALTER DEFAULT PRIVILEGES",
+	"AlterOwnerStmt":             "ALTER ... OWNER TO",
+	"GrantStmt":                  "GRANT and REVOKE",
+	"GrantRoleStmt":              "GRANT and REVOKE of roles",
+	"DoStmt":                     "DO",
+	"ListenStmt":                 "LISTEN",
+	"UnlistenStmt":               "UNLISTEN",
+	"NotifyStmt":                 "NOTIFY",
+	"DeclareCursorStmt":          "DECLARE CURSOR",
+	"FetchStmt":                  "FETCH",
+	"ClosePortalStmt":            "CLOSE",
+	"LockStmt":                   "LOCK",
+	"CheckPointStmt":             "CHECKPOINT",
+	"ReindexStmt":                "REINDEX",
+	"ClusterStmt":                "CLUSTER",
+	"CommentStmt":                "COMMENT",
+	"CallStmt":                   "CALL",
+	"CreateRuleStmt":             "CREATE RULE",
+	"CreateStatsStmt":            "CREATE STATISTICS",
 }
 
 // resolveTable finds the table a RangeVar names.

@@ -296,7 +296,7 @@ func (a *analyser) analyseWith(w *pg_query.WithClause) error {
 		c := n.GetCommonTableExpr()
 		sel := c.Ctequery.GetSelectStmt()
 		if sel == nil {
-			return pgerror.NotSupported("data-modifying statements in WITH")
+			return pgerror.New(pgcode.FeatureNotSupported, "data-modifying statements in WITH are not supported")
 		}
 		for _, existing := range a.ctes {
 			if existing.name == c.Ctename {
