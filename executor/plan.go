@@ -346,6 +346,8 @@ type analyser struct {
 
 func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 	switch {
+	case n.GetSelectStmt() != nil && n.GetSelectStmt().IntoClause != nil:
+		return a.planSelectInto(n.GetSelectStmt())
 	case n.GetSelectStmt() != nil:
 		return a.planSelect(n.GetSelectStmt())
 	case n.GetInsertStmt() != nil:
@@ -392,6 +394,8 @@ func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
 		return a.planDropRole(n.GetDropRoleStmt())
 	case n.GetExplainStmt() != nil:
 		return a.planExplain(n.GetExplainStmt())
+	case n.GetCreateTableAsStmt() != nil:
+		return a.planCreateTableAs(n.GetCreateTableAsStmt())
 	case n.GetPrepareStmt() != nil:
 		return a.planPrepare(n.GetPrepareStmt())
 	case n.GetExecuteStmt() != nil:
