@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -47,6 +46,7 @@ func (a *analyser) planCreateTableAs(cs *pg_query.CreateTableAsStmt) (*plan, err
 	case into.TableSpaceName != "":
 		return nil, pgerror.NotSupported("TABLESPACE")
 	}
+
 	query, err := a.planSelect(sel)
 	if err != nil {
 		return nil, err
@@ -72,6 +72,7 @@ func (a *analyser) planCreateTableAs(cs *pg_query.CreateTableAsStmt) (*plan, err
 	if len(defs) == 0 {
 		return nil, pgerror.New(pgcode.FeatureNotSupported, "tables without columns are not supported")
 	}
+
 	text, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: cs.Query}}})
 	if err != nil {
 		return nil, pgerror.Wrapf(err, pgcode.InternalError, "deparse the query of CREATE TABLE AS")
@@ -87,6 +88,7 @@ func (a *analyser) planCreateTableAs(cs *pg_query.CreateTableAsStmt) (*plan, err
 	}
 	create += "TABLE " + name + " (" + strings.Join(defs, ", ") + ")"
 	insert := "INSERT INTO " + name + " " + text
+
 	ifNotExists, skipData := cs.IfNotExists, into.SkipData
 	return &plan{run: func(ec *evalContext) (*result, error) {
 		s := ec.sess
@@ -106,7 +108,7 @@ func (a *analyser) planCreateTableAs(cs *pg_query.CreateTableAsStmt) (*plan, err
 		if err != nil {
 			return nil, err
 		}
-		// The INSERT's tag is "INSERT 0 n"; PostgreSQL reports "SELECT n".
+		// The INSERT's tag is "INSERT 0 n", and PostgreSQL reports "SELECT n".
 		return &result{tag: "SELECT " + res.tag[strings.LastIndexByte(res.tag, ' ')+1:]}, nil
 	}}, nil
 }
@@ -134,9 +136,6 @@ func runSQLResult(ec *evalContext, an *analyser, sql string) (*result, error) {
 	}
 	if res.rows != nil {
 		res.rows.close()
-	}
-	if res.tag == "" {
-		res.tag = "SELECT " + strconv.Itoa(0)
 	}
 	return res, nil
 }
