@@ -182,7 +182,7 @@ func (c *Catalog) Schemas(txn kv.Txn) ([]*SchemaDescriptor, error) {
 }
 
 // CreateSchema creates a schema. It fails with 42P06 when the name is taken.
-func (c *Catalog) CreateSchema(txn kv.Txn, name string) (*SchemaDescriptor, error) {
+func (c *Catalog) CreateSchema(txn kv.Txn, name string, owner uint32) (*SchemaDescriptor, error) {
 	existing, err := c.Schema(txn, name)
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (c *Catalog) CreateSchema(txn kv.Txn, name string) (*SchemaDescriptor, erro
 	if err != nil {
 		return nil, err
 	}
-	s := &SchemaDescriptor{ID: id, Name: name}
+	s := &SchemaDescriptor{ID: id, Name: name, Owner: owner}
 	c.BumpVersion()
 	return s, putJSON(txn, keySchemaPrefix+name, s)
 }

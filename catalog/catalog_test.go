@@ -151,11 +151,11 @@ func TestSchemaDropRestrictAndCascade(t *testing.T) {
 		t.Fatal(err)
 	}
 	txn := begin(t, c)
-	s, err := c.CreateSchema(txn, "app")
+	s, err := c.CreateSchema(txn, "app", RootUserID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateSchema(txn, "app"); !pgerror.HasCode(err, pgcode.DuplicateSchema) {
+	if _, err := c.CreateSchema(txn, "app", RootUserID); !pgerror.HasCode(err, pgcode.DuplicateSchema) {
 		t.Fatalf("duplicate schema: %v, want 42P06", err)
 	}
 	if err := c.CreateTable(txn, &TableDescriptor{SchemaID: s.ID, Name: "t", Columns: []ColumnDescriptor{{ID: 1, Name: "a"}}, PrimaryKey: []uint32{1}}); err != nil {

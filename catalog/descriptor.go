@@ -57,6 +57,17 @@ type SchemaDescriptor struct {
 	// Temporary marks the schema of one session's temporary tables, which
 	// is dropped with its contents when the session ends.
 	Temporary bool `json:"temporary,omitempty"`
+	// Owner is the user who created the schema, or 0 for the schemas
+	// bootstrap creates, which root owns.
+	Owner uint32 `json:"owner,omitempty"`
+}
+
+// OwnerID returns the ID of the user who owns the schema.
+func (s *SchemaDescriptor) OwnerID() uint32 {
+	if s.Owner == 0 {
+		return RootUserID
+	}
+	return s.Owner
 }
 
 // ColumnType is a column's PostgreSQL type: the type OID and the type

@@ -554,3 +554,10 @@ func TestAuditLog(t *testing.T) {
 		t.Fatalf("pruned %d entries, %v; want %d", n, err, len(want))
 	}
 }
+
+func TestSchemaOwnerIsCreator(t *testing.T) {
+	f := newAccessFixture(t)
+	run(t, f.sessions["ops"], "CREATE SCHEMA ops_area")
+	expectLines(t, f.query(t, "root", "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname IN ('ops_area', 'public') ORDER BY nspname"), "ops", "root")
+	expectLines(t, f.query(t, "root", "SELECT schema_owner FROM information_schema.schemata WHERE schema_name = 'ops_area'"), "ops")
+}

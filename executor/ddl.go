@@ -66,7 +66,7 @@ func (a *analyser) planCreateSchema(cs *pg_query.CreateSchemaStmt) (*plan, error
 			return pgerror.Newf(pgcode.ReservedName, "unacceptable schema name %q", name).
 				WithDetail("The prefix \"pg_\" is reserved for system schemas.")
 		}
-		_, err = cat.CreateSchema(txn, name)
+		_, err = cat.CreateSchema(txn, name, ec.actor().ID)
 		return err
 	}), nil
 }

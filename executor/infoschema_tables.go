@@ -34,11 +34,12 @@ func infoSchemataRows(ec *evalContext, out *catalogRows) error {
 	if err != nil {
 		return err
 	}
-	owner, err := ownerName(ec.sess.srv.cat, ec.sess.txn.kv, map[uint32]string{}, catalog.RootUserID)
-	if err != nil {
-		return err
-	}
+	owners := map[uint32]string{}
 	for _, s := range snap.schemas {
+		owner, err := ownerName(ec.sess.srv.cat, ec.sess.txn.kv, owners, s.OwnerID())
+		if err != nil {
+			return err
+		}
 		out.add(map[string]any{"catalog_name": ec.sess.database, "schema_name": s.Name, "schema_owner": owner})
 	}
 	return nil

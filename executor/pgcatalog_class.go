@@ -21,7 +21,7 @@ func pgNamespaceRows(ec *evalContext, out *catalogRows) error {
 		return err
 	}
 	for _, s := range snap.schemas {
-		out.add(map[string]any{"oid": int64(s.ID), "nspname": s.Name, "nspowner": int64(catalog.RootUserID)})
+		out.add(map[string]any{"oid": int64(s.ID), "nspname": s.Name, "nspowner": int64(s.OwnerID())})
 	}
 	return nil
 }
