@@ -386,6 +386,7 @@ func (c *Catalog) RenameTable(txn kv.Txn, t *TableDescriptor, name string) error
 	if err := txn.Put([]byte(tableNameKey(t.SchemaID, name)), idBytes[:]); err != nil {
 		return err
 	}
+	KeepSequenceNames(t)
 	t.Name = name
 	return c.PutTable(txn, t)
 }

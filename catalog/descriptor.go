@@ -99,6 +99,10 @@ type ColumnDescriptor struct {
 	// Serial marks a column declared serial or bigserial, which PostgreSQL
 	// shows with a nextval() default.
 	Serial bool `json:"serial,omitempty"`
+	// SequenceName is the name of the implicit sequence of a serial or
+	// identity column once a rename of the table or column has made it
+	// differ from table_column_seq; empty until then.
+	SequenceName string `json:"sequence_name,omitempty"`
 	// Hidden columns (the row id of a table without a primary key) are left
 	// out of SELECT * and INSERT without a column list.
 	Hidden bool `json:"hidden,omitempty"`

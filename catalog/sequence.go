@@ -44,10 +44,26 @@ type seqState struct {
 // stateKey returns the key of a sequence descriptor's state.
 func stateKey(seq *TableDescriptor) seqKey { return seqKey{seq.ID, seq.Sequence.Column} }
 
-// ColumnSequenceName is the name PostgreSQL gives the sequence of a serial
-// or identity column.
+// ColumnSequenceName is the name of the sequence of a serial or identity
+// column: table_column_seq as PostgreSQL names it at creation, kept
+// through renames of the table or column.
 func ColumnSequenceName(t *TableDescriptor, c *ColumnDescriptor) string {
+	if c.SequenceName != "" {
+		return c.SequenceName
+	}
 	return t.Name + "_" + c.Name + "_seq"
+}
+
+// KeepSequenceNames records the current sequence names of t's serial and
+// identity columns before a rename of the table or a column changes the
+// names they derive from.
+func KeepSequenceNames(t *TableDescriptor) {
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if c.Identity != IdentityNone && !c.Hidden && c.SequenceName == "" {
+			c.SequenceName = ColumnSequenceName(t, c)
+		}
+	}
 }
 
 // ColumnSequence returns a descriptor of the implicit sequence of column c

@@ -631,6 +631,7 @@ func (a *analyser) planRename(rs *pg_query.RenameStmt) (*plan, error) {
 				return err
 			}
 		}
+		catalog.KeepSequenceNames(t)
 		col.Name = rs.Newname
 		return ec.sess.srv.cat.PutTable(ec.sess.txn.kv, t)
 	}), nil

@@ -423,26 +423,60 @@ func (a *analyser) resolveSequence(rv *pg_query.RangeVar) (*catalog.TableDescrip
 }
 
 // columnSequence finds the serial or identity column whose implicit
-// sequence rv names, table_column_seq, and returns that sequence, or nil.
-// A name with several underscores is tried at each of them.
+// sequence rv names and returns that sequence, or nil. A name of the form
+// table_column_seq is tried at each underscore; a sequence that kept its
+// name through a rename is found among the tables of the schemas rv may
+// name.
 func (a *analyser) columnSequence(rv *pg_query.RangeVar) (*catalog.TableDescriptor, error) {
-	base, ok := strings.CutSuffix(rv.Relname, "_seq")
-	if !ok {
-		return nil, nil
+	if base, ok := strings.CutSuffix(rv.Relname, "_seq"); ok {
+		for i := 1; i < len(base)-1; i++ {
+			if base[i] != '_' {
+				continue
+			}
+			t, _, err := a.resolveTable(&pg_query.RangeVar{Schemaname: rv.Schemaname, Relname: base[:i], Location: rv.Location})
+			if pgerror.HasCode(err, pgcode.UndefinedTable) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if c := t.ColumnByName(base[i+1:]); c != nil && !c.Hidden && c.Identity != catalog.IdentityNone && catalog.ColumnSequenceName(t, c) == rv.Relname {
+				return catalog.ColumnSequence(t, c), nil
+			}
+		}
 	}
-	for i := 1; i < len(base)-1; i++ {
-		if base[i] != '_' {
-			continue
-		}
-		t, _, err := a.resolveTable(&pg_query.RangeVar{Schemaname: rv.Schemaname, Relname: base[:i], Location: rv.Location})
-		if pgerror.HasCode(err, pgcode.UndefinedTable) {
-			continue
-		}
+	return a.renamedColumnSequence(rv)
+}
+
+// renamedColumnSequence looks for a column whose sequence kept the name
+// rv gives through a rename, in rv's schema or those of the search_path.
+func (a *analyser) renamedColumnSequence(rv *pg_query.RangeVar) (*catalog.TableDescriptor, error) {
+	cat := a.sess.srv.cat
+	schemas := []string{rv.Schemaname}
+	if rv.Schemaname == "" {
+		schemas = catalogSearchPath(a.sess)
+	} else if rv.Schemaname == "pg_temp" {
+		schemas = []string{a.sess.temp.schema}
+	}
+	for _, name := range schemas {
+		schema, err := cat.Schema(a.txn, name)
 		if err != nil {
 			return nil, err
 		}
-		if c := t.ColumnByName(base[i+1:]); c != nil && !c.Hidden && c.Identity != catalog.IdentityNone {
-			return catalog.ColumnSequence(t, c), nil
+		if schema == nil || schema.Virtual {
+			continue
+		}
+		tables, err := cat.Tables(a.txn, schema.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tables {
+			for i := range t.Columns {
+				c := &t.Columns[i]
+				if c.SequenceName == rv.Relname && c.Identity != catalog.IdentityNone {
+					return catalog.ColumnSequence(t, c), nil
+				}
+			}
 		}
 	}
 	return nil, nil
