@@ -110,15 +110,7 @@ func (it *txnIterator) Next() bool {
 		it.valid = false
 		return false
 	}
-	if it.fromWrites {
-		if it.snapValid && bytes.Equal(it.snap.Key(), it.writes.Key()) {
-			it.snapValid = it.snap.Next()
-		}
-		it.writesValid = it.writes.Next()
-	} else {
-		it.snapValid = it.snap.Next()
-	}
-	return it.settle()
+	return it.advance()
 }
 
 // Last positions at the last key within the bounds.
@@ -144,13 +136,19 @@ func (it *txnIterator) Prev() bool {
 		it.valid = false
 		return false
 	}
+	return it.advance()
+}
+
+// advance moves past the current key in the direction of movement. A key
+// from the write index moves the snapshot past the same key too.
+func (it *txnIterator) advance() bool {
 	if it.fromWrites {
 		if it.snapValid && bytes.Equal(it.snap.Key(), it.writes.Key()) {
-			it.snapValid = it.snap.Prev()
+			it.snapValid = it.step(it.snap)
 		}
-		it.writesValid = it.writes.Prev()
+		it.writesValid = it.step(it.writes)
 	} else {
-		it.snapValid = it.snap.Prev()
+		it.snapValid = it.step(it.snap)
 	}
 	return it.settle()
 }
