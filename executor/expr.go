@@ -549,8 +549,18 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		}
 		return &compareExpr{op: op, left: l, right: r, bpchar: common == oidBpchar}, nil
 	case "+", "-", "*", "/", "%":
+		if op == "-" && l.resultType().OID == oidJSONB {
+			return b.buildJSONBDelete(op, l, r, location)
+		}
 		return b.buildArith(op, l, r, location)
+	case "#-":
+		if l.resultType().OID == oidJSONB {
+			return b.buildJSONBDelete(op, l, r, location)
+		}
 	case "||":
+		if isJSONBConcat(l.resultType().OID, r.resultType().OID) {
+			return b.buildJSONBConcat(l, r)
+		}
 		if isArrayType(l.resultType().OID) || isArrayType(r.resultType().OID) {
 			return b.buildArrayConcat(l, r, location)
 		}
@@ -617,9 +627,6 @@ func (b *builder) buildConcat(l, r expr, location int32) (expr, error) {
 	lt, rt := l.resultType().OID, r.resultType().OID
 	if lt == oidBytea && rt == oidBytea {
 		return &concatExpr{left: l, right: r, bytea: true}, nil
-	}
-	if lt == oidJSONB && rt == oidJSONB {
-		return nil, pgerror.NotSupported("jsonb concatenation")
 	}
 	// text || anything (and anything || text) concatenates text forms.
 	if isStringType(lt) || isStringType(rt) || lt == oidUnknown || rt == oidUnknown {
