@@ -3,6 +3,7 @@ package executor
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -551,7 +552,7 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 		buf.WriteString(strconv.FormatBool(v.(bool)))
 	case isNumericType(oid):
 		text := textOf(v, oid)
-		if _, err := strconv.ParseFloat(text, 64); err != nil {
+		if f, err := strconv.ParseFloat(text, 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			// NaN and Infinity have no JSON number form.
 			writeJSONString(buf, text)
 			return
