@@ -38,6 +38,10 @@ type scopeColumn struct {
 	usingMerged bool
 	// fields are the fields of a record column (see record.go).
 	fields []scopeColumn
+	// aliasNamesColumn marks the only column of a function in FROM, which
+	// an unqualified reference to the function's alias also reads, as in
+	// SELECT e FROM jsonb_array_elements(d) e.
+	aliasNamesColumn bool
 }
 
 // scope lists the columns visible to expressions of one query level.
@@ -63,6 +67,13 @@ func (s *scope) resolve(table, name string, location int32) (int, error) {
 			return 0, pgerror.Newf(pgcode.AmbiguousColumn, "column reference %q is ambiguous", name).WithPosition(location + 1)
 		}
 		found = i
+	}
+	if found < 0 && table == "" {
+		for i, c := range s.cols {
+			if c.aliasNamesColumn && c.table == name {
+				return i, nil
+			}
+		}
 	}
 	if found < 0 {
 		if table != "" {

@@ -13,6 +13,10 @@ type setFunction struct {
 	// columns returns the output columns for the built arguments.
 	columns func(args []expr) []scopeColumn
 	rows    func(ec *evalContext, args []any) ([][]any, error)
+	// outParameter marks a single output column that is a named OUT
+	// parameter, such as jsonb_array_elements's value, which a table alias
+	// in FROM does not rename.
+	outParameter bool
 }
 
 var setFunctions = map[string]setFunction{
@@ -171,7 +175,7 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	fn, ok := setFunctions[name]
 	if !ok || len(parts) > 2 || len(parts) == 2 && parts[0] != "pg_catalog" && parts[0] != "information_schema" {
 		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "function %s in FROM is not supported", name).
-			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, pg_partition_ancestors and information_schema._pg_expandarray in FROM.").
+			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, pg_partition_ancestors, information_schema._pg_expandarray and the json[b]_each, json[b]_array_elements and json[b]_object_keys functions in FROM.").
 			WithPosition(fc.Location + 1)
 	}
 	if len(fc.Args) != len(fn.argTypes) {
@@ -192,8 +196,11 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	}
 	// A function returning one column is named after the alias, as in
 	// PostgreSQL: FROM generate_series(1, 3) s has the column s.
-	if len(cols) == 1 && rf.Alias != nil {
+	if len(cols) == 1 && rf.Alias != nil && !fn.outParameter {
 		cols[0].name = alias
+	}
+	if len(cols) == 1 {
+		cols[0].aliasNamesColumn = true
 	}
 	if rf.Ordinality {
 		cols = append(cols, scopeColumn{name: "ordinality", typ: plainType(oidInt8)})
