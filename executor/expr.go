@@ -274,6 +274,11 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		}
 		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ, fields: outer.cols[oidx].fields}, nil
 	}
+	if table == "" && pgerror.HasCode(err, pgcode.UndefinedColumn) {
+		if w, ok := b.buildWholeRow(name); ok {
+			return w, nil
+		}
+	}
 	if table != "" && pgerror.HasCode(err, pgcode.UndefinedColumn) && !b.scope.hasTable(table) {
 		return nil, pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", table).WithPosition(cr.Location + 1)
 	}

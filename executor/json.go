@@ -452,6 +452,11 @@ func (b *builder) buildJSONFunc(name string, args []expr, location int32) (expr,
 			return nil, false, nil
 		}
 		e.single = true
+	case "row_to_json":
+		if len(args) != 1 || args[0].resultType().OID != oidRecord {
+			return nil, false, nil
+		}
+		e.single = true
 	case "array_to_json":
 		// array_to_json(array) is to_json restricted to arrays.
 		if len(args) != 1 || !isArrayType(args[0].resultType().OID) {
@@ -548,6 +553,8 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 		buf.WriteByte(']')
 	case isJSONType(oid):
 		buf.WriteString(v.(string))
+	case oid == oidRecord:
+		writeJSONRecord(buf, ec, v.(*recordValue))
 	case oid == oidBool:
 		buf.WriteString(strconv.FormatBool(v.(bool)))
 	case isNumericType(oid):
@@ -565,6 +572,25 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 	default:
 		writeJSONString(buf, textOf(v, oid))
 	}
+}
+
+// writeJSONRecord writes a record as an object of its fields, without
+// spaces, as PostgreSQL's row_to_json does.
+func writeJSONRecord(buf *strings.Builder, ec *evalContext, r *recordValue) {
+	buf.WriteByte('{')
+	for i, v := range r.values {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		name := "f" + strconv.Itoa(i+1)
+		if i < len(r.names) {
+			name = r.names[i]
+		}
+		writeJSONString(buf, name)
+		buf.WriteByte(':')
+		writeJSONValue(buf, ec, v, r.types[i])
+	}
+	buf.WriteByte('}')
 }
 
 func writeJSONString(buf *strings.Builder, s string) {
