@@ -11,10 +11,11 @@ import (
 
 // jsonb_set, jsonb_insert, json[b]_strip_nulls and jsonb_pretty.
 
-// jsonbPathEdit is what jsonbSetPath does at the end of the path.
+// jsonbPathEdit is the change that jsonbSetPath makes at the end of the
+// path.
 type jsonbPathEdit struct {
-	// insert is jsonb_insert, which adds the value before (or with after,
-	// after) an array element and never replaces an object member.
+	// insert marks jsonb_insert, which adds the value before an array
+	// element (after it, with after) and never replaces an object member.
 	insert, after bool
 	// create lets jsonb_set add a missing last key or array element.
 	create bool
@@ -23,9 +24,9 @@ type jsonbPathEdit struct {
 func (e jsonbPathEdit) adds() bool { return e.insert || e.create }
 
 // jsonbSetPath puts value at path[level:] below doc, following
-// PostgreSQL 15's setPath: a missing intermediate key or element changes
-// nothing, and an array index past either end adds the value at that end
-// when the edit adds values.
+// PostgreSQL 15's setPath. A missing intermediate key or element changes
+// nothing. An array index past either end adds the value at that end when
+// the edit adds values.
 func jsonbSetPath(doc any, path []*string, level int, value any, edit jsonbPathEdit) (any, error) {
 	step, err := jsonPathStep(path, level)
 	if err != nil {

@@ -292,9 +292,9 @@ func jsonbDeletePath(doc any, path []*string, level int) (any, error) {
 	return doc, nil
 }
 
-// decodeJSONOrdered splits the members of a JSON object, in input order
-// and with duplicates, into keys and raw values; or the elements of an
-// array into raw values. kind is '{', '[' or 0 for a scalar.
+// decodeJSONOrdered splits a JSON object into its keys and raw values, in
+// input order and with duplicates, or an array into its raw elements.
+// kind is '{', '[' or 0 for a scalar.
 func decodeJSONOrdered(s string) (kind byte, keys []string, values []json.RawMessage, err error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()

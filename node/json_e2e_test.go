@@ -9,8 +9,9 @@ import (
 	"github.com/pgkeep/pgkeep/server"
 )
 
-// The jsonb operators and functions with parameters of the extended
-// protocol, whose types the server infers from the operator or function.
+// TestJSONBParametersPgx runs the jsonb operators and functions with
+// extended-protocol parameters, whose types the server infers from the
+// operator or function.
 func TestJSONBParametersPgx(t *testing.T) {
 	ctx := context.Background()
 	tn := startNode(t, server.TestingKnobs{})
