@@ -17,6 +17,10 @@ type setFunction struct {
 	// parameter, such as jsonb_array_elements's value, which a table alias
 	// in FROM does not rename.
 	outParameter bool
+	// withColumnList is set for a function returning record, whose output
+	// columns the column definition list in FROM declares. It returns the
+	// function with those columns.
+	withColumnList func(cols []scopeColumn) setFunction
 }
 
 var setFunctions = map[string]setFunction{
@@ -180,6 +184,25 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	}
 	if len(fc.Args) != len(fn.argTypes) {
 		return nil, nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(fc.Args)).WithPosition(fc.Location + 1)
+	}
+
+	if fn.withColumnList != nil {
+		if len(rf.Coldeflist) == 0 {
+			return nil, nil, pgerror.New(pgcode.SyntaxError, `a column definition list is required for functions returning "record"`).WithPosition(fc.Location + 1)
+		}
+		var cols []scopeColumn
+		for _, n := range rf.Coldeflist {
+			cd := n.GetColumnDef()
+			typ, _, err := resolveTypeName(cd.TypeName)
+			if err != nil {
+				return nil, nil, err
+			}
+			cols = append(cols, scopeColumn{name: cd.Colname, typ: typ})
+		}
+		fn = fn.withColumnList(cols)
+	} else if len(rf.Coldeflist) > 0 {
+		return nil, nil, pgerror.New(pgcode.SyntaxError, `a column definition list is only allowed for functions returning "record"`).
+			WithPosition(rf.Coldeflist[0].GetColumnDef().Location + 1)
 	}
 
 	argScope := &scope{parent: a.outer}

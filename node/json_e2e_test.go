@@ -67,11 +67,23 @@ func TestJSONBParametersPgx(t *testing.T) {
 	}
 	checkEqual(t, "jsonb_each members", members, []member{{"a", "1"}, {"b", `{"c": 2}`}})
 
+	// A bulk insert from a JSON array parameter.
+	_, err = conn.Exec(ctx, "INSERT INTO docs SELECT * FROM jsonb_to_recordset($1) AS x(id int, d jsonb)",
+		`[{"id": 3, "d": {"k": true}}, {"id": 4}]`)
+	if err != nil {
+		t.Fatalf("INSERT from jsonb_to_recordset($1): %v", err)
+	}
+	var count int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM docs WHERE id IN (3, 4)").Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "rows inserted from jsonb_to_recordset", count, 2)
+
 	// json_agg of whole rows, decoded by pgx as JSON.
 	var agg []map[string]any
 	if err := conn.QueryRow(ctx, "SELECT json_agg(docs ORDER BY id) FROM docs").Scan(&agg); err != nil {
 		t.Fatalf("json_agg of rows: %v", err)
 	}
-	checkEqual(t, "json_agg rows", len(agg), 2)
+	checkEqual(t, "json_agg rows", len(agg), 4)
 	checkEqual(t, "json_agg first id", agg[0]["id"], any(float64(1)))
 }
