@@ -426,7 +426,12 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 		return nil
 	}
 	if spec.distinct {
-		key, err := groupKey([]any{v})
+		distinctValues := []any{v}
+		if isJSONObjectAggregate(spec.name) {
+			// The object aggregates remove duplicate pairs of key and value.
+			distinctValues = append(distinctValues, delimiter)
+		}
+		key, err := groupKey(distinctValues)
 		if err != nil {
 			return err
 		}
@@ -628,6 +633,10 @@ func orderDistinctInput(spec *aggSpec) {
 	if spec.distinct && len(spec.order) == 0 && (spec.name == "array_agg" || spec.name == "string_agg" || isJSONAggregate(spec.name)) {
 		spec.order = []expr{spec.arg}
 		spec.orderKeys = []sortKey{{col: 0}}
+		if isJSONObjectAggregate(spec.name) {
+			spec.order = append(spec.order, spec.delimiter)
+			spec.orderKeys = append(spec.orderKeys, sortKey{col: 1})
+		}
 	}
 }
 
