@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
@@ -323,3 +325,64 @@ func decodeJSONOrdered(s string) (kind byte, keys []string, values []json.RawMes
 	}
 	return kind, keys, values, nil
 }
+
+// jsonbSubscriptExpr is a jsonb subscript such as d['a'][0], which reads
+// the path of its subscripts like d #> ARRAY['a', '0'] in PostgreSQL 14
+// and later.
+type jsonbSubscriptExpr struct {
+	arg   expr
+	steps []expr
+}
+
+// buildJSONBSubscripts builds a run of subscripts on a jsonb value. Each
+// subscript is an integer or text, and an unknown literal is text.
+func (b *builder) buildJSONBSubscripts(arg expr, run []*pg_query.A_Indices) (expr, error) {
+	e := &jsonbSubscriptExpr{arg: arg}
+	for _, idx := range run {
+		if idx.IsSlice {
+			return nil, pgerror.New(pgcode.DatatypeMismatch, "jsonb subscript does not support slices").WithPosition(nodeLocation(idx.Uidx) + 1)
+		}
+		step, err := b.build(idx.Uidx)
+		if err != nil {
+			return nil, err
+		}
+		t := step.resultType().OID
+		switch {
+		case t == oidInt2 || t == oidInt4:
+		case t == oidUnknown || isStringType(t):
+			if step, err = b.castTo(step, plainType(oidText), false); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, pgerror.Newf(pgcode.DatatypeMismatch, "subscript type %s is not supported", typeName(t)).
+				WithHint("jsonb subscript must be coercible to either integer or text.").WithPosition(nodeLocation(idx.Uidx) + 1)
+		}
+		e.steps = append(e.steps, step)
+	}
+	return e, nil
+}
+
+func (e *jsonbSubscriptExpr) eval(ec *evalContext, row []any) (any, error) {
+	doc, err := e.arg.eval(ec, row)
+	if err != nil {
+		return nil, err
+	}
+	steps := make([]*string, len(e.steps))
+	for i, s := range e.steps {
+		v, err := s.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			return nil, nil
+		}
+		text := textOf(v, s.resultType().OID)
+		steps[i] = &text
+	}
+	if doc == nil {
+		return nil, nil
+	}
+	return jsonExtractPath(doc.(string), steps, false), nil
+}
+
+func (e *jsonbSubscriptExpr) resultType() catalog.ColumnType { return plainType(oidJSONB) }
