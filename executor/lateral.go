@@ -135,10 +135,10 @@ func (it *lateralIter) next(ec *evalContext) ([]any, error) {
 func (it *lateralIter) close() { it.left.close() }
 
 // lateralFunction returns a function in FROM whose arguments read columns
-// as the equivalent LATERAL subquery, LATERAL (SELECT * FROM f(...) AS
-// alias) alias, because PostgreSQL treats every function in FROM as
-// LATERAL, so its arguments may read the FROM items to its left. It
-// returns nil for other items, which keep their cheaper plan.
+// as the equivalent subquery LATERAL (SELECT * FROM f(...) AS alias)
+// alias. PostgreSQL treats every function in FROM as LATERAL, so its
+// arguments may read the FROM items to its left. It returns nil for other
+// items, which keep their cheaper plan.
 func lateralFunction(item *pg_query.Node) *pg_query.RangeSubselect {
 	rf := item.GetRangeFunction()
 	if rf == nil || rf.IsRowsfrom || len(rf.Functions) != 1 {

@@ -106,11 +106,11 @@ func pushInto(rel relation, c expr, cols []int, offset int) bool {
 			return pushIntoJoinCondition(r, c, cols, offset)
 		}
 	case *lateralRelation:
-		// A conjunct on the left items of a LATERAL join, which inner and
-		// left joins both preserve, filters them before the right side
-		// runs for each of them, as in PostgreSQL. So FROM t,
-		// jsonb_each(t.d) WHERE jsonb_typeof(t.d) = 'object' never calls
-		// jsonb_each on another kind of value.
+		// Inner and left LATERAL joins both preserve their left rows, so
+		// a conjunct on the left items filters them before the right side
+		// runs for each, as in PostgreSQL. Then FROM t, jsonb_each(t.d)
+		// WHERE jsonb_typeof(t.d) = 'object' never calls jsonb_each on
+		// another kind of value.
 		for _, col := range cols {
 			if col-offset < 0 || col-offset >= r.leftWidth {
 				return false

@@ -13,9 +13,10 @@ import (
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
 
-// Values of the anonymous composite type record. pgkeep makes them only
-// from a set-returning function with several output columns called in a
-// SELECT list, such as information_schema._pg_expandarray(a), and field
+// Values of the anonymous composite type record. pgkeep makes them from a
+// set-returning function with several output columns called in a SELECT
+// list, such as information_schema._pg_expandarray(a), and from a
+// whole-row reference such as t in SELECT row_to_json(t) FROM t. Field
 // selection such as (_pg_expandarray(a)).n reads their fields. The field
 // names and types are known when the query is built: a record-valued
 // expression or column carries them as a []scopeColumn.
