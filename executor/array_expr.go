@@ -684,8 +684,7 @@ type arraySetExpr struct {
 // bound below 1 fail with 0A000, because pgkeep's arrays start at 1.
 func (b *builder) buildArrayAssignment(value expr, col *catalog.ColumnDescriptor, idx int, indirection []*pg_query.Node) (expr, error) {
 	if col.Type.OID == oidJSONB {
-		return nil, pgerror.NotSupported("assignment to a jsonb subscript").
-			WithHint("Use jsonb_set, for example SET d = jsonb_set(d, '{key}', value).")
+		return b.buildJSONBAssignment(value, col, idx, indirection)
 	}
 	if !isArrayType(col.Type.OID) {
 		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "cannot subscript type %s because it does not support subscripting", typeName(col.Type.OID))
