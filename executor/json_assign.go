@@ -68,6 +68,7 @@ func (e *jsonbAssignExpr) eval(ec *evalContext, row []any) (any, error) {
 		}
 		steps[i] = jsonbAssignStep{text: textOf(v, s.resultType().OID), integer: isIntType(s.resultType().OID)}
 	}
+
 	cur, err := e.doc.eval(ec, row)
 	if err != nil {
 		return nil, err
@@ -78,6 +79,7 @@ func (e *jsonbAssignExpr) eval(ec *evalContext, row []any) (any, error) {
 	} else if doc, err = decodeJSON(cur.(string)); err != nil {
 		return nil, err
 	}
+
 	v, err := e.value.eval(ec, row)
 	if err != nil {
 		return nil, err
@@ -88,6 +90,7 @@ func (e *jsonbAssignExpr) eval(ec *evalContext, row []any) (any, error) {
 			return nil, err
 		}
 	}
+
 	out, err := jsonbAssignPath(doc, steps, 0, value)
 	if err != nil {
 		return nil, err
