@@ -563,6 +563,9 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		if common == oidJSON {
 			return nil, undefinedOperator(op, "json", oidJSON, location)
 		}
+		// NOTE: jsonb compares by its normalized text, so '1.0'::jsonb =
+		// '1' is false, and the order differs from PostgreSQL's jsonb
+		// ordering (null < string < number < boolean < array < object).
 		return &compareExpr{op: op, left: l, right: r, bpchar: common == oidBpchar}, nil
 	case "+", "-", "*", "/", "%":
 		if op == "-" && l.resultType().OID == oidJSONB {
