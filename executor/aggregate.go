@@ -36,7 +36,8 @@ type aggCollector struct {
 var aggregateNames = map[string]bool{
 	"count": true, "sum": true, "avg": true, "min": true, "max": true,
 	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
-	"array_agg": true,
+	"array_agg": true, "json_agg": true, "jsonb_agg": true, "json_object_agg": true,
+	"jsonb_object_agg": true,
 }
 
 func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, error) {
@@ -81,6 +82,8 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 		return spec, nil
 	case name == "string_agg":
 		return spec, inner.stringAggSpec(spec, fc)
+	case isJSONAggregate(name):
+		return spec, inner.jsonAggSpec(spec, fc)
 	case len(fc.Args) != 1:
 		return nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(fc.Args)).WithPosition(fc.Location + 1)
 	}
@@ -405,6 +408,11 @@ func accumulate(ec *evalContext, spec *aggSpec, st *aggState, row []any) error {
 			return err
 		}
 	}
+	if isJSONAggregate(spec.name) {
+		if v, delimiter, err = jsonAggInput(ec, spec, v, delimiter); err != nil {
+			return err
+		}
+	}
 	if len(spec.order) > 0 {
 		return deferOrderedInput(ec, spec, st, row, v, delimiter)
 	}
@@ -418,7 +426,12 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 		return nil
 	}
 	if spec.distinct {
-		key, err := groupKey([]any{v})
+		distinctValues := []any{v}
+		if isJSONObjectAggregate(spec.name) {
+			// The object aggregates remove duplicate pairs of key and value.
+			distinctValues = append(distinctValues, delimiter)
+		}
+		key, err := groupKey(distinctValues)
 		if err != nil {
 			return err
 		}
@@ -451,6 +464,8 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 		appendStringAgg(st, v, delimiter)
 	case "array_agg":
 		return appendArrayAgg(spec, st, v)
+	case "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg":
+		appendJSONAgg(spec, st, v, delimiter)
 	}
 	return nil
 }
@@ -520,6 +535,8 @@ func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
 	switch spec.name {
 	case "string_agg":
 		return stringAggResult(spec, st), nil
+	case "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg":
+		return jsonAggResult(spec, st)
 	case "array_agg":
 		if st.count == 0 {
 			return nil, nil
@@ -610,11 +627,16 @@ func (b *builder) stringAggSpec(spec *aggSpec, fc *pg_query.FuncCall) error {
 
 // orderDistinctInput makes an aggregate with DISTINCT and no ORDER BY
 // take its values in ascending order, because PostgreSQL sorts the input
-// to remove duplicates and array_agg and string_agg show that order.
+// to remove duplicates and array_agg, string_agg and the json aggregates
+// show that order.
 func orderDistinctInput(spec *aggSpec) {
-	if spec.distinct && len(spec.order) == 0 && (spec.name == "array_agg" || spec.name == "string_agg") {
+	if spec.distinct && len(spec.order) == 0 && (spec.name == "array_agg" || spec.name == "string_agg" || isJSONAggregate(spec.name)) {
 		spec.order = []expr{spec.arg}
 		spec.orderKeys = []sortKey{{col: 0}}
+		if isJSONObjectAggregate(spec.name) {
+			spec.order = append(spec.order, spec.delimiter)
+			spec.orderKeys = append(spec.orderKeys, sortKey{col: 1})
+		}
 	}
 }
 

@@ -298,6 +298,9 @@ func nodeLocation(n *pg_query.Node) int32 {
 func (b *builder) buildSubscripts(arg expr, run []*pg_query.A_Indices) (expr, error) {
 	var err error
 	at := arg.resultType().OID
+	if at == oidJSONB {
+		return b.buildJSONBSubscripts(arg, run)
+	}
 	elem := arrayElem(at)
 	if elem == 0 {
 		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "cannot subscript type %s because it does not support subscripting", typeName(at))
@@ -680,6 +683,9 @@ type arraySetExpr struct {
 // NOTE: slices (col[1:2] = ...) and positions that would move the lower
 // bound below 1 fail with 0A000, because pgkeep's arrays start at 1.
 func (b *builder) buildArrayAssignment(value expr, col *catalog.ColumnDescriptor, idx int, indirection []*pg_query.Node) (expr, error) {
+	if col.Type.OID == oidJSONB {
+		return b.buildJSONBAssignment(value, col, idx, indirection)
+	}
 	if !isArrayType(col.Type.OID) {
 		return nil, pgerror.Newf(pgcode.DatatypeMismatch, "cannot subscript type %s because it does not support subscripting", typeName(col.Type.OID))
 	}

@@ -95,6 +95,10 @@ func (b *builder) buildSetFunctionCall(name string, fn setFunction, fc *pg_query
 	if b.srfs == nil || b.srfs.forbidden != "" {
 		return nil, b.srfPlacementError(fc.Location)
 	}
+	if fn.withColumnList != nil {
+		return nil, pgerror.Newf(pgcode.FeatureNotSupported, "could not determine row type for result of %s", name).
+			WithHint("Provide a non-null record argument, or call the function in the FROM clause using a column definition list.")
+	}
 	argNodes, err := positionalArgs(name, fc)
 	if err != nil {
 		return nil, err

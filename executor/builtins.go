@@ -214,15 +214,25 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	// TODO: rank overloads by PostgreSQL's full rules (exact matches, then
 	// preferred types of each category).
 	candidates := lookupBuiltin(name)
+	var literalErr error
 	for _, exactOnly := range []bool{true, false} {
 		for i := range candidates {
 			fn := &candidates[i]
-			cast, ok := b.matchArgs(fn, args, exactOnly)
+			cast, ok, err := b.matchArgs(fn, args, exactOnly)
 			if !ok {
+				if literalErr == nil {
+					literalErr = err
+				}
 				continue
 			}
 			return &funcExpr{name: name, fn: fn, args: cast, typ: fn.result(cast)}, nil
 		}
+	}
+	if literalErr != nil {
+		// An overload matched but for a literal that is invalid input for
+		// its parameter type, such as jsonb_set(d, '{a}', 'nope'), where
+		// PostgreSQL reports the invalid input.
+		return nil, literalErr
 	}
 	types := make([]string, len(args))
 	for i, a := range args {
@@ -235,10 +245,11 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 
 // matchArgs casts args to fn's parameter types when every argument has an
 // implicit conversion. With exactOnly, only unknown literals may be
-// converted.
-func (b *builder) matchArgs(fn *builtin, args []expr, exactOnly bool) ([]expr, bool) {
+// converted. err is set when the types match but an unknown literal is
+// not valid input for its parameter's type.
+func (b *builder) matchArgs(fn *builtin, args []expr, exactOnly bool) ([]expr, bool, error) {
 	if len(args) != len(fn.argTypes) && !(fn.variadic && len(args) >= len(fn.argTypes)) {
-		return nil, false
+		return nil, false, nil
 	}
 	out := make([]expr, len(args))
 	for i, a := range args {
@@ -250,21 +261,24 @@ func (b *builder) matchArgs(fn *builtin, args []expr, exactOnly bool) ([]expr, b
 			continue
 		case have == oidUnknown:
 		case exactOnly:
-			return nil, false
+			return nil, false, nil
 		case
 			isStringType(have) && isStringType(want),
 			isNumericType(have) && isNumericType(want) && numericRank(have) <= numericRank(want),
 			isTimeType(have) && isTimeType(want) && timeRank(have) < timeRank(want):
 		default:
-			return nil, false
+			return nil, false, nil
 		}
 		c, err := b.castTo(a, plainType(want), false)
 		if err != nil {
-			return nil, false
+			if have == oidUnknown {
+				return nil, false, err
+			}
+			return nil, false, nil
 		}
 		out[i] = c
 	}
-	return out, true
+	return out, true, nil
 }
 
 // setConfig is set_config(name, value, is_local): SET or SET LOCAL from

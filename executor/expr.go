@@ -38,6 +38,10 @@ type scopeColumn struct {
 	usingMerged bool
 	// fields are the fields of a record column (see record.go).
 	fields []scopeColumn
+	// aliasNamesColumn marks the only column of a function in FROM, which
+	// an unqualified reference to the function's alias also reads, as in
+	// SELECT e FROM jsonb_array_elements(d) e.
+	aliasNamesColumn bool
 }
 
 // scope lists the columns visible to expressions of one query level.
@@ -63,6 +67,13 @@ func (s *scope) resolve(table, name string, location int32) (int, error) {
 			return 0, pgerror.Newf(pgcode.AmbiguousColumn, "column reference %q is ambiguous", name).WithPosition(location + 1)
 		}
 		found = i
+	}
+	if found < 0 && table == "" {
+		for i, c := range s.cols {
+			if c.aliasNamesColumn && c.table == name {
+				return i, nil
+			}
+		}
 	}
 	if found < 0 {
 		if table != "" {
@@ -279,6 +290,11 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 			s.correlated = true
 		}
 		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ, fields: outer.cols[oidx].fields}, nil
+	}
+	if table == "" && pgerror.HasCode(err, pgcode.UndefinedColumn) {
+		if w, ok := b.buildWholeRow(name); ok {
+			return w, nil
+		}
 	}
 	if table != "" && pgerror.HasCode(err, pgcode.UndefinedColumn) && !b.scope.hasTable(table) {
 		return nil, pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", table).WithPosition(cr.Location + 1)
@@ -570,10 +586,23 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		if common == oidJSON {
 			return nil, undefinedOperator(op, "json", oidJSON, location)
 		}
+		// NOTE: jsonb compares by its normalized text, so '1.0'::jsonb =
+		// '1' is false, and the order differs from PostgreSQL's jsonb
+		// ordering (null < string < number < boolean < array < object).
 		return &compareExpr{op: op, left: l, right: r, bpchar: common == oidBpchar}, nil
 	case "+", "-", "*", "/", "%":
+		if op == "-" && l.resultType().OID == oidJSONB {
+			return b.buildJSONBDelete(op, l, r, location)
+		}
 		return b.buildArith(op, l, r, location)
+	case "#-":
+		if l.resultType().OID == oidJSONB {
+			return b.buildJSONBDelete(op, l, r, location)
+		}
 	case "||":
+		if isJSONBConcat(l.resultType().OID, r.resultType().OID) {
+			return b.buildJSONBConcat(l, r)
+		}
 		if isArrayType(l.resultType().OID) || isArrayType(r.resultType().OID) {
 			return b.buildArrayConcat(l, r, location)
 		}
@@ -640,9 +669,6 @@ func (b *builder) buildConcat(l, r expr, location int32) (expr, error) {
 	lt, rt := l.resultType().OID, r.resultType().OID
 	if lt == oidBytea && rt == oidBytea {
 		return &concatExpr{left: l, right: r, bytea: true}, nil
-	}
-	if lt == oidJSONB && rt == oidJSONB {
-		return nil, pgerror.NotSupported("jsonb concatenation")
 	}
 	// text || anything (and anything || text) concatenates text forms.
 	if isStringType(lt) || isStringType(rt) || lt == oidUnknown || rt == oidUnknown {

@@ -3,6 +3,7 @@ package executor
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -51,10 +52,16 @@ func (b *builder) buildJSONOperator(op string, l, r expr, location int32) (e exp
 		}
 		return &jsonGetExpr{doc: l, key: r, byIndex: byIndex, asText: op == "->>", typ: lt}, true, nil
 	case "#>", "#>>":
-		if !isJSONType(lt) || (rt != oidUnknown && !isStringType(rt)) {
+		if !isJSONType(lt) || (rt != oidUnknown && rt != oidTextArray && !isStringType(rt)) {
 			return nil, true, undefinedOperator(op, typeName(lt), rt, location)
 		}
-		if r, err = b.castTo(r, plainType(oidText), false); err != nil {
+		// The path is a text[]. A text value is read as an array literal
+		// when the query runs.
+		pathType := uint32(oidTextArray)
+		if isStringType(rt) {
+			pathType = oidText
+		}
+		if r, err = b.castTo(r, plainType(pathType), false); err != nil {
 			return nil, true, err
 		}
 		return &jsonPathExpr{doc: l, path: r, asText: op == "#>>", typ: lt}, true, nil
@@ -123,29 +130,55 @@ func (e *jsonPathExpr) eval(ec *evalContext, row []any) (any, error) {
 	if err != nil || d == nil {
 		return nil, err
 	}
-	steps, err := parseTextArrayLiteral(p.(string))
+	var steps []*string
+	if text, ok := p.(string); ok {
+		steps, err = parseTextArrayLiteral(text)
+	} else {
+		steps, err = jsonPathArray(p)
+	}
 	if err != nil {
 		return nil, err
 	}
-	raw := bytes.TrimSpace([]byte(d.(string)))
+	return jsonExtractPath(d.(string), steps, e.asText), nil
+}
+
+// jsonExtractPath returns the value at the path steps below the JSON text
+// doc, as json text or with asText as SQL text, or nil when the path
+// leads nowhere or has a NULL step.
+func jsonExtractPath(doc string, steps []*string, asText bool) any {
+	raw := bytes.TrimSpace([]byte(doc))
 	for _, s := range steps {
 		if s == nil {
-			return nil, nil
+			return nil
 		}
 		var key any = *s
 		if len(raw) > 0 && raw[0] == '[' {
 			n, err := strconv.ParseInt(*s, 10, 64)
 			if err != nil {
-				return nil, nil
+				return nil
 			}
 			key = n
 		}
 		var found bool
 		if raw, found = jsonChild(raw, key); !found {
-			return nil, nil
+			return nil
 		}
 	}
-	return jsonResult(raw, e.asText), nil
+	return jsonResult(raw, asText)
+}
+
+// jsonExtractPathFunc returns json[b]_extract_path(doc, VARIADIC steps)
+// and, with asText, json[b]_extract_path_text.
+func jsonExtractPathFunc(asText bool) func(*evalContext, []any) (any, error) {
+	return func(_ *evalContext, a []any) (any, error) {
+		// The function is strict, so no step is NULL.
+		steps := make([]*string, len(a)-1)
+		for i, v := range a[1:] {
+			s := v.(string)
+			steps[i] = &s
+		}
+		return jsonExtractPath(a[0].(string), steps, asText), nil
+	}
 }
 
 func (e *jsonPathExpr) resultType() catalog.ColumnType {
@@ -451,6 +484,11 @@ func (b *builder) buildJSONFunc(name string, args []expr, location int32) (expr,
 			return nil, false, nil
 		}
 		e.single = true
+	case "row_to_json":
+		if len(args) != 1 || args[0].resultType().OID != oidRecord {
+			return nil, false, nil
+		}
+		e.single = true
 	case "array_to_json":
 		// array_to_json(array) is to_json restricted to arrays.
 		if len(args) != 1 || !isArrayType(args[0].resultType().OID) {
@@ -547,11 +585,13 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 		buf.WriteByte(']')
 	case isJSONType(oid):
 		buf.WriteString(v.(string))
+	case oid == oidRecord:
+		writeJSONRecord(buf, ec, v.(*recordValue))
 	case oid == oidBool:
 		buf.WriteString(strconv.FormatBool(v.(bool)))
 	case isNumericType(oid):
 		text := textOf(v, oid)
-		if _, err := strconv.ParseFloat(text, 64); err != nil {
+		if f, err := strconv.ParseFloat(text, 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			// NaN and Infinity have no JSON number form.
 			writeJSONString(buf, text)
 			return
@@ -564,6 +604,25 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 	default:
 		writeJSONString(buf, textOf(v, oid))
 	}
+}
+
+// writeJSONRecord writes a record as an object of its fields, without
+// spaces, as PostgreSQL's row_to_json does.
+func writeJSONRecord(buf *strings.Builder, ec *evalContext, r *recordValue) {
+	buf.WriteByte('{')
+	for i, v := range r.values {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		name := "f" + strconv.Itoa(i+1)
+		if i < len(r.names) {
+			name = r.names[i]
+		}
+		writeJSONString(buf, name)
+		buf.WriteByte(':')
+		writeJSONValue(buf, ec, v, r.types[i])
+	}
+	buf.WriteByte('}')
 }
 
 func writeJSONString(buf *strings.Builder, s string) {
@@ -666,10 +725,14 @@ func similarToEscape(pattern, escape string) (string, error) {
 // jsonBuiltins are the json and jsonb functions with fixed signatures, and
 // similar_to_escape, which SIMILAR TO calls.
 var jsonBuiltins = map[string][]builtin{
-	"json_typeof":        {{argTypes: []uint32{oidJSON}, result: fixed(oidText), strict: true, fn: jsonTypeof}},
-	"jsonb_typeof":       {{argTypes: []uint32{oidJSONB}, result: fixed(oidText), strict: true, fn: jsonTypeof}},
-	"json_array_length":  {{argTypes: []uint32{oidJSON}, result: fixed(oidInt4), strict: true, fn: jsonArrayLength}},
-	"jsonb_array_length": {{argTypes: []uint32{oidJSONB}, result: fixed(oidInt4), strict: true, fn: jsonArrayLength}},
+	"json_typeof":             {{argTypes: []uint32{oidJSON}, result: fixed(oidText), strict: true, fn: jsonTypeof}},
+	"jsonb_typeof":            {{argTypes: []uint32{oidJSONB}, result: fixed(oidText), strict: true, fn: jsonTypeof}},
+	"json_array_length":       {{argTypes: []uint32{oidJSON}, result: fixed(oidInt4), strict: true, fn: jsonArrayLength}},
+	"jsonb_array_length":      {{argTypes: []uint32{oidJSONB}, result: fixed(oidInt4), strict: true, fn: jsonArrayLength}},
+	"json_extract_path":       {{argTypes: []uint32{oidJSON, oidText}, variadic: true, result: fixed(oidJSON), strict: true, fn: jsonExtractPathFunc(false)}},
+	"jsonb_extract_path":      {{argTypes: []uint32{oidJSONB, oidText}, variadic: true, result: fixed(oidJSONB), strict: true, fn: jsonExtractPathFunc(false)}},
+	"json_extract_path_text":  {{argTypes: []uint32{oidJSON, oidText}, variadic: true, result: fixed(oidText), strict: true, fn: jsonExtractPathFunc(true)}},
+	"jsonb_extract_path_text": {{argTypes: []uint32{oidJSONB, oidText}, variadic: true, result: fixed(oidText), strict: true, fn: jsonExtractPathFunc(true)}},
 	"similar_to_escape": {
 		{argTypes: []uint32{oidText}, result: fixed(oidText), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return similarToEscape(a[0].(string), `\`)

@@ -2,6 +2,7 @@ package executor
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
@@ -132,3 +133,46 @@ func (it *lateralIter) next(ec *evalContext) ([]any, error) {
 }
 
 func (it *lateralIter) close() { it.left.close() }
+
+// lateralFunction returns a function in FROM whose arguments read columns
+// as the equivalent subquery LATERAL (SELECT * FROM f(...) AS alias)
+// alias. PostgreSQL treats every function in FROM as LATERAL, so its
+// arguments may read the FROM items to its left. It returns nil for other
+// items, which keep their cheaper plan.
+func lateralFunction(item *pg_query.Node) *pg_query.RangeSubselect {
+	rf := item.GetRangeFunction()
+	if rf == nil || rf.IsRowsfrom || len(rf.Functions) != 1 {
+		return nil
+	}
+	fc := rf.Functions[0].GetList().GetItems()[0].GetFuncCall()
+	if fc == nil {
+		return nil
+	}
+	readsColumns := false
+	for _, arg := range fc.Args {
+		walkMessages(arg.ProtoReflect(), func(m protoreflect.Message) {
+			if _, ok := m.Interface().(*pg_query.ColumnRef); ok {
+				readsColumns = true
+			}
+		})
+	}
+	if !readsColumns {
+		return nil
+	}
+	alias := fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval()
+	if rf.Alias != nil {
+		alias = rf.Alias.Aliasname
+	}
+	star := &pg_query.Node{Node: &pg_query.Node_ColumnRef{ColumnRef: &pg_query.ColumnRef{
+		Fields: []*pg_query.Node{{Node: &pg_query.Node_AStar{AStar: &pg_query.A_Star{}}}},
+	}}}
+	sub := &pg_query.SelectStmt{
+		TargetList: []*pg_query.Node{{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: star}}}},
+		FromClause: []*pg_query.Node{item},
+	}
+	return &pg_query.RangeSubselect{
+		Lateral:  true,
+		Subquery: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sub}},
+		Alias:    &pg_query.Alias{Aliasname: alias},
+	}
+}

@@ -13,6 +13,14 @@ type setFunction struct {
 	// columns returns the output columns for the built arguments.
 	columns func(args []expr) []scopeColumn
 	rows    func(ec *evalContext, args []any) ([][]any, error)
+	// outParameter marks a single output column that is a named OUT
+	// parameter, such as jsonb_array_elements's value, which a table alias
+	// in FROM does not rename.
+	outParameter bool
+	// withColumnList is set for a function returning record, whose output
+	// columns the column definition list in FROM declares. It returns the
+	// function with those columns.
+	withColumnList func(cols []scopeColumn) setFunction
 }
 
 var setFunctions = map[string]setFunction{
@@ -171,11 +179,30 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	fn, ok := setFunctions[name]
 	if !ok || len(parts) > 2 || len(parts) == 2 && parts[0] != "pg_catalog" && parts[0] != "information_schema" {
 		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "function %s in FROM is not supported", name).
-			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, pg_partition_ancestors and information_schema._pg_expandarray in FROM.").
+			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, pg_partition_ancestors, information_schema._pg_expandarray and the json[b]_each, json[b]_array_elements and json[b]_object_keys functions in FROM.").
 			WithPosition(fc.Location + 1)
 	}
 	if len(fc.Args) != len(fn.argTypes) {
 		return nil, nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(fc.Args)).WithPosition(fc.Location + 1)
+	}
+
+	if fn.withColumnList != nil {
+		if len(rf.Coldeflist) == 0 {
+			return nil, nil, pgerror.New(pgcode.SyntaxError, `a column definition list is required for functions returning "record"`).WithPosition(fc.Location + 1)
+		}
+		var cols []scopeColumn
+		for _, n := range rf.Coldeflist {
+			cd := n.GetColumnDef()
+			typ, _, err := resolveTypeName(cd.TypeName)
+			if err != nil {
+				return nil, nil, err
+			}
+			cols = append(cols, scopeColumn{name: cd.Colname, typ: typ})
+		}
+		fn = fn.withColumnList(cols)
+	} else if len(rf.Coldeflist) > 0 {
+		return nil, nil, pgerror.New(pgcode.SyntaxError, `a column definition list is only allowed for functions returning "record"`).
+			WithPosition(rf.Coldeflist[0].GetColumnDef().Location + 1)
 	}
 
 	argScope := &scope{parent: a.outer}
@@ -192,8 +219,11 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	}
 	// A function returning one column is named after the alias, as in
 	// PostgreSQL: FROM generate_series(1, 3) s has the column s.
-	if len(cols) == 1 && rf.Alias != nil {
+	if len(cols) == 1 && rf.Alias != nil && !fn.outParameter {
 		cols[0].name = alias
+	}
+	if len(cols) == 1 {
+		cols[0].aliasNamesColumn = true
 	}
 	if rf.Ordinality {
 		cols = append(cols, scopeColumn{name: "ordinality", typ: plainType(oidInt8)})

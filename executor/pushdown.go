@@ -9,10 +9,15 @@ import (
 // the key range and drop rows before the join. It returns what is left
 // for after the join, or nil. A conjunct goes only where the join keeps
 // the same rows either way: into both sides of an inner join, the
-// preserved side of a left or right join, and neither side of a full
-// join.
+// preserved side of a left or right join, the left side of a LATERAL
+// join, and neither side of a full join.
 func pushDownFilter(rel relation, filter expr) expr {
-	if _, ok := rel.(*joinRelation); !ok || filter == nil {
+	switch rel.(type) {
+	case *joinRelation, *lateralRelation:
+	default:
+		return filter
+	}
+	if filter == nil {
 		return filter
 	}
 	var rest []expr
@@ -100,6 +105,18 @@ func pushInto(rel relation, c expr, cols []int, offset int) bool {
 		case inner:
 			return pushIntoJoinCondition(r, c, cols, offset)
 		}
+	case *lateralRelation:
+		// Inner and left LATERAL joins both preserve their left rows, so
+		// a conjunct on the left items filters them before the right side
+		// runs for each, as in PostgreSQL. Then FROM t, jsonb_each(t.d)
+		// WHERE jsonb_typeof(t.d) = 'object' never calls jsonb_each on
+		// another kind of value.
+		for _, col := range cols {
+			if col-offset < 0 || col-offset >= r.leftWidth {
+				return false
+			}
+		}
+		return pushInto(r.left, c, cols, offset)
 	}
 	return false
 }

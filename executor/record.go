@@ -13,9 +13,10 @@ import (
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
 
-// Values of the anonymous composite type record. pgkeep makes them only
-// from a set-returning function with several output columns called in a
-// SELECT list, such as information_schema._pg_expandarray(a), and field
+// Values of the anonymous composite type record. pgkeep makes them from a
+// set-returning function with several output columns called in a SELECT
+// list, such as information_schema._pg_expandarray(a), and from a
+// whole-row reference such as t in SELECT row_to_json(t) FROM t. Field
 // selection such as (_pg_expandarray(a)).n reads their fields. The field
 // names and types are known when the query is built: a record-valued
 // expression or column carries them as a []scopeColumn.
@@ -29,6 +30,8 @@ type recordValue struct {
 	values []any
 	// types are the type OIDs of values, used to print them.
 	types []uint32
+	// names are the field names, which row_to_json and to_json print.
+	names []string
 }
 
 // wireRecord is a record on its way to the client, whose timestamptz
@@ -114,10 +117,11 @@ func formatRecord(r *recordValue, loc *time.Location) string {
 // function with the given output columns.
 func newRecord(fields []scopeColumn, values []any) *recordValue {
 	types := make([]uint32, len(fields))
+	names := make([]string, len(fields))
 	for i, f := range fields {
-		types[i] = f.typ.OID
+		types[i], names[i] = f.typ.OID, f.name
 	}
-	return &recordValue{values: values, types: types}
+	return &recordValue{values: values, types: types, names: names}
 }
 
 // recordFields returns the fields of a record-valued expression, or nil
@@ -130,8 +134,59 @@ func recordFields(e expr) []scopeColumn {
 		return x.fields
 	case *outerColumnExpr:
 		return x.fields
+	case *wholeRowExpr:
+		return x.fields
 	}
 	return nil
+}
+
+// wholeRowExpr is a reference to a FROM item by its name, such as t in
+// SELECT row_to_json(t) FROM t: a record of the item's visible columns.
+type wholeRowExpr struct {
+	cols   []expr
+	fields []scopeColumn
+}
+
+func (e *wholeRowExpr) eval(ec *evalContext, row []any) (any, error) {
+	values := make([]any, len(e.cols))
+	for i, c := range e.cols {
+		v, err := c.eval(ec, row)
+		if err != nil {
+			return nil, err
+		}
+		values[i] = v
+	}
+	return newRecord(e.fields, values), nil
+}
+
+func (e *wholeRowExpr) resultType() catalog.ColumnType { return plainType(oidRecord) }
+
+// buildWholeRow builds a reference to the FROM item named table, of this
+// query or an enclosing one. ok is false when no item has that name.
+func (b *builder) buildWholeRow(table string) (e expr, ok bool) {
+	depth := 0
+	for s := b.scope; s != nil; s = s.parent {
+		w := &wholeRowExpr{}
+		for i, c := range s.cols {
+			if c.table != table || c.hidden || c.usingMerged {
+				continue
+			}
+			var col expr = &columnExpr{idx: i, typ: c.typ, name: c.name, fields: c.fields}
+			if depth > 0 {
+				col = &outerColumnExpr{depth: depth, idx: i, typ: c.typ, fields: c.fields}
+			}
+			w.cols = append(w.cols, col)
+			w.fields = append(w.fields, scopeColumn{name: c.name, typ: c.typ, fields: c.fields})
+		}
+		if len(w.cols) > 0 {
+			for inner := b.scope; inner != s; inner = inner.parent {
+				inner.correlated = true
+			}
+			return w, true
+		}
+		depth++
+	}
+	return nil, false
 }
 
 // setOpRecordFields returns the fields of a record column of a set

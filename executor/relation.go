@@ -109,10 +109,18 @@ func (a *analyser) analyseFrom(items []*pg_query.Node) (relation, *scope, error)
 	var rel relation
 	var sc *scope
 	for _, item := range items {
-		if rs := item.GetRangeSubselect(); rs != nil && rs.Lateral && rel != nil {
+		rs := item.GetRangeSubselect()
+		if rel != nil && rs == nil {
+			rs = lateralFunction(item)
+		}
+		if rs != nil && rs.Lateral && rel != nil {
+			leftWidth := len(sc.cols)
 			var err error
 			if rel, sc, err = a.lateralJoin(rel, sc, rs, pg_query.JoinType_JOIN_INNER, nil); err != nil {
 				return nil, nil, err
+			}
+			if rs != item.GetRangeSubselect() && len(sc.cols) == leftWidth+1 {
+				sc.cols[leftWidth].aliasNamesColumn = true
 			}
 			continue
 		}
@@ -339,7 +347,11 @@ func (a *analyser) analyseJoin(je *pg_query.JoinExpr) (relation, *scope, error) 
 	// NOTE: a LATERAL subquery on the right of a RIGHT or FULL join is
 	// analysed without the left items, so a reference to them fails with
 	// 42703 where PostgreSQL raises 42P10.
-	if rs := je.Rarg.GetRangeSubselect(); rs != nil && rs.Lateral && (je.Jointype == pg_query.JoinType_JOIN_INNER || je.Jointype == pg_query.JoinType_JOIN_LEFT) {
+	rs := je.Rarg.GetRangeSubselect()
+	if rs == nil {
+		rs = lateralFunction(je.Rarg)
+	}
+	if rs != nil && rs.Lateral && (je.Jointype == pg_query.JoinType_JOIN_INNER || je.Jointype == pg_query.JoinType_JOIN_LEFT) {
 		if len(je.UsingClause) > 0 || je.IsNatural || je.Alias != nil {
 			return nil, nil, pgerror.NotSupported("USING, NATURAL or an alias with a LATERAL join")
 		}

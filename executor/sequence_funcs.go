@@ -116,7 +116,7 @@ func (b *builder) buildSequenceCall(name string, fc *pg_query.FuncCall, argNodes
 	candidates := sequenceOverloads[name]
 	for _, exactOnly := range []bool{true, false} {
 		for i := range candidates {
-			cast, ok := b.matchArgs(&candidates[i], args, exactOnly)
+			cast, ok, _ := b.matchArgs(&candidates[i], args, exactOnly)
 			if !ok {
 				continue
 			}
