@@ -24,6 +24,7 @@ var timeBuiltins = map[string][]builtin{
 	// TODO: statement_timestamp returns the transaction's start time,
 	// because the evaluation context does not carry the statement's.
 	"statement_timestamp": {{result: fixed(oidTimestamptz), fn: func(ec *evalContext, _ []any) (any, error) { return ec.txnTime, nil }}},
+	"timezone":            timezoneOverloads(),
 	"date_trunc": {
 		timeFunc(oidTimestamptz, oidTimestamptz, truncTimestamp),
 		timeFunc(oidTimestamp, oidTimestamp, truncTimestamp),
