@@ -921,7 +921,9 @@ func (b *builder) buildPower(l, r expr, location int32) (expr, error) {
 	}
 	typ := plainType(oidFloat8)
 	if lt == oidNumeric || rt == oidNumeric {
-		return nil, pgerror.NotSupported("numeric ^ numeric")
+		// numeric ^ numeric is power(numeric, numeric), with its result
+		// scale.
+		typ = plainType(oidNumeric)
 	}
 	var err error
 	if l, err = b.castTo(l, typ, false); err != nil {
@@ -929,6 +931,9 @@ func (b *builder) buildPower(l, r expr, location int32) (expr, error) {
 	}
 	if r, err = b.castTo(r, typ, false); err != nil {
 		return nil, err
+	}
+	if typ.OID == oidNumeric {
+		return &funcExpr{name: "power", fn: &numericPowerBuiltin, args: []expr{l, r}, typ: typ}, nil
 	}
 	return &arithExpr{op: "^", left: l, right: r, typ: typ}, nil
 }

@@ -26,6 +26,7 @@ func (fn setFunction) acceptsArgs(n int) bool {
 
 var setFunctions = map[string]setFunction{
 	"generate_series": {resolve: (*builder).resolveGenerateSeries},
+	"regexp_matches":  {resolve: (*builder).resolveRegexpMatches},
 	"unnest": {
 		argTypes: []uint32{0},
 		columns: func(args []expr) []scopeColumn {
@@ -158,7 +159,7 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	fn, ok := setFunctions[name]
 	if !ok || len(parts) > 2 || len(parts) == 2 && parts[0] != "pg_catalog" && parts[0] != "information_schema" {
 		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "function %s in FROM is not supported", name).
-			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, pg_partition_ancestors and information_schema._pg_expandarray in FROM.").
+			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, regexp_matches, pg_partition_ancestors and information_schema._pg_expandarray in FROM.").
 			WithPosition(fc.Location + 1)
 	}
 	if !fn.acceptsArgs(len(fc.Args)) {
