@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // timeBuiltins are the date and time functions. Where PostgreSQL has a
@@ -102,15 +103,22 @@ var timeBuiltins = map[string][]builtin{
 	"justify_hours":    {intervalFunc(justifyHours)},
 	"justify_interval": {intervalFunc(justifyInterval)},
 	"isfinite": {
-		// pgkeep has no infinite dates, timestamps or intervals yet, so
-		// every value is finite.
+		// NOTE: pgkeep has no infinite intervals yet, so every interval is
+		// finite.
 		isFinite(oidTimestamptz), isFinite(oidTimestamp), isFinite(oidDate), isFinite(oidInterval),
 	},
 	"to_char": {
+		// to_char of an infinite timestamp is NULL.
 		{argTypes: []uint32{oidTimestamptz, oidText}, result: fixed(oidText), strict: true, fn: func(ec *evalContext, a []any) (any, error) {
+			if pgtext.InfinitySign(a[0].(time.Time)) != 0 {
+				return nil, nil
+			}
 			return formatDateTime(a[1].(string), timeFieldsOf(a[0].(time.Time).In(ec.sess.location()), true))
 		}},
 		{argTypes: []uint32{oidTimestamp, oidText}, result: fixed(oidText), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			if pgtext.InfinitySign(a[0].(time.Time)) != 0 {
+				return nil, nil
+			}
 			return formatDateTime(a[1].(string), timeFieldsOf(a[0].(time.Time), false))
 		}},
 		{argTypes: []uint32{oidInterval, oidText}, result: fixed(oidText), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
@@ -158,7 +166,10 @@ func intervalFunc(fn func(pgtype.Interval) (pgtype.Interval, error)) builtin {
 }
 
 func isFinite(oid uint32) builtin {
-	return builtin{argTypes: []uint32{oid}, result: fixed(oidBool), strict: true, fn: func(*evalContext, []any) (any, error) { return true, nil }}
+	return builtin{argTypes: []uint32{oid}, result: fixed(oidBool), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+		t, ok := a[0].(time.Time)
+		return !ok || pgtext.InfinitySign(t) == 0, nil
+	}}
 }
 
 // builtinParamNames lists the parameter names and defaults of functions
@@ -279,6 +290,9 @@ func truncTimestamp(ec *evalContext, oid uint32, unitText string, t time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	if pgtext.InfinitySign(t) != 0 {
+		return t, nil
+	}
 	local := wallClock(ec, oid, t)
 	year, month, day := local.Date()
 	hour, minute, second := local.Clock()
@@ -395,6 +409,9 @@ func (v scaledValue) float() float64 {
 // extractNumeric is extract(field FROM t), which returns numeric since
 // PostgreSQL 14.
 func extractNumeric(ec *evalContext, oid uint32, unit string, t time.Time) (any, error) {
+	if sign := pgtext.InfinitySign(t); sign != 0 {
+		return extractInfinite(ec, oid, unit, sign, true)
+	}
 	v, julian, err := extractTime(ec, oid, unit, t)
 	if err != nil || julian != nil {
 		return julian, err
@@ -404,6 +421,9 @@ func extractNumeric(ec *evalContext, oid uint32, unit string, t time.Time) (any,
 
 // extractFloat is date_part(field, t), which returns double precision.
 func extractFloat(ec *evalContext, oid uint32, unit string, t time.Time) (any, error) {
+	if sign := pgtext.InfinitySign(t); sign != 0 {
+		return extractInfinite(ec, oid, unit, sign, false)
+	}
 	v, julian, err := extractTime(ec, oid, unit, t)
 	if err != nil {
 		return nil, err
@@ -413,6 +433,28 @@ func extractFloat(ec *evalContext, oid uint32, unit string, t time.Time) (any, e
 		return f, nil
 	}
 	return v.float(), nil
+}
+
+// extractInfinite returns a field of an infinite date or timestamp, as
+// PostgreSQL 15 does: the same infinity for the fields that grow with
+// time (epoch, year and the like) and NULL for the others.
+func extractInfinite(ec *evalContext, oid uint32, unitText string, sign int, numeric bool) (any, error) {
+	unit, name, err := lookupUnit(unitText, oid)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := extractTime(ec, oid, name, time.Unix(0, 0).UTC()); err != nil {
+		// The unit is not valid for the type.
+		return nil, err
+	}
+	switch unit {
+	case unitEpoch, unitJulian, unitYear, unitIsoYear, unitDecade, unitCentury, unitMillennium:
+		if numeric {
+			return &apd.Decimal{Form: apd.Infinite, Negative: sign < 0}, nil
+		}
+		return math.Inf(sign), nil
+	}
+	return nil, nil
 }
 
 // julianDayOffset is the Julian day number of 1970-01-01.

@@ -193,6 +193,10 @@ func parseDate(s string, loc *time.Location) (any, error) {
 	switch strings.ToLower(t) {
 	case "epoch":
 		return time.Unix(0, 0).UTC(), nil
+	case "infinity":
+		return pgtext.Infinity, nil
+	case "-infinity":
+		return pgtext.NegativeInfinity, nil
 	}
 	for _, layout := range dateLayouts {
 		if d, err := time.Parse(layout, t); err == nil {
@@ -259,8 +263,10 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 	switch strings.ToLower(t) {
 	case "epoch":
 		return time.Unix(0, 0).UTC(), nil
-	case "infinity", "-infinity":
-		return nil, pgerror.NotSupported("infinite timestamps")
+	case "infinity":
+		return pgtext.Infinity, nil
+	case "-infinity":
+		return pgtext.NegativeInfinity, nil
 	}
 	if strings.HasSuffix(t, " UTC") || strings.HasSuffix(t, " GMT") {
 		t = strings.TrimSpace(t[:len(t)-4]) + "+00:00"
@@ -555,11 +561,7 @@ func formatFloat(f float64, oid uint32) string {
 func formatTime(t time.Time, oid uint32) string {
 	switch oid {
 	case oidDate:
-		if t.Year() <= 0 {
-			// Year 0 is 1 BC.
-			return t.AddDate(1-2*t.Year(), 0, 0).Format("2006-01-02") + " BC"
-		}
-		return t.Format("2006-01-02")
+		return string(pgtext.AppendDate(nil, t))
 	case oidTimestamptz:
 		// The caller has moved t into the session time zone.
 		return string(pgtext.AppendTimestamptz(nil, t))

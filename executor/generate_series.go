@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // generate_series has integer, bigint, numeric, timestamp and timestamptz
@@ -239,6 +240,10 @@ func generateSeriesTime(ec *evalContext, a []any, withZone bool) ([][]any, error
 	sign := compareIntervals(step, pgtype.Interval{Valid: true})
 	if sign == 0 {
 		return nil, stepCannotBeZero()
+	}
+	if pgtext.InfinitySign(start) != 0 && start.Compare(stop)*sign <= 0 {
+		// PostgreSQL returns the infinite start forever.
+		return nil, pgerror.NotSupported("generate_series from an infinite start")
 	}
 	var loc *time.Location
 	if withZone {

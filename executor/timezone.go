@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // zoneAbbreviations are the time zone abbreviations of PostgreSQL 15's
@@ -159,6 +160,9 @@ func intervalZone(iv pgtype.Interval) (*time.Location, error) {
 // timestamptz becomes the wall-clock time in loc, and a timestamp, read
 // as wall-clock time in loc, becomes the instant it names.
 func atTimeZone(t time.Time, loc *time.Location, fromZone bool) (any, error) {
+	if pgtext.InfinitySign(t) != 0 {
+		return t, nil
+	}
 	if fromZone {
 		local := t.In(loc)
 		return checkTimestamp(time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), local.Second(), local.Nanosecond(), time.UTC))
