@@ -117,6 +117,12 @@ func (a *analyser) analyseFrom(items []*pg_query.Node) (relation, *scope, error)
 			continue
 		}
 		r, s, err := a.analyseFromItem(item)
+		if rs := lateralFunction(item, rel != nil, err); rs != nil {
+			if rel, sc, err = a.lateralJoin(rel, sc, rs, pg_query.JoinType_JOIN_INNER, nil); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -327,6 +333,40 @@ func (a *analyser) analyseWith(w *pg_query.WithClause) error {
 
 // child returns an analyser for a nested query whose column references may
 // reach the scope outer.
+// lateralFunction returns a function in FROM, such as generate_series(1,
+// t.n), as the LATERAL subquery SELECT * FROM function, when it follows
+// other FROM items and reads their columns: it is marked LATERAL, or
+// analysing it alone failed with an undefined column. PostgreSQL treats
+// every function in FROM as LATERAL. It returns nil for other items.
+func lateralFunction(item *pg_query.Node, afterOthers bool, analyseErr error) *pg_query.RangeSubselect {
+	rf := item.GetRangeFunction()
+	if rf == nil || !afterOthers || !rf.Lateral && !pgerror.HasCode(analyseErr, pgcode.UndefinedColumn) {
+		return nil
+	}
+	alias := ""
+	if rf.Alias != nil {
+		alias = rf.Alias.Aliasname
+	} else if fc := rf.Functions[0].GetList().GetItems()[0].GetFuncCall(); fc != nil {
+		alias = fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval()
+	}
+	inner := &pg_query.RangeFunction{
+		Ordinality: rf.Ordinality, IsRowsfrom: rf.IsRowsfrom, Functions: rf.Functions,
+		Alias: rf.Alias, Coldeflist: rf.Coldeflist,
+	}
+	star := &pg_query.Node{Node: &pg_query.Node_ColumnRef{ColumnRef: &pg_query.ColumnRef{
+		Fields: []*pg_query.Node{{Node: &pg_query.Node_AStar{AStar: &pg_query.A_Star{}}}},
+	}}}
+	sel := &pg_query.SelectStmt{
+		TargetList: []*pg_query.Node{{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: star}}}},
+		FromClause: []*pg_query.Node{{Node: &pg_query.Node_RangeFunction{RangeFunction: inner}}},
+	}
+	return &pg_query.RangeSubselect{
+		Lateral:  true,
+		Subquery: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}},
+		Alias:    &pg_query.Alias{Aliasname: alias},
+	}
+}
+
 func (a *analyser) child(outer *scope) *analyser {
 	return &analyser{sess: a.sess, txn: a.txn, params: a.params, sql: a.sql, asUser: a.asUser, outer: outer, parent: a, depth: a.depth}
 }
@@ -339,13 +379,23 @@ func (a *analyser) analyseJoin(je *pg_query.JoinExpr) (relation, *scope, error) 
 	// NOTE: a LATERAL subquery on the right of a RIGHT or FULL join is
 	// analysed without the left items, so a reference to them fails with
 	// 42703 where PostgreSQL raises 42P10.
-	if rs := je.Rarg.GetRangeSubselect(); rs != nil && rs.Lateral && (je.Jointype == pg_query.JoinType_JOIN_INNER || je.Jointype == pg_query.JoinType_JOIN_LEFT) {
+	rs := je.Rarg.GetRangeSubselect()
+	if rs == nil || !rs.Lateral {
+		if rf := je.Rarg.GetRangeFunction(); rf != nil && rf.Lateral {
+			rs = lateralFunction(je.Rarg, true, nil)
+		}
+	}
+	if rs != nil && rs.Lateral && (je.Jointype == pg_query.JoinType_JOIN_INNER || je.Jointype == pg_query.JoinType_JOIN_LEFT) {
 		if len(je.UsingClause) > 0 || je.IsNatural || je.Alias != nil {
 			return nil, nil, pgerror.NotSupported("USING, NATURAL or an alias with a LATERAL join")
 		}
 		return a.lateralJoin(left, lsc, rs, je.Jointype, je.Quals)
 	}
 	right, rsc, err := a.analyseFromItem(je.Rarg)
+	lateralJoinable := je.Jointype == pg_query.JoinType_JOIN_INNER || je.Jointype == pg_query.JoinType_JOIN_LEFT
+	if rs := lateralFunction(je.Rarg, true, err); rs != nil && lateralJoinable && len(je.UsingClause) == 0 && !je.IsNatural && je.Alias == nil {
+		return a.lateralJoin(left, lsc, rs, je.Jointype, je.Quals)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
