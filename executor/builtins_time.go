@@ -22,10 +22,13 @@ var timeBuiltins = map[string][]builtin{
 	"clock_timestamp": {{result: fixed(oidTimestamptz), volatile: true, fn: func(*evalContext, []any) (any, error) {
 		return time.Now().UTC().Truncate(time.Microsecond), nil
 	}}},
-	// TODO: statement_timestamp returns the transaction's start time,
-	// because the evaluation context does not carry the statement's.
-	"statement_timestamp": {{result: fixed(oidTimestamptz), fn: func(ec *evalContext, _ []any) (any, error) { return ec.txnTime, nil }}},
-	"timezone":            timezoneOverloads(),
+	"statement_timestamp": {{result: fixed(oidTimestamptz), fn: func(ec *evalContext, _ []any) (any, error) {
+		if ec.statementTime.IsZero() {
+			return ec.txnTime, nil
+		}
+		return ec.statementTime, nil
+	}}},
+	"timezone": timezoneOverloads(),
 	"date_trunc": {
 		timeFunc(oidTimestamptz, oidTimestamptz, truncTimestamp),
 		timeFunc(oidTimestamp, oidTimestamp, truncTimestamp),
