@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
 )
@@ -272,9 +273,10 @@ func (in *dateTimeInput) readTime(field string) bool {
 	return true
 }
 
-// wallClock returns the date and time of day the fields name, in UTC. now
-// and today are read in loc, the session time zone.
-func (in *dateTimeInput) wallClock(s string, oid uint32, loc *time.Location) (time.Time, error) {
+// wallClock returns the date and time of day the fields name, in UTC. The
+// words now and today refer to the instant now, read in loc, the session
+// time zone.
+func (in *dateTimeInput) wallClock(s string, oid uint32, loc *time.Location, now time.Time) (time.Time, error) {
 	if in.now || in.epoch || in.relativeDays != nil {
 		if in.hasDate || in.now && (in.hasTime || in.relativeDays != nil || in.epoch) {
 			return time.Time{}, invalidDatetime(oid, s)
@@ -286,13 +288,11 @@ func (in *dateTimeInput) wallClock(s string, oid uint32, loc *time.Location) (ti
 			in.hasTime, in.hour, in.minute, in.second, in.nanos = false, 0, 0, 0, 0
 			base = time.Unix(0, 0).UTC()
 		case in.now:
-			// NOTE: now is the time of parsing, where PostgreSQL reads the
-			// start of the transaction.
-			local := time.Now().In(loc)
+			local := now.In(loc)
 			base = time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), local.Second(), local.Nanosecond(), time.UTC)
 			return roundMicro(base), nil
 		default:
-			local := time.Now().In(loc)
+			local := now.In(loc)
 			base = time.Date(local.Year(), local.Month(), local.Day()+*in.relativeDays, 0, 0, 0, 0, time.UTC)
 		}
 		in.year, in.month, in.day = base.Year(), int(base.Month()), base.Day()
@@ -343,7 +343,7 @@ func fieldOutOfRange(s string) *pgerror.Error {
 // parseFreeTimestamp reads free-form timestamp input. A timestamptz
 // without a zone in the input is read in loc, the session time zone, and
 // a timestamp ignores a zone in the input, as PostgreSQL does.
-func parseFreeTimestamp(s string, withZone bool, loc *time.Location) (time.Time, error) {
+func parseFreeTimestamp(s string, withZone bool, loc *time.Location, now time.Time) (time.Time, error) {
 	oid := uint32(oidTimestamp)
 	if withZone {
 		oid = oidTimestamptz
@@ -352,7 +352,7 @@ func parseFreeTimestamp(s string, withZone bool, loc *time.Location) (time.Time,
 	if !ok {
 		return time.Time{}, invalidDatetime(oid, s)
 	}
-	wall, err := in.wallClock(s, oid, loc)
+	wall, err := in.wallClock(s, oid, loc, now)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -371,14 +371,45 @@ func parseFreeTimestamp(s string, withZone bool, loc *time.Location) (time.Time,
 }
 
 // parseFreeDate reads free-form date input, dropping a time of day.
-func parseFreeDate(s string, loc *time.Location) (time.Time, error) {
+func parseFreeDate(s string, loc *time.Location, now time.Time) (time.Time, error) {
 	in, ok := parseDateTimeInput(s)
 	if !ok {
 		return time.Time{}, invalidDatetime(oidDate, s)
 	}
-	wall, err := in.wallClock(s, oidDate, loc)
+	wall, err := in.wallClock(s, oidDate, loc, now)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return checkDate(time.Date(wall.Year(), wall.Month(), wall.Day(), 0, 0, 0, 0, time.UTC))
 }
+
+// hasRelativeTimeWord reports whether date or time input contains now,
+// today, tomorrow or yesterday, whose value depends on when it is read.
+func hasRelativeTimeWord(s string) bool {
+	for _, field := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' }) {
+		switch field {
+		case "now", "today", "tomorrow", "yesterday":
+			return true
+		}
+	}
+	return false
+}
+
+// relativeTimeExpr is a date or time literal such as 'now' or 'today
+// 10:00'. It is read when evaluated, relative to the start of the
+// transaction as PostgreSQL reads it, and not when the statement is
+// planned, because plans are cached.
+type relativeTimeExpr struct {
+	text string
+	typ  catalog.ColumnType
+}
+
+func (e *relativeTimeExpr) eval(ec *evalContext, _ []any) (any, error) {
+	loc := ec.sess.location()
+	if e.typ.OID == oidDate {
+		return parseFreeDate(e.text, loc, ec.txnTime)
+	}
+	return parseFreeTimestamp(e.text, e.typ.OID == oidTimestamptz, loc, ec.txnTime)
+}
+
+func (e *relativeTimeExpr) resultType() catalog.ColumnType { return e.typ }

@@ -217,7 +217,7 @@ func parseDate(s string, loc *time.Location) (any, error) {
 		tt := ts.(time.Time)
 		return time.Date(tt.Year(), tt.Month(), tt.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
-	return parseFreeDate(s, loc)
+	return parseFreeDate(s, loc, time.Now())
 }
 
 // wellFormedDatetime matches input whose fields are numbers in the usual
@@ -311,7 +311,7 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 		}
 		return roundMicro(ts.UTC()), nil
 	}
-	return parseFreeTimestamp(s, withZone, loc)
+	return parseFreeTimestamp(s, withZone, loc, time.Now())
 }
 
 // longYear matches a date that starts with a year of five or more digits.

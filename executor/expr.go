@@ -296,6 +296,14 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 		return c, err
 	}
 	if c, ok := e.(*constExpr); ok {
+		if text, ok := c.val.(string); ok && (from.OID == oidUnknown || isStringType(from.OID)) && isTimeType(typ.OID) && hasRelativeTimeWord(text) {
+			// Reject invalid input at planning, but read the value at each
+			// execution.
+			if _, err := castDatum(c.val, from.OID, typ, assignment, b.sess.location()); err != nil {
+				return nil, err
+			}
+			return &relativeTimeExpr{text: text, typ: typ}, nil
+		}
 		v, err := castDatum(c.val, from.OID, typ, assignment, b.sess.location())
 		if err != nil {
 			return nil, err
