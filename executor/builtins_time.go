@@ -29,8 +29,23 @@ var timeBuiltins = map[string][]builtin{
 		return ec.statementTime, nil
 	}}},
 	"timezone": timezoneOverloads(),
+	"date_bin": {
+		{argTypes: []uint32{oidInterval, oidTimestamptz, oidTimestamptz}, result: fixed(oidTimestamptz), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return dateBin(a[0].(pgtype.Interval), a[1].(time.Time), a[2].(time.Time))
+		}},
+		{argTypes: []uint32{oidInterval, oidTimestamp, oidTimestamp}, result: fixed(oidTimestamp), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return dateBin(a[0].(pgtype.Interval), a[1].(time.Time), a[2].(time.Time))
+		}},
+	},
 	"date_trunc": {
 		timeFunc(oidTimestamptz, oidTimestamptz, truncTimestamp),
+		{argTypes: []uint32{oidText, oidTimestamptz, oidText}, result: fixed(oidTimestamptz), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			loc, err := lookupTimeZone(a[2].(string))
+			if err != nil {
+				return nil, err
+			}
+			return truncTimestampIn(oidTimestamptz, a[0].(string), a[1].(time.Time), loc)
+		}},
 		timeFunc(oidTimestamp, oidTimestamp, truncTimestamp),
 		{argTypes: []uint32{oidText, oidInterval}, result: fixed(oidInterval), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return truncInterval(a[0].(string), a[1].(pgtype.Interval))
@@ -90,9 +105,9 @@ var timeBuiltins = map[string][]builtin{
 		{
 			argTypes: []uint32{oidInt4, oidInt4, oidInt4, oidInt4, oidInt4, oidFloat8, oidText}, result: fixed(oidTimestamptz), strict: true,
 			fn: func(_ *evalContext, a []any) (any, error) {
-				loc, err := time.LoadLocation(a[6].(string))
+				loc, err := lookupTimeZone(a[6].(string))
 				if err != nil {
-					return nil, pgerror.Newf(pgcode.InvalidParameterValue, "time zone %q not recognized", a[6].(string))
+					return nil, err
 				}
 				return makeTimestamp(a[:6], loc)
 			},
@@ -289,6 +304,16 @@ func truncYear(year int, unit intervalUnit) int {
 // time zone; for units of a day or more the result is that zone's
 // midnight, for smaller ones the offset stays that of the input.
 func truncTimestamp(ec *evalContext, oid uint32, unitText string, t time.Time) (any, error) {
+	var loc *time.Location
+	if oid == oidTimestamptz {
+		loc = ec.sess.location()
+	}
+	return truncTimestampIn(oid, unitText, t, loc)
+}
+
+// truncTimestampIn is date_trunc of a timestamptz in the time zone loc, or
+// of a date or timestamp when loc is nil.
+func truncTimestampIn(oid uint32, unitText string, t time.Time, loc *time.Location) (any, error) {
 	unit, name, err := lookupUnit(unitText, oid)
 	if err != nil {
 		return nil, err
@@ -296,7 +321,10 @@ func truncTimestamp(ec *evalContext, oid uint32, unitText string, t time.Time) (
 	if pgtext.InfinitySign(t) != 0 {
 		return t, nil
 	}
-	local := wallClock(ec, oid, t)
+	local := t
+	if loc != nil {
+		local = t.In(loc)
+	}
 	year, month, day := local.Date()
 	hour, minute, second := local.Clock()
 	nanos := local.Nanosecond()
@@ -326,12 +354,40 @@ func truncTimestamp(ec *evalContext, oid uint32, unitText string, t time.Time) (
 	case unit == unitMillisecond:
 		nanos = nanos / 1_000_000 * 1_000_000
 	}
-	loc := local.Location()
-	if oid == oidTimestamptz && unit < unitDay {
+	wall := time.Date(year, month, day, hour, minute, second, nanos, time.UTC)
+	switch {
+	case loc == nil:
+		return wall, nil
+	case unit < unitDay:
+		// Units below a day keep the input's offset.
 		_, offset := local.Zone()
-		loc = time.FixedZone("", offset)
+		return wall.Add(-time.Duration(offset) * time.Second), nil
 	}
-	return time.Date(year, month, day, hour, minute, second, nanos, loc).UTC(), nil
+	return localToInstant(wall, loc), nil
+}
+
+// dateBin is date_bin(stride, source, origin): the start of the bin of
+// width stride, counted from origin, that holds source.
+func dateBin(stride pgtype.Interval, source, origin time.Time) (any, error) {
+	if stride.Months != 0 {
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "timestamps cannot be binned into intervals containing months or years")
+	}
+	strideMicros := int64(stride.Days)*microsPerDay + stride.Microseconds
+	if strideMicros <= 0 {
+		return nil, pgerror.New(pgcode.DatetimeFieldOverflow, "stride must be greater than zero")
+	}
+	if pgtext.InfinitySign(source) != 0 {
+		return source, nil
+	}
+	if pgtext.InfinitySign(origin) != 0 {
+		return nil, pgerror.New(pgcode.DatetimeFieldOverflow, "origin out of range")
+	}
+	diff := source.UnixMicro() - origin.UnixMicro()
+	delta := diff - diff%strideMicros
+	if diff < 0 && diff%strideMicros != 0 {
+		delta -= strideMicros
+	}
+	return checkTimestamp(addMicros(origin, delta))
 }
 
 // intervalFields are the fields of an interval as PostgreSQL splits it for
@@ -703,7 +759,7 @@ func makeTimestamp(a []any, loc *time.Location) (any, error) {
 		return nil, pgerror.Newf(pgcode.DatetimeFieldOverflow, "time field value out of range: %d:%02d:%s", hour, minute, formatSecondsField(seconds))
 	}
 	y, m, d := date.Date()
-	t := time.Date(y, m, d, int(hour), int(minute), 0, 0, loc)
+	t := localToInstant(time.Date(y, m, d, int(hour), int(minute), 0, 0, time.UTC), loc)
 	return checkTimestamp(addMicros(t, int64(math.RoundToEven(seconds*microsPerSecond))).UTC())
 }
 
