@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,21 +76,47 @@ func resolveTimeZone(name string) *time.Location {
 	if offset, ok := zoneAbbreviations[strings.ToLower(name)]; ok {
 		return time.FixedZone(strings.ToUpper(name), offset)
 	}
+	loc, _, _ := resolveZoneName(name)
+	return loc
+}
+
+// resolveZoneName resolves a zone name, in any letter case, or a POSIX
+// zone, as the TimeZone setting accepts them, and returns it with its
+// canonical spelling.
+func resolveZoneName(name string) (*time.Location, string, bool) {
 	if strings.TrimSpace(name) != name || name == "" || strings.EqualFold(name, "local") {
-		return nil
+		return nil, "", false
 	}
 	// NOTE: Go's zone names are case-sensitive, so a name in another case
 	// is tried with each word capitalized and then in upper case, which
 	// misses a few zones such as America/Port-au-Prince.
 	for _, candidate := range []string{name, capitalizeZoneName(name), strings.ToUpper(name)} {
 		if loc, err := time.LoadLocation(candidate); err == nil {
-			return loc
+			return loc, candidate, true
 		}
 	}
-	if offset, ok := parsePOSIXOffset(name); ok {
-		return time.FixedZone(name, offset)
+	if abbreviation, offset, ok := parsePOSIXOffset(name); ok {
+		return time.FixedZone(abbreviation, offset), name, true
 	}
-	return nil
+	return nil, "", false
+}
+
+// numericTimeZone returns the POSIX zone that SET TIME ZONE gives a
+// number of hours east of UTC, as PostgreSQL spells it: -5 is <-05>+05.
+func numericTimeZone(hours float64) string {
+	seconds := int(math.Round(hours * 3600))
+	format := func(sign byte, seconds int) string {
+		text := fmt.Sprintf("%c%02d", sign, seconds/3600)
+		if rest := seconds % 3600; rest != 0 {
+			text += fmt.Sprintf(":%02d", rest/60)
+		}
+		return text
+	}
+	east, west := byte('+'), byte('-')
+	if seconds < 0 {
+		east, west, seconds = '-', '+', -seconds
+	}
+	return "<" + format(east, seconds) + ">" + format(west, seconds)
 }
 
 // capitalizeZoneName returns name with each word in upper case first and
@@ -106,16 +134,24 @@ func capitalizeZoneName(name string) string {
 }
 
 // parsePOSIXOffset reads a POSIX time zone without daylight saving rules:
-// an optional name of three or more letters and an offset
-// [+|-]hh[:mm[:ss]] counted west of UTC, so UTC+3 is three hours behind
-// UTC. It returns the offset east of UTC in seconds.
-func parsePOSIXOffset(s string) (int, bool) {
+// an optional name of three or more letters or in angle brackets, and an
+// offset [+|-]hh[:mm[:ss]] counted west of UTC, so UTC+3 is three hours
+// behind UTC. It returns the name and the offset east of UTC in seconds.
+func parsePOSIXOffset(s string) (string, int, bool) {
 	i := 0
 	for i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
 		i++
 	}
 	if i > 0 && i < 3 {
-		return 0, false
+		return "", 0, false
+	}
+	abbreviation := s[:i]
+	if i == 0 && strings.HasPrefix(s, "<") {
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return "", 0, false
+		}
+		abbreviation, i = s[1:end], end+1
 	}
 
 	rest := s[i:]
@@ -129,22 +165,22 @@ func parsePOSIXOffset(s string) (int, bool) {
 
 	parts := strings.Split(rest, ":")
 	if len(parts) > 3 {
-		return 0, false
+		return "", 0, false
 	}
 	limits := []int{24*7 - 1, 59, 59}
 	scales := []int{3600, 60, 1}
 	seconds := 0
 	for k, part := range parts {
 		if part == "" || len(part) > 3 {
-			return 0, false
+			return "", 0, false
 		}
 		n, err := strconv.Atoi(part)
 		if err != nil || n < 0 || n > limits[k] {
-			return 0, false
+			return "", 0, false
 		}
 		seconds += n * scales[k]
 	}
-	return -sign * seconds, true
+	return abbreviation, -sign * seconds, true
 }
 
 // intervalZone returns the fixed zone that an interval names in AT TIME

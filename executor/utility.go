@@ -273,8 +273,17 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 			case *pg_query.A_Const_Sval:
 				parts = append(parts, v.Sval.Sval)
 			case *pg_query.A_Const_Ival:
+				if d.name == "TimeZone" {
+					// A number is hours east of UTC.
+					parts = append(parts, numericTimeZone(float64(v.Ival.Ival)))
+					break
+				}
 				parts = append(parts, strconv.Itoa(int(v.Ival.Ival)))
 			case *pg_query.A_Const_Fval:
+				if hours, err := strconv.ParseFloat(v.Fval.Fval, 64); err == nil && d.name == "TimeZone" {
+					parts = append(parts, numericTimeZone(hours))
+					break
+				}
 				parts = append(parts, v.Fval.Fval)
 			case *pg_query.A_Const_Boolval:
 				parts = append(parts, boolSetting(v.Boolval.Boolval))
