@@ -66,7 +66,24 @@ func parseDateTimeInput(s string) (dateTimeInput, bool) {
 		field := strings.ToLower(original)
 		// ISO 8601 joins the date and the time with T.
 		if i := strings.IndexByte(field, 't'); i > 0 && field[i-1] >= '0' && field[i-1] <= '9' && i+1 < len(field) && field[i+1] >= '0' && field[i+1] <= '9' {
-			if !in.readDate(field[:i]) || !in.readTime(field[i+1:]) {
+			datePart, timePart := field[:i], field[i+1:]
+			// The ISO 8601 basic format leaves out the separators, as in
+			// 20240102T103000.
+			if isDigits(datePart) && len(datePart) == 8 {
+				datePart = datePart[:4] + "-" + datePart[4:6] + "-" + datePart[6:]
+			}
+			digitCount := strings.IndexFunc(timePart, func(r rune) bool { return r < '0' || r > '9' })
+			if digitCount < 0 {
+				digitCount = len(timePart)
+			}
+			if digits := timePart[:digitCount]; len(digits) == 4 || len(digits) == 6 {
+				clock := digits[:2] + ":" + digits[2:4]
+				if len(digits) == 6 {
+					clock += ":" + digits[4:]
+				}
+				timePart = clock + timePart[len(digits):]
+			}
+			if !in.readDate(datePart) || !in.readTime(timePart) {
 				return in, false
 			}
 			continue
