@@ -38,6 +38,8 @@ var aggregateNames = map[string]bool{
 	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
 	"array_agg": true, "json_agg": true, "jsonb_agg": true, "json_object_agg": true,
 	"jsonb_object_agg": true,
+	"variance":         true, "var_samp": true, "var_pop": true,
+	"stddev": true, "stddev_samp": true, "stddev_pop": true,
 }
 
 func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, error) {
@@ -130,6 +132,15 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 			return nil, aggregateTypeError(name, argType, fc.Location)
 		}
 		spec.typ = arg.resultType()
+	case "variance", "var_samp", "var_pop", "stddev", "stddev_samp", "stddev_pop":
+		switch {
+		case isFloatType(argType):
+			spec.typ = plainType(oidFloat8)
+		case argType == oidInt2 || argType == oidInt4 || argType == oidInt8 || argType == oidNumeric:
+			spec.typ = plainType(oidNumeric)
+		default:
+			return nil, aggregateTypeError(name, argType, fc.Location)
+		}
 	case "bool_and", "bool_or", "every":
 		if argType != oidBool {
 			return nil, aggregateTypeError(name, argType, fc.Location)
@@ -283,6 +294,9 @@ type aggState struct {
 	text []byte
 	// items are array_agg's values so far.
 	items []any
+	// variance is the state of the variance and standard deviation
+	// aggregates.
+	variance varianceState
 	// ordered holds the inputs of an aggregate with ORDER BY until the
 	// group is complete.
 	ordered []orderedAggInput
@@ -447,6 +461,8 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 	switch spec.name {
 	case "sum", "avg":
 		return addToSum(st, v)
+	case "variance", "var_samp", "var_pop", "stddev", "stddev_samp", "stddev_pop":
+		return addVarianceValue(st, v)
 	case "min", "max":
 		if st.best == nil {
 			st.best = v
@@ -548,6 +564,8 @@ func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
 		return st.best, nil
 	case "bool_and", "bool_or", "every":
 		return st.boolAcc, nil
+	case "variance", "var_samp", "var_pop", "stddev", "stddev_samp", "stddev_pop":
+		return finalVariance(spec, st)
 	}
 	if st.count == 0 {
 		return nil, nil

@@ -103,7 +103,7 @@ func (b *builder) buildSetFunctionCall(name string, fn setFunction, fc *pg_query
 	if err != nil {
 		return nil, err
 	}
-	if len(argNodes) != len(fn.argTypes) {
+	if !fn.acceptsArgs(len(argNodes)) {
 		return nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(argNodes)).WithPosition(fc.Location + 1)
 	}
 
@@ -111,7 +111,7 @@ func (b *builder) buildSetFunctionCall(name string, fn setFunction, fc *pg_query
 	// they may not call set-returning functions themselves.
 	inner := *b
 	inner.srfs = &srfCollector{forbidden: "the arguments of set-returning functions"}
-	fn, args, err := inner.setFunctionArgs(name, fn, argNodes)
+	fn, args, err := inner.setFunctionArgs(name, fn, argNodes, fc.Location)
 	if err != nil {
 		return nil, err
 	}

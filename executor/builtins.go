@@ -100,7 +100,7 @@ var builtins = map[string][]builtin{
 }
 
 // builtinTables are the function tables, one per family of functions.
-var builtinTables = []map[string][]builtin{builtins, stringBuiltins, mathBuiltins, timeBuiltins, jsonBuiltins, formatBuiltins}
+var builtinTables = []map[string][]builtin{builtins, stringBuiltins, mathBuiltins, timeBuiltins, jsonBuiltins, formatBuiltins, miscBuiltins}
 
 // lookupBuiltin returns the overloads of a function name.
 func lookupBuiltin(name string) []builtin {

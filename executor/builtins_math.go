@@ -235,6 +235,10 @@ func unitDomainFunc(f func(float64) float64) func(float64) (float64, error) {
 // explicitly so that they resolve to numeric as in PostgreSQL, which
 // prefers the overload with more exact argument matches, while
 // power(integer, integer) still resolves to double precision.
+// numericPowerBuiltin is power(numeric, numeric), which the numeric ^
+// operator calls.
+var numericPowerBuiltin = numericFunc2(numericPower)
+
 func powerOverloads() []builtin {
 	overloads := []builtin{numericFunc2(numericPower)}
 	for _, intType := range []uint32{oidInt2, oidInt4, oidInt8} {

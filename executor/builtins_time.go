@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // timeBuiltins are the date and time functions. Where PostgreSQL has a
@@ -21,11 +22,30 @@ var timeBuiltins = map[string][]builtin{
 	"clock_timestamp": {{result: fixed(oidTimestamptz), volatile: true, fn: func(*evalContext, []any) (any, error) {
 		return time.Now().UTC().Truncate(time.Microsecond), nil
 	}}},
-	// TODO: statement_timestamp returns the transaction's start time,
-	// because the evaluation context does not carry the statement's.
-	"statement_timestamp": {{result: fixed(oidTimestamptz), fn: func(ec *evalContext, _ []any) (any, error) { return ec.txnTime, nil }}},
+	"statement_timestamp": {{result: fixed(oidTimestamptz), fn: func(ec *evalContext, _ []any) (any, error) {
+		if ec.statementTime.IsZero() {
+			return ec.txnTime, nil
+		}
+		return ec.statementTime, nil
+	}}},
+	"timezone": timezoneOverloads(),
+	"date_bin": {
+		{argTypes: []uint32{oidInterval, oidTimestamptz, oidTimestamptz}, result: fixed(oidTimestamptz), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return dateBin(a[0].(pgtype.Interval), a[1].(time.Time), a[2].(time.Time))
+		}},
+		{argTypes: []uint32{oidInterval, oidTimestamp, oidTimestamp}, result: fixed(oidTimestamp), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return dateBin(a[0].(pgtype.Interval), a[1].(time.Time), a[2].(time.Time))
+		}},
+	},
 	"date_trunc": {
 		timeFunc(oidTimestamptz, oidTimestamptz, truncTimestamp),
+		{argTypes: []uint32{oidText, oidTimestamptz, oidText}, result: fixed(oidTimestamptz), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			loc, err := lookupTimeZone(a[2].(string))
+			if err != nil {
+				return nil, err
+			}
+			return truncTimestampIn(oidTimestamptz, a[0].(string), a[1].(time.Time), loc)
+		}},
 		timeFunc(oidTimestamp, oidTimestamp, truncTimestamp),
 		{argTypes: []uint32{oidText, oidInterval}, result: fixed(oidInterval), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return truncInterval(a[0].(string), a[1].(pgtype.Interval))
@@ -85,9 +105,9 @@ var timeBuiltins = map[string][]builtin{
 		{
 			argTypes: []uint32{oidInt4, oidInt4, oidInt4, oidInt4, oidInt4, oidFloat8, oidText}, result: fixed(oidTimestamptz), strict: true,
 			fn: func(_ *evalContext, a []any) (any, error) {
-				loc, err := time.LoadLocation(a[6].(string))
+				loc, err := lookupTimeZone(a[6].(string))
 				if err != nil {
-					return nil, pgerror.Newf(pgcode.InvalidParameterValue, "time zone %q not recognized", a[6].(string))
+					return nil, err
 				}
 				return makeTimestamp(a[:6], loc)
 			},
@@ -101,15 +121,22 @@ var timeBuiltins = map[string][]builtin{
 	"justify_hours":    {intervalFunc(justifyHours)},
 	"justify_interval": {intervalFunc(justifyInterval)},
 	"isfinite": {
-		// pgkeep has no infinite dates, timestamps or intervals yet, so
-		// every value is finite.
+		// NOTE: pgkeep has no infinite intervals yet, so every interval is
+		// finite.
 		isFinite(oidTimestamptz), isFinite(oidTimestamp), isFinite(oidDate), isFinite(oidInterval),
 	},
 	"to_char": {
+		// to_char of an infinite timestamp is NULL.
 		{argTypes: []uint32{oidTimestamptz, oidText}, result: fixed(oidText), strict: true, fn: func(ec *evalContext, a []any) (any, error) {
+			if pgtext.InfinitySign(a[0].(time.Time)) != 0 {
+				return nil, nil
+			}
 			return formatDateTime(a[1].(string), timeFieldsOf(a[0].(time.Time).In(ec.sess.location()), true))
 		}},
 		{argTypes: []uint32{oidTimestamp, oidText}, result: fixed(oidText), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			if pgtext.InfinitySign(a[0].(time.Time)) != 0 {
+				return nil, nil
+			}
 			return formatDateTime(a[1].(string), timeFieldsOf(a[0].(time.Time), false))
 		}},
 		{argTypes: []uint32{oidInterval, oidText}, result: fixed(oidText), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
@@ -157,7 +184,10 @@ func intervalFunc(fn func(pgtype.Interval) (pgtype.Interval, error)) builtin {
 }
 
 func isFinite(oid uint32) builtin {
-	return builtin{argTypes: []uint32{oid}, result: fixed(oidBool), strict: true, fn: func(*evalContext, []any) (any, error) { return true, nil }}
+	return builtin{argTypes: []uint32{oid}, result: fixed(oidBool), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+		t, ok := a[0].(time.Time)
+		return !ok || pgtext.InfinitySign(t) == 0, nil
+	}}
 }
 
 // builtinParamNames lists the parameter names and defaults of functions
@@ -274,11 +304,27 @@ func truncYear(year int, unit intervalUnit) int {
 // time zone; for units of a day or more the result is that zone's
 // midnight, for smaller ones the offset stays that of the input.
 func truncTimestamp(ec *evalContext, oid uint32, unitText string, t time.Time) (any, error) {
+	var loc *time.Location
+	if oid == oidTimestamptz {
+		loc = ec.sess.location()
+	}
+	return truncTimestampIn(oid, unitText, t, loc)
+}
+
+// truncTimestampIn is date_trunc of a timestamptz in the time zone loc, or
+// of a date or timestamp when loc is nil.
+func truncTimestampIn(oid uint32, unitText string, t time.Time, loc *time.Location) (any, error) {
 	unit, name, err := lookupUnit(unitText, oid)
 	if err != nil {
 		return nil, err
 	}
-	local := wallClock(ec, oid, t)
+	if pgtext.InfinitySign(t) != 0 {
+		return t, nil
+	}
+	local := t
+	if loc != nil {
+		local = t.In(loc)
+	}
 	year, month, day := local.Date()
 	hour, minute, second := local.Clock()
 	nanos := local.Nanosecond()
@@ -308,12 +354,40 @@ func truncTimestamp(ec *evalContext, oid uint32, unitText string, t time.Time) (
 	case unit == unitMillisecond:
 		nanos = nanos / 1_000_000 * 1_000_000
 	}
-	loc := local.Location()
-	if oid == oidTimestamptz && unit < unitDay {
+	wall := time.Date(year, month, day, hour, minute, second, nanos, time.UTC)
+	switch {
+	case loc == nil:
+		return wall, nil
+	case unit < unitDay:
+		// Units below a day keep the input's offset.
 		_, offset := local.Zone()
-		loc = time.FixedZone("", offset)
+		return wall.Add(-time.Duration(offset) * time.Second), nil
 	}
-	return time.Date(year, month, day, hour, minute, second, nanos, loc).UTC(), nil
+	return localToInstant(wall, loc), nil
+}
+
+// dateBin is date_bin(stride, source, origin): the start of the bin of
+// width stride, counted from origin, that holds source.
+func dateBin(stride pgtype.Interval, source, origin time.Time) (any, error) {
+	if stride.Months != 0 {
+		return nil, pgerror.New(pgcode.FeatureNotSupported, "timestamps cannot be binned into intervals containing months or years")
+	}
+	strideMicros := int64(stride.Days)*microsPerDay + stride.Microseconds
+	if strideMicros <= 0 {
+		return nil, pgerror.New(pgcode.DatetimeFieldOverflow, "stride must be greater than zero")
+	}
+	if pgtext.InfinitySign(source) != 0 {
+		return source, nil
+	}
+	if pgtext.InfinitySign(origin) != 0 {
+		return nil, pgerror.New(pgcode.DatetimeFieldOverflow, "origin out of range")
+	}
+	diff := source.UnixMicro() - origin.UnixMicro()
+	delta := diff - diff%strideMicros
+	if diff < 0 && diff%strideMicros != 0 {
+		delta -= strideMicros
+	}
+	return checkTimestamp(addMicros(origin, delta))
 }
 
 // intervalFields are the fields of an interval as PostgreSQL splits it for
@@ -394,6 +468,9 @@ func (v scaledValue) float() float64 {
 // extractNumeric is extract(field FROM t), which returns numeric since
 // PostgreSQL 14.
 func extractNumeric(ec *evalContext, oid uint32, unit string, t time.Time) (any, error) {
+	if sign := pgtext.InfinitySign(t); sign != 0 {
+		return extractInfinite(ec, oid, unit, sign, true)
+	}
 	v, julian, err := extractTime(ec, oid, unit, t)
 	if err != nil || julian != nil {
 		return julian, err
@@ -403,6 +480,9 @@ func extractNumeric(ec *evalContext, oid uint32, unit string, t time.Time) (any,
 
 // extractFloat is date_part(field, t), which returns double precision.
 func extractFloat(ec *evalContext, oid uint32, unit string, t time.Time) (any, error) {
+	if sign := pgtext.InfinitySign(t); sign != 0 {
+		return extractInfinite(ec, oid, unit, sign, false)
+	}
 	v, julian, err := extractTime(ec, oid, unit, t)
 	if err != nil {
 		return nil, err
@@ -412,6 +492,28 @@ func extractFloat(ec *evalContext, oid uint32, unit string, t time.Time) (any, e
 		return f, nil
 	}
 	return v.float(), nil
+}
+
+// extractInfinite returns a field of an infinite date or timestamp, as
+// PostgreSQL 15 does: the same infinity for the fields that grow with
+// time (epoch, year and the like) and NULL for the others.
+func extractInfinite(ec *evalContext, oid uint32, unitText string, sign int, numeric bool) (any, error) {
+	unit, name, err := lookupUnit(unitText, oid)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := extractTime(ec, oid, name, time.Unix(0, 0).UTC()); err != nil {
+		// The unit is not valid for the type.
+		return nil, err
+	}
+	switch unit {
+	case unitEpoch, unitJulian, unitYear, unitIsoYear, unitDecade, unitCentury, unitMillennium:
+		if numeric {
+			return &apd.Decimal{Form: apd.Infinite, Negative: sign < 0}, nil
+		}
+		return math.Inf(sign), nil
+	}
+	return nil, nil
 }
 
 // julianDayOffset is the Julian day number of 1970-01-01.
@@ -657,7 +759,7 @@ func makeTimestamp(a []any, loc *time.Location) (any, error) {
 		return nil, pgerror.Newf(pgcode.DatetimeFieldOverflow, "time field value out of range: %d:%02d:%s", hour, minute, formatSecondsField(seconds))
 	}
 	y, m, d := date.Date()
-	t := time.Date(y, m, d, int(hour), int(minute), 0, 0, loc)
+	t := localToInstant(time.Date(y, m, d, int(hour), int(minute), 0, 0, time.UTC), loc)
 	return checkTimestamp(addMicros(t, int64(math.RoundToEven(seconds*microsPerSecond))).UTC())
 }
 

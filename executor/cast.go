@@ -12,6 +12,7 @@ import (
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // castDatum converts v of type from to typ. assignment selects the rules of
@@ -372,6 +373,9 @@ func cmpDecimal(a, b *apd.Decimal) int {
 // a zone are wall-clock times stored as UTC; timestamptz values are
 // instants, shown in the session time zone loc.
 func castTime(t time.Time, from, to uint32, loc *time.Location) time.Time {
+	if pgtext.InfinitySign(t) != 0 {
+		return t
+	}
 	if from == oidTimestamptz && to != oidTimestamptz {
 		// The wall-clock time of the instant in the session time zone.
 		local := t.In(loc)
@@ -379,7 +383,7 @@ func castTime(t time.Time, from, to uint32, loc *time.Location) time.Time {
 	}
 	if from != oidTimestamptz && to == oidTimestamptz {
 		// The instant at which the session time zone shows that wall clock.
-		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UTC()
+		return localToInstant(t, loc).UTC()
 	}
 	if to == oidDate {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)

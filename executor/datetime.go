@@ -273,6 +273,9 @@ func addMicros(t time.Time, micros int64) time.Time {
 // for timestamp without time zone. A day of month past the end of the new
 // month is clamped to its last day.
 func addInterval(t time.Time, iv pgtype.Interval, loc *time.Location) (time.Time, error) {
+	if pgtext.InfinitySign(t) != 0 {
+		return t, nil
+	}
 	if _, err := checkTimestamp(t); err != nil {
 		return t, err
 	}
@@ -356,8 +359,14 @@ func (e *timeArithExpr) eval(ec *evalContext, row []any) (any, error) {
 		}
 		return addInterval(l.(time.Time), neg, e.zone(ec))
 	case "timestamp-timestamp", "timestamptz-timestamptz":
+		if pgtext.InfinitySign(l.(time.Time)) != 0 || pgtext.InfinitySign(r.(time.Time)) != 0 {
+			return nil, pgerror.New(pgcode.DatetimeFieldOverflow, "cannot subtract infinite timestamps")
+		}
 		return subtractTimestamps(l.(time.Time), r.(time.Time))
 	case "date-date":
+		if pgtext.InfinitySign(l.(time.Time)) != 0 || pgtext.InfinitySign(r.(time.Time)) != 0 {
+			return nil, pgerror.New(pgcode.DatetimeFieldOverflow, "cannot subtract infinite dates")
+		}
 		return unixDays(l.(time.Time)) - unixDays(r.(time.Time)), nil
 	case "date+int4", "date-int4", "int4+date":
 		date, days := l, r
@@ -365,6 +374,9 @@ func (e *timeArithExpr) eval(ec *evalContext, row []any) (any, error) {
 			date, days = r, l
 		}
 		n := days.(int64)
+		if pgtext.InfinitySign(date.(time.Time)) != 0 {
+			return date, nil
+		}
 		if e.kind == "date-int4" {
 			n = -n
 		}

@@ -83,9 +83,9 @@ func parseDatum(s string, typ catalog.ColumnType, loc *time.Location) (any, erro
 	case oidBytea:
 		return parseBytea(s)
 	case oidDate:
-		return parseDate(s)
+		return parseDate(s, loc)
 	case oidTimestamp:
-		return parseTimestamp(s, false, time.UTC)
+		return parseTimestamp(s, false, loc)
 	case oidTimestamptz:
 		return parseTimestamp(s, true, loc)
 	case oidInterval:
@@ -186,11 +186,17 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 var dateLayouts = []string{"2006-01-02", "2006-1-2", "January 2, 2006", "Jan 2, 2006", "20060102", "01/02/2006", "1/2/2006"}
 
-func parseDate(s string) (any, error) {
+// parseDate parses a date literal. loc, the session time zone, decides
+// which day today is.
+func parseDate(s string, loc *time.Location) (any, error) {
 	t := strings.TrimSpace(s)
 	switch strings.ToLower(t) {
 	case "epoch":
 		return time.Unix(0, 0).UTC(), nil
+	case "infinity":
+		return pgtext.Infinity, nil
+	case "-infinity":
+		return pgtext.NegativeInfinity, nil
 	}
 	for _, layout := range dateLayouts {
 		if d, err := time.Parse(layout, t); err == nil {
@@ -211,7 +217,7 @@ func parseDate(s string) (any, error) {
 		tt := ts.(time.Time)
 		return time.Date(tt.Year(), tt.Month(), tt.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
-	return nil, invalidDatetime(oidDate, s)
+	return parseFreeDate(s, loc, time.Now())
 }
 
 // wellFormedDatetime matches input whose fields are numbers in the usual
@@ -223,9 +229,14 @@ var wellFormedDatetime = regexp.MustCompile(`^\s*\d{1,5}-\d{1,2}-\d{1,2}([ T]\d{
 // like February 30, else 22007.
 func invalidDatetime(oid uint32, s string) *pgerror.Error {
 	if wellFormedDatetime.MatchString(s) {
-		return pgerror.Newf(pgcode.DatetimeFieldOverflow, "date/time field value out of range: %q", s)
+		return fieldOutOfRange(s)
 	}
-	return pgerror.Newf(pgcode.InvalidDatetimeFormat, "invalid input syntax for type %s: %q", typeName(oid), s)
+	name := typeName(oid)
+	if oid == oidTimestamp {
+		// PostgreSQL's message names the type as written in SQL.
+		name = "timestamp"
+	}
+	return pgerror.Newf(pgcode.InvalidDatetimeFormat, "invalid input syntax for type %s: %q", name, s)
 }
 
 var timestampLayouts = []string{
@@ -244,17 +255,18 @@ var timestampLayouts = []string{
 }
 
 // parseTimestamp parses a timestamp literal. A timestamptz without an
-// offset is wall-clock time in loc, the session time zone; a timestamp
-// ignores any offset in the input, as PostgreSQL does.
+// offset is wall-clock time in loc, the session time zone, and a timestamp
+// ignores any offset in the input, as PostgreSQL does. loc also decides
+// what now and today are.
 func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 	t := strings.TrimSpace(s)
 	switch strings.ToLower(t) {
 	case "epoch":
 		return time.Unix(0, 0).UTC(), nil
-	case "now":
-		return time.Now().UTC().Truncate(time.Microsecond), nil
-	case "infinity", "-infinity":
-		return nil, pgerror.NotSupported("infinite timestamps")
+	case "infinity":
+		return pgtext.Infinity, nil
+	case "-infinity":
+		return pgtext.NegativeInfinity, nil
 	}
 	if strings.HasSuffix(t, " UTC") || strings.HasSuffix(t, " GMT") {
 		t = strings.TrimSpace(t[:len(t)-4]) + "+00:00"
@@ -271,7 +283,10 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 		t = "2000" + t[len(m[1]):]
 	}
 	for _, layout := range timestampLayouts {
-		ts, err := time.ParseInLocation(layout, t, loc)
+		// A layout without an offset reads the wall-clock time, which
+		// localToInstant places in the session time zone below.
+		hasOffset := strings.Contains(layout, "Z07")
+		ts, err := time.Parse(layout, t)
 		if err == nil && year != 0 {
 			if ts.Month() == time.February && ts.Day() == 29 && daysIn(year, time.February) != 29 {
 				break
@@ -288,17 +303,15 @@ func parseTimestamp(s string, withZone bool, loc *time.Location) (any, error) {
 		if !withZone {
 			// timestamp without time zone ignores a zone in the input.
 			ts = time.Date(ts.Year(), ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), time.UTC)
+		} else if !hasOffset {
+			ts = localToInstant(ts, loc)
 		}
 		if _, err := checkTimestamp(ts); err != nil {
 			return nil, pgerror.Newf(pgcode.DatetimeFieldOverflow, "timestamp out of range: %q", s)
 		}
 		return roundMicro(ts.UTC()), nil
 	}
-	oid := uint32(oidTimestamp)
-	if withZone {
-		oid = oidTimestamptz
-	}
-	return nil, invalidDatetime(oid, s)
+	return parseFreeTimestamp(s, withZone, loc, time.Now())
 }
 
 // longYear matches a date that starts with a year of five or more digits.
@@ -548,11 +561,7 @@ func formatFloat(f float64, oid uint32) string {
 func formatTime(t time.Time, oid uint32) string {
 	switch oid {
 	case oidDate:
-		if t.Year() <= 0 {
-			// Year 0 is 1 BC.
-			return t.AddDate(1-2*t.Year(), 0, 0).Format("2006-01-02") + " BC"
-		}
-		return t.Format("2006-01-02")
+		return string(pgtext.AppendDate(nil, t))
 	case oidTimestamptz:
 		// The caller has moved t into the session time zone.
 		return string(pgtext.AppendTimestamptz(nil, t))

@@ -26,6 +26,9 @@ type evalContext struct {
 	params []any
 	// txnTime is now() and CURRENT_TIMESTAMP: the start of the transaction.
 	txnTime time.Time
+	// statementTime is statement_timestamp(): the start of the statement,
+	// equal to txnTime for the first statement of a transaction.
+	statementTime time.Time
 	// aggValues holds the aggregate results of the current group.
 	aggValues []any
 	// srfValues holds the current values of the SELECT list's

@@ -329,6 +329,14 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 		return c, err
 	}
 	if c, ok := e.(*constExpr); ok {
+		if text, ok := c.val.(string); ok && (from.OID == oidUnknown || isStringType(from.OID)) && isTimeType(typ.OID) && hasRelativeTimeWord(text) {
+			// Reject invalid input at planning, but read the value at each
+			// execution.
+			if _, err := castDatum(c.val, from.OID, typ, assignment, b.sess.location()); err != nil {
+				return nil, err
+			}
+			return &relativeTimeExpr{text: text, typ: typ}, nil
+		}
 		v, err := castDatum(c.val, from.OID, typ, assignment, b.sess.location())
 		if err != nil {
 			return nil, err
@@ -970,7 +978,9 @@ func (b *builder) buildPower(l, r expr, location int32) (expr, error) {
 	}
 	typ := plainType(oidFloat8)
 	if lt == oidNumeric || rt == oidNumeric {
-		return nil, pgerror.NotSupported("numeric ^ numeric")
+		// numeric ^ numeric is power(numeric, numeric), with its result
+		// scale.
+		typ = plainType(oidNumeric)
 	}
 	var err error
 	if l, err = b.castTo(l, typ, false); err != nil {
@@ -978,6 +988,9 @@ func (b *builder) buildPower(l, r expr, location int32) (expr, error) {
 	}
 	if r, err = b.castTo(r, typ, false); err != nil {
 		return nil, err
+	}
+	if typ.OID == oidNumeric {
+		return &funcExpr{name: "power", fn: &numericPowerBuiltin, args: []expr{l, r}, typ: typ}, nil
 	}
 	return &arithExpr{op: "^", left: l, right: r, typ: typ}, nil
 }

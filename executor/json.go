@@ -13,6 +13,7 @@ import (
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // json and jsonb values are held as their text. A jsonb text is already
@@ -597,6 +598,8 @@ func writeJSONValue(buf *strings.Builder, ec *evalContext, v any, oid uint32) {
 			return
 		}
 		buf.WriteString(text)
+	case (oid == oidTimestamptz || oid == oidTimestamp) && pgtext.InfinitySign(v.(time.Time)) != 0:
+		writeJSONString(buf, textOf(v, oid))
 	case oid == oidTimestamptz:
 		writeJSONString(buf, v.(time.Time).In(ec.sess.location()).Format("2006-01-02T15:04:05.999999-07:00"))
 	case oid == oidTimestamp:

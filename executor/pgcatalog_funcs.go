@@ -21,16 +21,20 @@ type setFunction struct {
 	// columns the column definition list in FROM declares. It returns the
 	// function with those columns.
 	withColumnList func(cols []scopeColumn) setFunction
+	// resolve, when set, picks the overload from the built arguments, for
+	// a function with several. The returned function's argTypes, columns
+	// and rows are used in place of this one's.
+	resolve func(b *builder, args []expr, location int32) (setFunction, []expr, error)
+}
+
+// acceptsArgs reports whether fn may be called with n arguments.
+func (fn setFunction) acceptsArgs(n int) bool {
+	return fn.resolve != nil || n == len(fn.argTypes)
 }
 
 var setFunctions = map[string]setFunction{
-	"generate_series": {
-		argTypes: []uint32{oidInt8, oidInt8},
-		columns: func([]expr) []scopeColumn {
-			return []scopeColumn{{name: "generate_series", typ: plainType(oidInt4)}}
-		},
-		rows: generateSeriesRows,
-	},
+	"generate_series": {resolve: (*builder).resolveGenerateSeries},
+	"regexp_matches":  {resolve: (*builder).resolveRegexpMatches},
 	"unnest": {
 		argTypes: []uint32{0},
 		columns: func(args []expr) []scopeColumn {
@@ -113,22 +117,6 @@ func generateSubscripts(lower int64) setFunction {
 	}
 }
 
-func generateSeriesRows(ec *evalContext, a []any) ([][]any, error) {
-	if a[0] == nil || a[1] == nil {
-		return nil, nil
-	}
-	var out [][]any
-	for i := a[0].(int64); i <= a[1].(int64); i++ {
-		out = append(out, []any{i})
-		if len(out)%1024 == 0 {
-			if err := ec.checkCancel(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
-}
-
 // functionRelation is a set-returning function in FROM. Its arguments may
 // read the columns of enclosing queries.
 type functionRelation struct {
@@ -179,10 +167,10 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 	fn, ok := setFunctions[name]
 	if !ok || len(parts) > 2 || len(parts) == 2 && parts[0] != "pg_catalog" && parts[0] != "information_schema" {
 		return nil, nil, pgerror.Newf(pgcode.FeatureNotSupported, "function %s in FROM is not supported", name).
-			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, pg_partition_ancestors, information_schema._pg_expandarray and the json[b]_each, json[b]_array_elements and json[b]_object_keys functions in FROM.").
+			WithHint("pgkeep supports generate_series, generate_subscripts, unnest, regexp_matches, pg_partition_ancestors, information_schema._pg_expandarray and the json[b]_each, json[b]_array_elements and json[b]_object_keys functions in FROM.").
 			WithPosition(fc.Location + 1)
 	}
-	if len(fc.Args) != len(fn.argTypes) {
+	if !fn.acceptsArgs(len(fc.Args)) {
 		return nil, nil, pgerror.Newf(pgcode.UndefinedFunction, "function %s with %d arguments does not exist", name, len(fc.Args)).WithPosition(fc.Location + 1)
 	}
 
@@ -207,7 +195,7 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 
 	argScope := &scope{parent: a.outer}
 	b := &builder{sess: a.sess, an: a, scope: argScope, params: a.params, clause: "functions in FROM"}
-	fn, args, err := b.setFunctionArgs(name, fn, fc.Args)
+	fn, args, err := b.setFunctionArgs(name, fn, fc.Args, fc.Location)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,12 +236,16 @@ func (a *analyser) analyseRangeFunction(rf *pg_query.RangeFunction) (relation, *
 // run. An int2vector or oidvector argument of a function that takes any
 // array becomes an array, and generate_subscripts numbers its elements
 // from 0, as PostgreSQL does for these vectors.
-func (b *builder) setFunctionArgs(name string, fn setFunction, nodes []*pg_query.Node) (setFunction, []expr, error) {
+func (b *builder) setFunctionArgs(name string, fn setFunction, nodes []*pg_query.Node, location int32) (setFunction, []expr, error) {
 	args := make([]expr, len(nodes))
 	for i, n := range nodes {
 		e, err := b.build(n)
 		if err != nil {
 			return fn, nil, err
+		}
+		if fn.resolve != nil {
+			args[i] = e
+			continue
 		}
 		want := fn.argTypes[i]
 		if want != 0 {
@@ -268,6 +260,9 @@ func (b *builder) setFunctionArgs(name string, fn setFunction, nodes []*pg_query
 			return fn, nil, err
 		}
 		args[i] = e
+	}
+	if fn.resolve != nil {
+		return fn.resolve(b, args, location)
 	}
 	return fn, args, nil
 }

@@ -178,7 +178,12 @@ func (p *portal) execute(ctx context.Context, sink protocol.ResultSink, maxRows 
 				return false, err
 			}
 		}
-		p.ec = &evalContext{ctx: ctx, sess: s, params: p.params, txnTime: s.txn.startTime}
+		// A statement outside BEGIN ... COMMIT starts its own transaction.
+		statementTime := s.txn.startTime
+		if s.txn.explicit {
+			statementTime = time.Now().UTC().Truncate(time.Microsecond)
+		}
+		p.ec = &evalContext{ctx: ctx, sess: s, params: p.params, txnTime: s.txn.startTime, statementTime: statementTime}
 		res, err := p.plan.run(p.ec)
 		if err != nil {
 			return false, err

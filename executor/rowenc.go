@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/binary"
+	"math"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/kv"
 	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // Row values are stored as a sequence of (uvarint column ID, encoded datum)
@@ -45,8 +47,18 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 	case []byte:
 		return kv.EncodeBytes(buf, x), nil
 	case time.Time:
+		// Infinite dates and timestamps take the extreme values of the
+		// encoding, as in PostgreSQL.
+		sign := pgtext.InfinitySign(x)
 		if oid == oidDate {
-			return kv.EncodeDate(buf, int32(x.Unix()/secondsPerDay)), nil
+			days := int32(x.Unix() / secondsPerDay)
+			if sign != 0 {
+				days = infiniteValue[int32](sign, math.MaxInt32, math.MinInt32)
+			}
+			return kv.EncodeDate(buf, days), nil
+		}
+		if sign != 0 {
+			return kv.EncodeTimestampMicros(buf, infiniteValue[int64](sign, math.MaxInt64, math.MinInt64)), nil
 		}
 		return kv.EncodeTimestamp(buf, x), nil
 	case [16]byte:
@@ -106,9 +118,25 @@ func decodeValueDatum(buf []byte, oid uint32) (any, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		switch days {
+		case math.MaxInt32:
+			return pgtext.Infinity, rest, nil
+		case math.MinInt32:
+			return pgtext.NegativeInfinity, rest, nil
+		}
 		return time.Unix(int64(days)*secondsPerDay, 0).UTC(), rest, nil
 	case oidTimestamp, oidTimestamptz:
-		return wrapDecode(kv.DecodeTimestamp(buf))
+		micros, rest, err := kv.DecodeTimestampMicros(buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch micros {
+		case math.MaxInt64:
+			return pgtext.Infinity, rest, nil
+		case math.MinInt64:
+			return pgtext.NegativeInfinity, rest, nil
+		}
+		return time.UnixMicro(micros).UTC(), rest, nil
 	case oidUUID:
 		return wrapDecode(kv.DecodeUUID(buf))
 	case oidInterval:
@@ -277,4 +305,12 @@ func (rc *rowCodec) decodeValue(buf []byte, row []any) (created int64, err error
 		buf = rest
 	}
 	return created, nil
+}
+
+// infiniteValue returns positive for sign 1 and negative for sign -1.
+func infiniteValue[T int32 | int64](sign int, positive, negative T) T {
+	if sign > 0 {
+		return positive
+	}
+	return negative
 }

@@ -150,9 +150,16 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		sp.names = append(sp.names, targetName(rt, a.subqueryNames))
 	}
 	srfs.forbidden = "HAVING"
+	// GROUP BY () groups all rows into one group, like an aggregate
+	// without GROUP BY, and adds nothing to the other items.
+	emptyGroupingSet := false
 	if len(sel.GroupClause) > 0 {
 		gb := &builder{sess: a.sess, scope: sc, params: a.params, an: a, clause: "GROUP BY", srfs: &srfCollector{forbidden: "GROUP BY"}}
 		for _, g := range sel.GroupClause {
+			if gs := g.GetGroupingSet(); gs != nil && gs.Kind == pg_query.GroupingSetKind_GROUPING_SET_EMPTY {
+				emptyGroupingSet = true
+				continue
+			}
 			e, err := a.groupExpr(gb, g, sp)
 			if err != nil {
 				return nil, err
@@ -179,7 +186,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	sp.srfs = srfs.calls
 	sp.aggs = aggs.specs
 	sp.windows = windows.calls
-	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil
+	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil || emptyGroupingSet
 	if sp.aggregate {
 		if err := checkGrouping(sp); err != nil {
 			return nil, err

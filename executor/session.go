@@ -633,8 +633,8 @@ func (s *Session) statementTimeout() time.Duration {
 func (s *Session) location() *time.Location {
 	name := s.settings.values["TimeZone"]
 	if s.loc == nil || s.locName != name {
-		loc, err := time.LoadLocation(name)
-		if err != nil {
+		loc, _, ok := resolveZoneName(name)
+		if !ok {
 			// SET validated the name, so this happens only if the zone
 			// database changed underneath the process.
 			loc = time.UTC

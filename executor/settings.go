@@ -4,7 +4,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/pgkeep/pgkeep/pgerror"
 	"github.com/pgkeep/pgkeep/pgerror/pgcode"
@@ -304,12 +303,11 @@ func parseDurationMillis(v string) (int64, error) {
 }
 
 func normalizeTimeZone(v string) (string, error) {
-	t := strings.TrimSpace(v)
-	if _, err := time.LoadLocation(t); err != nil {
+	_, canonical, ok := resolveZoneName(strings.TrimSpace(v))
+	if !ok {
 		return "", pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", v)
 	}
-	// TODO: timestamptz output uses UTC whatever the session time zone is.
-	return t, nil
+	return canonical, nil
 }
 
 // normalizePasswordEncryption accepts only scram-sha-256: pgkeep stores no

@@ -257,7 +257,11 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 		}), nil
 	}
 	if strings.EqualFold(name, "timezone") && vs.Kind == pg_query.VariableSetKind_VAR_SET_VALUE && len(vs.Args) == 1 && vs.Args[0].GetAConst() == nil {
-		return nil, pgerror.NotSupported("SET TIME ZONE with an interval")
+		zone, err := intervalTimeZoneSetting(vs.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		vs = &pg_query.VariableSetStmt{Kind: vs.Kind, Name: vs.Name, IsLocal: vs.IsLocal, Args: []*pg_query.Node{pg_query.MakeAConstStrNode(zone, -1)}}
 	}
 	if strings.HasPrefix(strings.ToLower(name), "pgkeep.") {
 		return nil, pgerror.Newf(pgcode.CantChangeRuntimeParam, "parameter %q can only be set at connection start", name)
@@ -279,8 +283,17 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 			case *pg_query.A_Const_Sval:
 				parts = append(parts, v.Sval.Sval)
 			case *pg_query.A_Const_Ival:
+				if d.name == "TimeZone" {
+					// A number is hours east of UTC.
+					parts = append(parts, numericTimeZone(float64(v.Ival.Ival)))
+					break
+				}
 				parts = append(parts, strconv.Itoa(int(v.Ival.Ival)))
 			case *pg_query.A_Const_Fval:
+				if hours, err := strconv.ParseFloat(v.Fval.Fval, 64); err == nil && d.name == "TimeZone" {
+					parts = append(parts, numericTimeZone(hours))
+					break
+				}
 				parts = append(parts, v.Fval.Fval)
 			case *pg_query.A_Const_Boolval:
 				parts = append(parts, boolSetting(v.Boolval.Boolval))
@@ -379,4 +392,30 @@ func (ec *evalContext) requireWritable(statement string) error {
 		return pgerror.Newf(pgcode.ReadOnlySqlTransaction, "cannot execute %s in a read-only transaction", statement)
 	}
 	return nil
+}
+
+// intervalTimeZoneSetting returns the TimeZone value of SET TIME ZONE
+// INTERVAL '+05:30' HOUR TO MINUTE: the POSIX zone of that offset east of
+// UTC.
+func intervalTimeZoneSetting(arg *pg_query.Node) (string, error) {
+	literal := arg.GetTypeCast().GetArg().GetAConst().GetSval()
+	if literal == nil {
+		return "", pgerror.NotSupported("SET TIME ZONE with an expression")
+	}
+	text := literal.GetSval()
+	iv, err := parseInterval(text)
+	if err != nil {
+		return "", err
+	}
+	invalid := func(unit string) error {
+		return pgerror.Newf(pgcode.InvalidParameterValue, "invalid value for parameter \"TimeZone\": \"INTERVAL '%s'\"", text).
+			WithDetailf("Cannot specify %s in time zone interval.", unit)
+	}
+	switch {
+	case iv.Months != 0:
+		return "", invalid("months")
+	case iv.Days != 0:
+		return "", invalid("days")
+	}
+	return numericTimeZone(float64(iv.Microseconds) / microsPerHour), nil
 }

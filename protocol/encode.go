@@ -3,10 +3,13 @@ package protocol
 import (
 	"encoding/binary"
 	"math"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgkeep/pgkeep/pgerror"
+	"github.com/pgkeep/pgkeep/protocol/pgtext"
 )
 
 // resultSink is the ResultSink of a Conn. One value is reused for every
@@ -113,6 +116,9 @@ func (s *resultSink) Row(values []any) error {
 			format = s.formats[i]
 		}
 		col := &s.cols[i]
+		if t, ok := v.(time.Time); ok && pgtext.InfinitySign(t) != 0 {
+			v = infiniteTimeValue(t, col.TypeOID)
+		}
 		// Encode appends to buf and returns nil for a value that is SQL NULL.
 		out, err := c.typeMap.Encode(col.TypeOID, format, v, buf)
 		if err != nil {
@@ -188,4 +194,21 @@ func appendRowDescription(buf []byte, cols []Column, formats []int16) []byte {
 		buf = binary.BigEndian.AppendUint16(buf, uint16(format))
 	}
 	return finishMessage(buf, start)
+}
+
+// infiniteTimeValue returns the pgtype value that encodes an infinite
+// date or timestamp of type oid, whose time.Time form pgtype cannot
+// encode.
+func infiniteTimeValue(t time.Time, oid uint32) any {
+	modifier := pgtype.Infinity
+	if pgtext.InfinitySign(t) < 0 {
+		modifier = pgtype.NegativeInfinity
+	}
+	switch oid {
+	case pgtype.DateOID:
+		return pgtype.Date{InfinityModifier: modifier, Valid: true}
+	case pgtype.TimestamptzOID:
+		return pgtype.Timestamptz{InfinityModifier: modifier, Valid: true}
+	}
+	return pgtype.Timestamp{InfinityModifier: modifier, Valid: true}
 }

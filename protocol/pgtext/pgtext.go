@@ -10,6 +10,56 @@ import (
 	"time"
 )
 
+// Infinity and NegativeInfinity are the time.Time values that stand for
+// PostgreSQL's infinity and -infinity dates and timestamps. They lie far
+// outside the range of finite dates, so they sort after and before every
+// finite value.
+var (
+	Infinity         = time.Unix(infiniteSeconds, 0).UTC()
+	NegativeInfinity = time.Unix(-infiniteSeconds, 0).UTC()
+)
+
+// infiniteSeconds is about 285 million years after 1970.
+const infiniteSeconds = 1 << 53
+
+// InfinitySign returns 1 for Infinity, -1 for NegativeInfinity and 0 for a
+// finite time.
+func InfinitySign(t time.Time) int {
+	switch seconds := t.Unix(); {
+	case seconds >= infiniteSeconds:
+		return 1
+	case seconds <= -infiniteSeconds:
+		return -1
+	}
+	return 0
+}
+
+// appendInfinity appends "infinity" or "-infinity" for an infinite t and
+// reports whether it did.
+func appendInfinity(buf []byte, t time.Time) ([]byte, bool) {
+	switch InfinitySign(t) {
+	case 1:
+		return append(buf, "infinity"...), true
+	case -1:
+		return append(buf, "-infinity"...), true
+	}
+	return buf, false
+}
+
+// AppendDate appends the date of t as PostgreSQL prints a date with
+// DateStyle ISO: "2024-03-01", "0044-03-15 BC" or "infinity".
+func AppendDate(buf []byte, t time.Time) []byte {
+	if out, ok := appendInfinity(buf, t); ok {
+		return out
+	}
+	if t.Year() <= 0 {
+		// Year 0 is 1 BC.
+		buf = t.AddDate(1-2*t.Year(), 0, 0).AppendFormat(buf, "2006-01-02")
+		return append(buf, " BC"...)
+	}
+	return t.AppendFormat(buf, "2006-01-02")
+}
+
 // AppendFloat appends f as PostgreSQL 12 and later print float4 (bits 32)
 // and float8 (bits 64) with the default extra_float_digits. The text is the
 // shortest that reads back as the same value. It uses exponent form when
@@ -53,6 +103,9 @@ func AppendFloat(buf []byte, f float64, bits int) []byte {
 // "2024-06-01 08:00:00-04" or "2024-06-01 17:30:00+05:30". The caller moves
 // t into the session time zone.
 func AppendTimestamptz(buf []byte, t time.Time) []byte {
+	if out, ok := appendInfinity(buf, t); ok {
+		return out
+	}
 	bc := t.Year() <= 0
 	if bc {
 		// The era follows the offset: "0001-01-01 13:04:05+00 BC".
@@ -96,6 +149,9 @@ func appendTwoDigits(buf []byte, n int) []byte {
 // AppendTimestamp appends a timestamp without time zone:
 // "2024-03-01 12:30:45.5".
 func AppendTimestamp(buf []byte, t time.Time) []byte {
+	if out, ok := appendInfinity(buf, t); ok {
+		return out
+	}
 	return appendTimestamp(buf, t)
 }
 
