@@ -47,8 +47,8 @@ test-pg:
 		PGKEEP_DIFF_SEED='$(PGKEEP_DIFF_SEED)' PGKEEP_DIFF_QUERIES='$(PGKEEP_DIFF_QUERIES)' \
 		PGKEEP_DIFF_TIME='$(PGKEEP_DIFF_TIME)' bash scripts/test-pg.sh
 
-# Each fuzz target runs for FUZZ_TIME; the go tool fuzzes one target per
-# invocation.
+# Each fuzz target runs for FUZZ_TIME, a duration or a count of executions
+# such as 150000x; the go tool fuzzes one target per invocation.
 FUZZ_TIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSCRAMClientFirst$$' -fuzztime $(FUZZ_TIME) ./security/

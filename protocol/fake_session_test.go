@@ -228,9 +228,12 @@ func (s *fakeSession) run(ctx context.Context, stmt string, params []any) ([]Col
 	}
 	switch fields[0] {
 	case "rows":
-		n, err := strconv.Atoi(fields[1])
-		if err != nil {
-			return nil, nil, "", pgerror.New(pgcode.SyntaxError, "rows needs a number")
+		n, err := -1, error(nil)
+		if len(fields) > 1 {
+			n, err = strconv.Atoi(fields[1])
+		}
+		if err != nil || n < 0 || n > 1_000_000 {
+			return nil, nil, "", pgerror.New(pgcode.SyntaxError, "rows needs a number from 0 to 1000000")
 		}
 		rows := make([][]any, n)
 		for i := range rows {
