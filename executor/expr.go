@@ -30,6 +30,9 @@ type scopeColumn struct {
 	// tableOID and attNum fill RowDescription for plain column references.
 	tableOID uint32
 	attNum   int16
+	// desc is the table of a base table's column, whose primary key makes
+	// its other columns grouped when GROUP BY lists the key's columns.
+	desc *catalog.TableDescriptor
 	// usingDuplicate marks a joined table's own copy of a USING column,
 	// which only a qualified name reaches.
 	usingDuplicate bool
@@ -47,6 +50,10 @@ type scope struct {
 	// correlated is set when an expression of this level read a column of
 	// an enclosing level.
 	correlated bool
+	// refs counts the column references resolved at this level, from this
+	// level or from subqueries, so that an aggregate call can find the
+	// level that its arguments read (see builder.aggregateOwner).
+	refs int
 }
 
 // resolve finds a column of this level by optional table qualifier and
@@ -86,6 +93,16 @@ type builder struct {
 	srfs *srfCollector
 	// clause names the clause for error messages, e.g. "WHERE".
 	clause string
+	// subqueryRefs, when not nil, collects the columns of this level that
+	// subqueries inside this builder's expressions read outside
+	// aggregates, which a grouped query checks against GROUP BY.
+	subqueryRefs *[]subqueryColumnRef
+}
+
+// subqueryColumnRef is a column of an enclosing query read by a subquery.
+type subqueryColumnRef struct {
+	idx      int
+	location int32
 }
 
 // paramTypes holds the types of $1..$n, growing as they are referenced.
@@ -109,7 +126,17 @@ func (p *paramTypes) set(n int, oid uint32) {
 	}
 }
 
+// build compiles n and folds it to a constant where PostgreSQL's planner
+// would (see foldConstants).
 func (b *builder) build(n *pg_query.Node) (expr, error) {
+	e, err := b.buildNode(n)
+	if err != nil {
+		return nil, err
+	}
+	return b.foldConstants(e), nil
+}
+
+func (b *builder) buildNode(n *pg_query.Node) (expr, error) {
 	switch {
 	case n.GetAConst() != nil:
 		return buildConst(n.GetAConst())
@@ -244,6 +271,7 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 	}
 	idx, err := b.scope.resolve(table, name, cr.Location)
 	if err == nil {
+		b.scope.refs++
 		return &columnExpr{idx: idx, typ: b.scope.cols[idx].typ, name: name}, nil
 	}
 	// A name the query's own FROM lacks may belong to an enclosing query.
@@ -259,12 +287,34 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		for s := b.scope; s != outer; s = s.parent {
 			s.correlated = true
 		}
+		outer.refs++
+		if ob := b.enclosingBuilder(outer); ob != nil && ob.subqueryRefs != nil {
+			*ob.subqueryRefs = append(*ob.subqueryRefs, subqueryColumnRef{idx: oidx, location: cr.Location})
+		}
 		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ}, nil
 	}
 	if table != "" && pgerror.HasCode(err, pgcode.UndefinedColumn) && !b.scope.hasTable(table) {
 		return nil, pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", table).WithPosition(cr.Location + 1)
 	}
 	return nil, err
+}
+
+// enclosingBuilder returns the builder of the enclosing query whose
+// expression contains b's query and whose scope is level, or nil when
+// level is not reached through subqueries in expressions.
+func (b *builder) enclosingBuilder(level *scope) *builder {
+	if b.an == nil {
+		return nil
+	}
+	for ob := b.an.outerBuilder; ob != nil; ob = ob.an.outerBuilder {
+		if ob.scope == level {
+			return ob
+		}
+		if ob.an == nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // hasTable reports whether this level or an enclosing one has a FROM item
@@ -298,7 +348,13 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 		if err != nil {
 			return nil, err
 		}
-		return &constExpr{val: v, typ: typ}, nil
+		// A folded constant keeps the expression it came from, for the
+		// grouping check.
+		var folded expr
+		if c.folded != nil {
+			folded = c
+		}
+		return &constExpr{val: v, typ: typ, folded: folded}, nil
 	}
 	if !castAllowed(from.OID, typ.OID) {
 		return nil, pgerror.Newf(pgcode.CannotCoerce, "cannot cast type %s to %s", typeName(from.OID), formatType(typ))

@@ -314,7 +314,12 @@ type analyser struct {
 	// that query's analyser, whose WITH queries stay visible.
 	outer  *scope
 	parent *analyser
-	ctes   []*cteDef
+	// outerBuilder is the builder of the enclosing query's expression that
+	// contains this subquery, nil outside subqueries in expressions. An
+	// aggregate whose arguments read only that query's columns is built
+	// there (see builder.aggregateOwner).
+	outerBuilder *builder
+	ctes         []*cteDef
 	// depth counts the views being expanded, to stop recursive definitions.
 	depth int
 }

@@ -328,7 +328,7 @@ func (a *analyser) analyseWith(w *pg_query.WithClause) error {
 // child returns an analyser for a nested query whose column references may
 // reach the scope outer.
 func (a *analyser) child(outer *scope) *analyser {
-	return &analyser{sess: a.sess, txn: a.txn, params: a.params, sql: a.sql, asUser: a.asUser, outer: outer, parent: a, depth: a.depth}
+	return &analyser{sess: a.sess, txn: a.txn, params: a.params, sql: a.sql, asUser: a.asUser, outer: outer, outerBuilder: a.outerBuilder, parent: a, depth: a.depth}
 }
 
 func (a *analyser) analyseJoin(je *pg_query.JoinExpr) (relation, *scope, error) {

@@ -133,7 +133,8 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	}
 	aggs := &aggCollector{windows: windows}
 	srfs := &srfCollector{}
-	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, srfs: srfs, an: a, clause: "SELECT"}
+	var subqueryRefs []subqueryColumnRef
+	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, srfs: srfs, an: a, clause: "SELECT", subqueryRefs: &subqueryRefs}
 	for _, t := range sel.TargetList {
 		rt := t.GetResTarget()
 		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
@@ -181,7 +182,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	sp.windows = windows.calls
 	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil
 	if sp.aggregate {
-		if err := checkGrouping(sp); err != nil {
+		if err := checkGrouping(sp, subqueryRefs); err != nil {
 			return nil, err
 		}
 	}
@@ -213,7 +214,7 @@ const ownerColumn = "_user"
 func tableScope(t *catalog.TableDescriptor, alias string) *scope {
 	sc := &scope{}
 	for i, c := range t.Columns {
-		sc.cols = append(sc.cols, scopeColumn{table: alias, name: c.Name, typ: c.Type, hidden: c.Hidden, tableOID: t.ID, attNum: int16(i + 1)})
+		sc.cols = append(sc.cols, scopeColumn{table: alias, name: c.Name, typ: c.Type, hidden: c.Hidden, tableOID: t.ID, attNum: int16(i + 1), desc: t})
 	}
 	if t.PerUser() {
 		sc.cols = append(sc.cols, scopeColumn{table: alias, name: ownerColumn, typ: plainType(oidText), hidden: true})

@@ -28,6 +28,38 @@ func (e *outerColumnExpr) eval(ec *evalContext, _ []any) (any, error) {
 
 func (e *outerColumnExpr) resultType() catalog.ColumnType { return e.typ }
 
+// outerAggRefExpr reads an aggregate of an enclosing query, whose
+// arguments read only that query's columns, such as max(t.b) in
+// SELECT (SELECT count(*) FROM u WHERE u.v < max(t.b)) FROM t. depth
+// counts levels as in outerColumnExpr.
+type outerAggRefExpr struct {
+	depth int
+	idx   int
+	typ   catalog.ColumnType
+}
+
+func (e *outerAggRefExpr) eval(ec *evalContext, _ []any) (any, error) {
+	at := len(ec.outerAggValues) - e.depth
+	if at < 0 || e.idx >= len(ec.outerAggValues[at]) {
+		return nil, pgerror.Internal("reference to an aggregate of an enclosing query outside its group")
+	}
+	return ec.outerAggValues[at][e.idx], nil
+}
+
+func (e *outerAggRefExpr) resultType() catalog.ColumnType { return e.typ }
+
+// pushOuter makes row, and the aggregate values of its group, the
+// enclosing query's current row for a subquery about to run.
+func (ec *evalContext) pushOuter(row []any) {
+	ec.outer = append(ec.outer, row)
+	ec.outerAggValues = append(ec.outerAggValues, ec.aggValues)
+}
+
+func (ec *evalContext) popOuter() {
+	ec.outer = ec.outer[:len(ec.outer)-1]
+	ec.outerAggValues = ec.outerAggValues[:len(ec.outerAggValues)-1]
+}
+
 // subquery is an analysed subquery used in an expression.
 type subquery struct {
 	plan *selectPlan
@@ -43,13 +75,13 @@ func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 			return rows, nil
 		}
 	}
-	ec.outer = append(ec.outer, row)
+	ec.pushOuter(row)
 	// A subquery with aggregates of its own replaces ec.aggValues, which
 	// the enclosing query's group still reads afterwards.
 	aggValues := ec.aggValues
 	rows, err := materialize(ec, sq.plan)
 	ec.aggValues = aggValues
-	ec.outer = ec.outer[:len(ec.outer)-1]
+	ec.popOuter()
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +99,7 @@ func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
 		return nil, pgerror.Newf(pgcode.FeatureNotSupported, "cannot use subquery in %s", b.clause)
 	}
 	child := b.an.child(b.scope)
+	child.outerBuilder = b
 	sp, err := child.analyseSelect(sl.Subselect.GetSelectStmt())
 	if err != nil {
 		return nil, err

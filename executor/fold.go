@@ -1,0 +1,147 @@
+package executor
+
+import (
+	"context"
+)
+
+// PostgreSQL's planner folds constant subexpressions before it runs a
+// statement, and the folding shows in results: a strict operator or
+// function with a NULL constant argument becomes NULL without evaluating
+// its other arguments, so CAST(NULL AS int) + x / 0 is NULL, and
+// x / 0 = 1 AND FALSE is false without a division. The builder folds the
+// same cases as it compiles each expression (see builder.build).
+//
+// Only the folding that cannot fail or depend on the session is done: a
+// NULL argument of a strict call, and operators over constants of simple
+// types, whose result is the same for every execution of a cached plan.
+// An operator over constants whose evaluation fails stays as it is, so it
+// fails when a row reaches it, where PostgreSQL fails while planning.
+
+// maxFoldDepth bounds how far below an expression foldConstants looks for
+// constants. The builder folds every expression it compiles, so constant
+// operands are usually folded already, except below the nodes that one
+// grammar construct builds together (BETWEEN builds an AND of two
+// comparisons).
+const maxFoldDepth = 3
+
+// foldConstants returns e, or a constant of e's type when PostgreSQL's
+// planner would fold e to one. The constant keeps e, because the
+// grouping check looks at the expression as written.
+func (b *builder) foldConstants(e expr) expr {
+	if _, ok := e.(*constExpr); ok {
+		return e
+	}
+	v, ok := b.constantValue(e, maxFoldDepth)
+	if !ok {
+		return e
+	}
+	return &constExpr{val: v, typ: e.resultType(), folded: e}
+}
+
+// constantValue returns the value that e has for every row, or ok false
+// when it may vary or when depth runs out.
+func (b *builder) constantValue(e expr, depth int) (v any, ok bool) {
+	if c, ok := e.(*constExpr); ok {
+		return c.val, true
+	}
+	if depth == 0 {
+		return nil, false
+	}
+	switch x := e.(type) {
+	case *andExpr:
+		return b.constantJunction(x.args, false, depth)
+	case *orExpr:
+		return b.constantJunction(x.args, true, depth)
+	case *nullIfExpr:
+		// NULLIF with a NULL first argument is NULL whatever the second.
+		if v, ok := b.constantValue(x.cmp.left, depth-1); ok && v == nil {
+			return nil, true
+		}
+	}
+	children, _ := exprChildren(e)
+	if isStrictExpr(e) && !containsSetFunction(e) {
+		for _, c := range children {
+			if c == nil {
+				continue
+			}
+			if v, ok := b.constantValue(c, depth-1); ok && v == nil {
+				return nil, true
+			}
+		}
+	}
+	if !isImmutableOperator(e) {
+		return nil, false
+	}
+	for _, c := range children {
+		if c == nil {
+			continue
+		}
+		if _, ok := b.constantValue(c, depth-1); !ok || !isPlainConstantType(c.resultType().OID) {
+			return nil, false
+		}
+	}
+	v, err := e.eval(&evalContext{ctx: context.Background(), sess: b.sess}, nil)
+	if err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// constantJunction folds AND (or OR, when or is set) like PostgreSQL: a
+// constant FALSE argument (TRUE for OR) decides the result whatever the
+// others are, and arguments that are all constant give a constant.
+func (b *builder) constantJunction(args []expr, or bool, depth int) (any, bool) {
+	allConstant, sawNull := true, false
+	for _, a := range args {
+		v, ok := b.constantValue(a, depth-1)
+		switch {
+		case !ok:
+			allConstant = false
+		case v == nil:
+			sawNull = true
+		case v.(bool) == or:
+			return or, true
+		}
+	}
+	if !allConstant {
+		return nil, false
+	}
+	if sawNull {
+		return nil, true
+	}
+	return !or, true
+}
+
+// isStrictExpr reports whether e is NULL whenever an operand is NULL.
+func isStrictExpr(e expr) bool {
+	switch x := e.(type) {
+	case *arithExpr, *compareExpr, *concatExpr, *negExpr, *castExpr, *likeExpr, *regexExpr:
+		return true
+	case *funcExpr:
+		return x.fn.strict
+	}
+	return false
+}
+
+// isImmutableOperator reports whether e, given constant operands of the
+// types isPlainConstantType accepts, has a result that depends on nothing
+// else, so it can be computed once while the statement is compiled.
+func isImmutableOperator(e expr) bool {
+	switch e.(type) {
+	case *arithExpr, *compareExpr, *concatExpr, *negExpr, *notExpr, *isNullExpr, *boolTestExpr,
+		*distinctExpr, *nullIfExpr, *inExpr, *minMaxExpr, *coalesceExpr, *caseExpr:
+		return true
+	}
+	return false
+}
+
+// isPlainConstantType reports whether operators on values of type oid
+// are immutable: numbers, strings and booleans, but not time types,
+// whose text form and comparisons depend on the session's time zone.
+func isPlainConstantType(oid uint32) bool {
+	switch oid {
+	case oidBool, oidInt2, oidInt4, oidInt8, oidNumeric, oidFloat4, oidFloat8, oidText, oidVarchar, oidBpchar, oidUnknown:
+		return true
+	}
+	return false
+}
