@@ -25,6 +25,9 @@ type aggSpec struct {
 	// order is the ORDER BY inside the call, sorted by orderKeys.
 	order     []expr
 	orderKeys []sortKey
+	// unused is set when constant folding removed the call, which is then
+	// not computed (see builder.dropAggregates).
+	unused bool
 }
 
 // aggCollector gathers the aggregate calls of the clauses that allow them.
@@ -521,6 +524,9 @@ func (it *aggregateIter) consume(ec *evalContext) error {
 }
 
 func accumulate(ec *evalContext, spec *aggSpec, st *aggState, row []any) error {
+	if spec.unused {
+		return nil
+	}
 	if spec.filter != nil {
 		ok, err := spec.filter.eval(ec, row)
 		if err != nil || ok != true {

@@ -35,7 +35,26 @@ func (b *builder) foldConstants(e expr) expr {
 	if !ok {
 		return e
 	}
+	b.dropAggregates(e)
 	return &constExpr{val: v, typ: e.resultType(), folded: e}
+}
+
+// dropAggregates marks the aggregate calls in e, which folding removes,
+// as unused, so that they are not computed: PostgreSQL computes only the
+// aggregates left after folding, and so never fails in the arguments of
+// the others.
+//
+// NOTE: aggregates of this query inside a folded subquery are still
+// computed.
+func (b *builder) dropAggregates(e expr) {
+	if b.aggs == nil {
+		return
+	}
+	walkExpr(e, func(x expr) {
+		if ref, ok := x.(*aggRefExpr); ok && ref.idx < len(b.aggs.specs) {
+			b.aggs.specs[ref.idx].unused = true
+		}
+	})
 }
 
 // constantValue returns the value that e has for every row, or ok false
@@ -69,22 +88,32 @@ func (b *builder) constantValue(e expr, depth int) (v any, ok bool) {
 			}
 		}
 	}
-	if !isImmutableOperator(e) {
+	if !isConstantTree(e, depth) {
 		return nil, false
-	}
-	for _, c := range children {
-		if c == nil {
-			continue
-		}
-		if _, ok := b.constantValue(c, depth-1); !ok || !isPlainConstantType(c.resultType().OID) {
-			return nil, false
-		}
 	}
 	v, err := e.eval(&evalContext{ctx: context.Background(), sess: b.sess}, nil)
 	if err != nil {
 		return nil, false
 	}
 	return v, true
+}
+
+// isConstantTree reports whether e is built of immutable operators over
+// constants alone, so that evaluating it reads no row.
+func isConstantTree(e expr, depth int) bool {
+	if _, ok := e.(*constExpr); ok {
+		return true
+	}
+	if depth == 0 || !isImmutableOperator(e) {
+		return false
+	}
+	children, _ := exprChildren(e)
+	for _, c := range children {
+		if c != nil && (!isPlainConstantType(c.resultType().OID) || !isConstantTree(c, depth-1)) {
+			return false
+		}
+	}
+	return true
 }
 
 // constantJunction folds AND (or OR, when or is set) like PostgreSQL: a
