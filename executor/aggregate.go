@@ -57,7 +57,9 @@ func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, erro
 		if !ok {
 			return nil, pgerror.Internal("aggregate of an enclosing query built as %s", typeString(ref))
 		}
-		return &outerAggRefExpr{depth: depth, idx: agg.idx, typ: agg.typ}, nil
+		spec := owner.aggs.specs[agg.idx]
+		b.recordOuterAggregate(owner.scope, spec)
+		return &outerAggRefExpr{depth: depth, idx: agg.idx, typ: agg.typ, spec: spec}, nil
 	}
 	if b.aggs == nil {
 		switch b.clause {
@@ -93,14 +95,18 @@ func (b *builder) aggregateOwner(name string, fc *pg_query.FuncCall) (*builder, 
 	for s := b.scope; s != nil; s = s.parent {
 		refs = append(refs, s.refs)
 	}
-	// The trial build must not record subquery references for the
-	// grouping check, because the real build records its own.
-	var recorded []*[]subqueryColumnRef
-	var lengths []int
+	// The trial build must leave no subquery references for the grouping
+	// check and no aggregates of enclosing queries behind, because the
+	// real build adds its own.
+	var undo []func()
 	for ob := b.an.outerBuilder; ob != nil; {
-		if ob.subqueryRefs != nil {
-			recorded = append(recorded, ob.subqueryRefs)
-			lengths = append(lengths, len(*ob.subqueryRefs))
+		if refs := ob.subqueryRefs; refs != nil {
+			n := len(*refs)
+			undo = append(undo, func() { *refs = (*refs)[:n] })
+		}
+		if aggs := ob.aggs; aggs != nil {
+			n := len(aggs.specs)
+			undo = append(undo, func() { aggs.specs = aggs.specs[:n] })
 		}
 		if ob.an == nil {
 			break
@@ -109,8 +115,8 @@ func (b *builder) aggregateOwner(name string, fc *pg_query.FuncCall) (*builder, 
 	}
 	trial := &builder{sess: b.sess, scope: b.scope, params: b.params, an: b.an, clause: "aggregate function calls"}
 	_, err := trial.aggregateSpec(name, fc)
-	for i, r := range recorded {
-		*r = (*r)[:lengths[i]]
+	for _, f := range undo {
+		f()
 	}
 	if err != nil {
 		return nil, 0, err

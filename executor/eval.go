@@ -40,9 +40,15 @@ type evalContext struct {
 	outer          [][]any
 	outerAggValues [][]any
 	// subqueryRows and cteRows cache the results of uncorrelated subqueries
-	// and WITH queries for one execution.
+	// and WITH queries for one execution, and subqueryMemo those of
+	// correlated subqueries by the enclosing values they read (see
+	// subquery.rows).
 	subqueryRows map[*subquery][][]any
 	cteRows      map[*cteDef][][]any
+	subqueryMemo map[*subquery]map[string][][]any
+	// volatileCalls counts the calls of volatile functions and the other
+	// evaluations whose result a subquery's memo keys do not determine.
+	volatileCalls int
 }
 
 func typeString(v any) string { return fmt.Sprintf("%T", v) }

@@ -288,6 +288,7 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 			s.correlated = true
 		}
 		outer.refs++
+		b.recordOuterRead(outer, oidx)
 		if ob := b.enclosingBuilder(outer); ob != nil && ob.subqueryRefs != nil {
 			*ob.subqueryRefs = append(*ob.subqueryRefs, subqueryColumnRef{idx: oidx, location: cr.Location})
 		}
@@ -297,6 +298,49 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		return nil, pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", table).WithPosition(cr.Location + 1)
 	}
 	return nil, err
+}
+
+// scopeColumnRef is the column at idx of the scope level.
+type scopeColumnRef struct {
+	level *scope
+	idx   int
+}
+
+// recordOuterRead adds the column at idx of the enclosing scope level to
+// the reads of every subquery between b's level and that level.
+func (b *builder) recordOuterRead(level *scope, idx int) {
+	for an := b.an; an != nil; an = an.parent {
+		if an.outerReads == nil {
+			continue
+		}
+		reaches := false
+		for s := an.outer; s != nil && !reaches; s = s.parent {
+			reaches = s == level
+		}
+		if !reaches {
+			return
+		}
+		*an.outerReads = append(*an.outerReads, scopeColumnRef{level: level, idx: idx})
+	}
+}
+
+// recordOuterAggregate adds an aggregate of the enclosing scope level to
+// the outer aggregates of every subquery between b's level and that
+// level.
+func (b *builder) recordOuterAggregate(level *scope, spec *aggSpec) {
+	for an := b.an; an != nil; an = an.parent {
+		if an.outerAggs == nil {
+			continue
+		}
+		reaches := false
+		for s := an.outer; s != nil && !reaches; s = s.parent {
+			reaches = s == level
+		}
+		if !reaches {
+			return
+		}
+		*an.outerAggs = append(*an.outerAggs, spec)
+	}
 }
 
 // enclosingBuilder returns the builder of the enclosing query whose

@@ -42,17 +42,29 @@ func (b *builder) foldConstants(e expr) expr {
 // dropAggregates marks the aggregate calls in e, which folding removes,
 // as unused, so that they are not computed: PostgreSQL computes only the
 // aggregates left after folding, and so never fails in the arguments of
-// the others.
-//
-// NOTE: aggregates of this query inside a folded subquery are still
-// computed.
+// the others. Each call is used in one place only, so a removed call is
+// used nowhere else.
 func (b *builder) dropAggregates(e expr) {
-	if b.aggs == nil {
-		return
-	}
 	walkExpr(e, func(x expr) {
-		if ref, ok := x.(*aggRefExpr); ok && ref.idx < len(b.aggs.specs) {
-			b.aggs.specs[ref.idx].unused = true
+		var sq *subquery
+		switch y := x.(type) {
+		case *aggRefExpr:
+			if b.aggs != nil && y.idx < len(b.aggs.specs) {
+				b.aggs.specs[y.idx].unused = true
+			}
+		case *existsExpr:
+			sq = y.sq
+		case *scalarSubqueryExpr:
+			sq = y.sq
+		case *quantifiedExpr:
+			sq = y.sq
+		case *arraySubqueryExpr:
+			sq = y.sq
+		}
+		if sq != nil {
+			for _, spec := range sq.outerAggs {
+				spec.unused = true
+			}
 		}
 	})
 }
@@ -78,12 +90,14 @@ func (b *builder) constantValue(e expr, depth int) (v any, ok bool) {
 		}
 	}
 	children, _ := exprChildren(e)
-	if isStrictExpr(e) && !containsSetFunction(e) {
+	if isStrictExpr(e) {
 		for _, c := range children {
 			if c == nil {
 				continue
 			}
-			if v, ok := b.constantValue(c, depth-1); ok && v == nil {
+			// A set-returning function still returns its rows, each
+			// of them NULL.
+			if v, ok := b.constantValue(c, depth-1); ok && v == nil && !containsSetFunction(e) {
 				return nil, true
 			}
 		}

@@ -319,7 +319,13 @@ type analyser struct {
 	// aggregate whose arguments read only that query's columns is built
 	// there (see builder.aggregateOwner).
 	outerBuilder *builder
-	ctes         []*cteDef
+	// outerReads, for a subquery in an expression, collects the columns
+	// of enclosing queries read in it or in the queries nested in it.
+	outerReads *[]scopeColumnRef
+	// outerAggs, for a subquery in an expression, collects the aggregates
+	// of enclosing queries used in it or in the queries nested in it.
+	outerAggs *[]*aggSpec
+	ctes      []*cteDef
 	// depth counts the views being expanded, to stop recursive definitions.
 	depth int
 }

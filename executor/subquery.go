@@ -1,8 +1,12 @@
 package executor
 
 import (
+	"encoding/binary"
+	"math"
+	"slices"
 	"strings"
 
+	"github.com/cockroachdb/apd/v3"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -36,9 +40,13 @@ type outerAggRefExpr struct {
 	depth int
 	idx   int
 	typ   catalog.ColumnType
+	// spec is the call, for EXPLAIN.
+	spec *aggSpec
 }
 
 func (e *outerAggRefExpr) eval(ec *evalContext, _ []any) (any, error) {
+	// The value is not among a subquery's memo keys.
+	ec.volatileCalls++
 	at := len(ec.outerAggValues) - e.depth
 	if at < 0 || e.idx >= len(ec.outerAggValues[at]) {
 		return nil, pgerror.Internal("reference to an aggregate of an enclosing query outside its group")
@@ -66,15 +74,47 @@ type subquery struct {
 	// correlated subqueries read the current row of the enclosing query and
 	// run again for every row; the others run once per execution.
 	correlated bool
+	// reads are the columns of enclosing queries that a correlated
+	// subquery reads, itself or through the queries nested in it.
+	reads []outerColumn
+	// outerAggs are the aggregates of enclosing queries that the subquery
+	// uses, itself or through the queries nested in it.
+	outerAggs []*aggSpec
 }
 
+// outerColumn is the column at idx of the row of an enclosing query,
+// depth levels up as in outerColumnExpr.
+type outerColumn struct {
+	depth, idx int
+}
+
+// maxMemoEntries bounds the results that one execution keeps of one
+// correlated subquery.
+const maxMemoEntries = 4096
+
 // rows runs the subquery with row as the enclosing query's current row.
+//
+// A correlated subquery's result is kept for the values of the enclosing
+// columns it reads, and reused for the next row with the same values,
+// like PostgreSQL's Memoize node. The result of a run that called a
+// volatile function, or read an aggregate of an enclosing query, is not
+// kept, because it may differ for the same values. Every other input is
+// the same for the whole execution: parameters, the snapshot and now().
 func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 	if !sq.correlated {
 		if rows, ok := ec.subqueryRows[sq]; ok {
 			return rows, nil
 		}
 	}
+	var memoKey string
+	memoizable := false
+	if sq.correlated {
+		memoKey, memoizable = sq.memoKey(ec, row)
+		if rows, ok := ec.subqueryMemo[sq][memoKey]; memoizable && ok {
+			return rows, nil
+		}
+	}
+	volatileCalls := ec.volatileCalls
 	ec.pushOuter(row)
 	// A subquery with aggregates of its own replaces ec.aggValues, which
 	// the enclosing query's group still reads afterwards.
@@ -91,7 +131,77 @@ func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 		}
 		ec.subqueryRows[sq] = rows
 	}
+	if memoizable && ec.volatileCalls == volatileCalls {
+		if ec.subqueryMemo == nil {
+			ec.subqueryMemo = map[*subquery]map[string][][]any{}
+		}
+		memo := ec.subqueryMemo[sq]
+		if memo == nil {
+			memo = map[string][][]any{}
+			ec.subqueryMemo[sq] = memo
+		}
+		if len(memo) < maxMemoEntries {
+			memo[memoKey] = rows
+		}
+	}
 	return rows, nil
+}
+
+// memoKey encodes the values of the enclosing columns that sq reads, with
+// row as the current row of the query around it. ok is false when a
+// value has a type whose equal values may print differently and that
+// memoKeyValue does not encode exactly.
+func (sq *subquery) memoKey(ec *evalContext, row []any) (key string, ok bool) {
+	var buf []byte
+	for _, c := range sq.reads {
+		frame := row
+		if c.depth > 1 {
+			at := len(ec.outer) - (c.depth - 1)
+			if at < 0 {
+				return "", false
+			}
+			frame = ec.outer[at]
+		}
+		if c.idx >= len(frame) {
+			return "", false
+		}
+		if buf, ok = appendMemoKeyValue(buf, frame[c.idx]); !ok {
+			return "", false
+		}
+	}
+	return string(buf), true
+}
+
+// appendMemoKeyValue appends an encoding of v that differs for any two
+// values that print differently, such as 1.5 and 1.50.
+func appendMemoKeyValue(buf []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, 'N'), true
+	case bool:
+		if x {
+			return append(buf, 'T'), true
+		}
+		return append(buf, 'F'), true
+	case int64:
+		return binary.BigEndian.AppendUint64(append(buf, 'i'), uint64(x)), true
+	case float64:
+		return binary.BigEndian.AppendUint64(append(buf, 'f'), math.Float64bits(x)), true
+	case *apd.Decimal:
+		return appendMemoKeyBytes(append(buf, 'n'), x.String()), true
+	case string:
+		return appendMemoKeyBytes(append(buf, 's'), x), true
+	case []byte:
+		return appendMemoKeyBytes(append(buf, 'b'), string(x)), true
+	case [16]byte:
+		return append(append(buf, 'u'), x[:]...), true
+	}
+	return buf, false
+}
+
+func appendMemoKeyBytes(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
@@ -100,11 +210,24 @@ func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
 	}
 	child := b.an.child(b.scope)
 	child.outerBuilder = b
+	var reads []scopeColumnRef
+	var outerAggs []*aggSpec
+	child.outerReads, child.outerAggs = &reads, &outerAggs
 	sp, err := child.analyseSelect(sl.Subselect.GetSelectStmt())
 	if err != nil {
 		return nil, err
 	}
-	sq := &subquery{plan: sp, correlated: sp.scope.correlated}
+	sq := &subquery{plan: sp, correlated: sp.scope.correlated || len(reads) > 0, outerAggs: outerAggs}
+	for _, r := range reads {
+		// The subquery's own level is one below b's.
+		depth := 1
+		for s := b.scope; s != nil && s != r.level; s = s.parent {
+			depth++
+		}
+		if c := (outerColumn{depth: depth, idx: r.idx}); !slices.Contains(sq.reads, c) {
+			sq.reads = append(sq.reads, c)
+		}
+	}
 
 	switch sl.SubLinkType {
 	case pg_query.SubLinkType_EXISTS_SUBLINK:
