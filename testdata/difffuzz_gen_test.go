@@ -23,9 +23,11 @@ import (
 //     folds constant subexpressions, CASE with a constant condition and
 //     constant columns of derived tables while planning, so 1/0 fails even
 //     where no row reaches it.
-//   - The operands of AND, OR and BETWEEN never fail: PostgreSQL may
-//     evaluate them in any order, and folds x AND FALSE to FALSE without
-//     evaluating x.
+//   - The operands of BETWEEN never fail: PostgreSQL turns it into an AND
+//     of two comparisons, which it may evaluate in any order in WHERE.
+//     AND and OR may have failing operands where failing expressions are
+//     allowed, because there both engines evaluate them from left to right
+//     and stop at the first operand that decides the result.
 //   - A strict operator or function with an argument that can fail has no
 //     argument that PostgreSQL folds to NULL, because it would fold the
 //     whole call to NULL (see generator.node).
@@ -1167,9 +1169,8 @@ func (g *generator) boolExpr(sc *scope, depth int) expr {
 		t := pick(g, allTypes)
 		return boolean("(%s "+pick(g, comparisonOps)+" %s)", sub(t), sub(g.comparableType(t)))
 	case 2:
-		safe := sc.safe()
 		op := pick(g, []string{"AND", "OR"})
-		l, r := g.expr(safe, typeBool, depth-1), g.expr(safe, typeBool, depth-1)
+		l, r := g.expr(sc, typeBool, depth-1), g.expr(sc, typeBool, depth-1)
 		e := boolean("(%s "+op+" %s)", l, r)
 		// PostgreSQL folds TRUE OR x to TRUE and FALSE AND x to FALSE.
 		e.hasColumn = l.hasColumn && r.hasColumn
