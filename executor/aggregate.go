@@ -80,10 +80,10 @@ func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, erro
 }
 
 // aggregateOwner finds the enclosing query that an aggregate call in a
-// subquery belongs to, as PostgreSQL decides it: the nearest query level
-// whose columns the call's arguments, FILTER and ORDER BY read, or the
-// call's own level when they read none. It returns that query's builder
-// and its depth, or nil when the call belongs to b's level.
+// subquery belongs to, as PostgreSQL decides it. That is the nearest query
+// level whose columns the call's arguments, FILTER and ORDER BY read, or
+// the call's own level when they read none. It returns that query's
+// builder and its depth, or nil when the call belongs to b's level.
 //
 // The level is found by building the call once with b and counting the
 // column references that each level's scope resolved.
@@ -100,9 +100,9 @@ func (b *builder) aggregateOwner(name string, fc *pg_query.FuncCall) (*builder, 
 	// real build adds its own.
 	var undo []func()
 	for ob := b.an.outerBuilder; ob != nil; {
-		if refs := ob.subqueryRefs; refs != nil {
-			n := len(*refs)
-			undo = append(undo, func() { *refs = (*refs)[:n] })
+		if recorded := ob.subqueryRefs; recorded != nil {
+			n := len(*recorded)
+			undo = append(undo, func() { *recorded = (*recorded)[:n] })
 		}
 		if aggs := ob.aggs; aggs != nil {
 			n := len(aggs.specs)

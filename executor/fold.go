@@ -11,11 +11,13 @@ import (
 // x / 0 = 1 AND FALSE is false without a division. The builder folds the
 // same cases as it compiles each expression (see builder.build).
 //
-// Only the folding that cannot fail or depend on the session is done: a
-// NULL argument of a strict call, and operators over constants of simple
-// types, whose result is the same for every execution of a cached plan.
-// An operator over constants whose evaluation fails stays as it is, so it
-// fails when a row reaches it, where PostgreSQL fails while planning.
+// Only folding whose result is the same for every execution of a cached
+// plan is done: a NULL argument of a strict call, AND and OR with a
+// deciding constant, and operators over constants of simple types.
+// NOTE: an operator over constants whose evaluation fails stays as it is,
+// so it fails when a row reaches it, where PostgreSQL fails while
+// planning. Functions over constants are not folded, because builtins do
+// not say which are immutable.
 
 // maxFoldDepth bounds how far below an expression foldConstants looks for
 // constants. The builder folds every expression it compiles, so constant
@@ -88,6 +90,18 @@ func (b *builder) constantValue(e expr, depth int) (v any, ok bool) {
 		if v, ok := b.constantValue(x.cmp.left, depth-1); ok && v == nil {
 			return nil, true
 		}
+	case *caseExpr:
+		return b.constantCase(x, depth)
+	case *coalesceExpr:
+		// NULL constants drop out, and a first remaining argument that is
+		// constant is the result.
+		for _, a := range x.args {
+			v, ok := b.constantValue(a, depth-1)
+			if !ok || v != nil {
+				return v, ok
+			}
+		}
+		return nil, true
 	}
 	children, _ := exprChildren(e)
 	if isStrictExpr(e) {
@@ -128,6 +142,26 @@ func isConstantTree(e expr, depth int) bool {
 		}
 	}
 	return true
+}
+
+// constantCase folds CASE like PostgreSQL: branches whose condition is a
+// constant other than TRUE drop out, and a first remaining branch whose
+// condition is TRUE decides the result, which is constant when that
+// branch's result is.
+func (b *builder) constantCase(e *caseExpr, depth int) (any, bool) {
+	for i, c := range e.conds {
+		v, ok := b.constantValue(c, depth-1)
+		if !ok {
+			return nil, false
+		}
+		if v == true {
+			return b.constantValue(e.results[i], depth-1)
+		}
+	}
+	if e.def == nil {
+		return nil, true
+	}
+	return b.constantValue(e.def, depth-1)
 }
 
 // constantJunction folds AND (or OR, when or is set) like PostgreSQL: a

@@ -45,7 +45,8 @@ type outerAggRefExpr struct {
 }
 
 func (e *outerAggRefExpr) eval(ec *evalContext, _ []any) (any, error) {
-	// The value is not among a subquery's memo keys.
+	// The value is not among a subquery's memo keys, so the read counts
+	// as volatile.
 	ec.volatileCalls++
 	at := len(ec.outerAggValues) - e.depth
 	if at < 0 || e.idx >= len(ec.outerAggValues[at]) {
@@ -148,9 +149,8 @@ func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 }
 
 // memoKey encodes the values of the enclosing columns that sq reads, with
-// row as the current row of the query around it. ok is false when a
-// value has a type whose equal values may print differently and that
-// memoKeyValue does not encode exactly.
+// row as the current row of the query around it. ok is false for a value
+// of a type that appendMemoKeyValue does not encode exactly.
 func (sq *subquery) memoKey(ec *evalContext, row []any) (key string, ok bool) {
 	var buf []byte
 	for _, c := range sq.reads {
