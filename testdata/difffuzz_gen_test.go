@@ -28,9 +28,6 @@ import (
 //     AND and OR may have failing operands where failing expressions are
 //     allowed, because there both engines evaluate them from left to right
 //     and stop at the first operand that decides the result.
-//   - A strict operator or function with an argument that can fail has no
-//     argument that PostgreSQL folds to NULL, because it would fold the
-//     whole call to NULL (see generator.node).
 //   - With HAVING, aggregate arguments never fail, because PostgreSQL may
 //     filter rows by HAVING before it aggregates them.
 //   - Subqueries never fail and always return one row (scalar subqueries
@@ -46,6 +43,11 @@ import (
 //     queries are compared with numeric values normalised (see
 //     query.exactScale), and such values are rounded before they become
 //     text (see expr.scaleFree).
+//
+// What PostgreSQL's planner folds is part of the result, and pgkeep folds
+// the same (executor/fold.go): a strict call with a NULL constant argument
+// is NULL without evaluating the others, so a failing argument may sit
+// next to a NULL one.
 
 // sqlType is the type of a generated expression.
 type sqlType uint8

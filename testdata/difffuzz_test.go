@@ -391,10 +391,10 @@ type diffStats struct {
 	// numbered slowestIndex.
 	slowest      time.Duration
 	slowestIndex uint64
-	// slowestRelative is pgkeep's time for the statement numbered
-	// slowestRelativeIndex, which PostgreSQL ran in
-	// slowestRelativePostgres: of the statements on which pgkeep took
-	// at least minRelativeTime, the one with the largest ratio of the two.
+	// slowestRelative and slowestRelativePostgres are pgkeep's and
+	// PostgreSQL's times for statement slowestRelativeIndex, which has the
+	// largest ratio of the two among the statements on which pgkeep took
+	// at least minRelativeTime.
 	slowestRelative, slowestRelativePostgres time.Duration
 	slowestRelativeIndex                     uint64
 }
