@@ -90,6 +90,10 @@ func (b *builder) constantValue(e expr, depth int) (v any, ok bool) {
 		if v, ok := b.constantValue(x.cmp.left, depth-1); ok && v == nil {
 			return nil, true
 		}
+	case *inExpr:
+		if b.inIsNull(x, depth) {
+			return nil, true
+		}
 	case *caseExpr:
 		return b.constantCase(x, depth)
 	case *coalesceExpr:
@@ -142,6 +146,41 @@ func isConstantTree(e expr, depth int) bool {
 		}
 	}
 	return true
+}
+
+// inIsNull reports whether PostgreSQL folds e to NULL. PostgreSQL turns
+// x IN (a) with one item into x = a, which a NULL constant on either side
+// folds to NULL, and x IN (...) with several items into x = ANY (ARRAY
+// [...]) for the items that read no column of the query, which folds only
+// when all its operands are constant. The items that read columns become
+// comparisons of their own, joined by OR. So a NULL constant x folds the
+// whole test to NULL when every item is constant or reads a column.
+func (b *builder) inIsNull(e *inExpr, depth int) bool {
+	if len(e.items) == 1 {
+		if v, ok := b.constantValue(e.items[0], depth-1); ok && v == nil {
+			return true
+		}
+	}
+	if v, ok := b.constantValue(e.left, depth-1); !ok || v != nil {
+		return false
+	}
+	for _, item := range e.items {
+		if _, ok := b.constantValue(item, depth-1); !ok && !readsAnyColumn(item) {
+			return false
+		}
+	}
+	return true
+}
+
+// readsAnyColumn reports whether e reads a column of its query's row.
+func readsAnyColumn(e expr) bool {
+	found := false
+	walkExpr(e, func(x expr) {
+		if _, ok := x.(*columnExpr); ok {
+			found = true
+		}
+	})
+	return found
 }
 
 // constantCase folds CASE like PostgreSQL: branches whose condition is a
