@@ -50,9 +50,10 @@ type scope struct {
 	// correlated is set when an expression of this level read a column of
 	// an enclosing level.
 	correlated bool
-	// refs counts the column references resolved at this level, from this
-	// level or from subqueries, so that an aggregate call can find the
-	// level that its arguments read (see builder.aggregateOwner).
+	// refs counts the column references resolved at this level (see
+	// resolve), from this level or from subqueries, so that an aggregate
+	// call can find the level that its arguments read (see
+	// builder.aggregateOwner).
 	refs int
 }
 
@@ -75,6 +76,7 @@ func (s *scope) resolve(table, name string, location int32) (int, error) {
 		}
 		return 0, pgerror.Newf(pgcode.UndefinedColumn, "column %q does not exist", name).WithPosition(location + 1)
 	}
+	s.refs++
 	return found, nil
 }
 
@@ -271,7 +273,6 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 	}
 	idx, err := b.scope.resolve(table, name, cr.Location)
 	if err == nil {
-		b.scope.refs++
 		return &columnExpr{idx: idx, typ: b.scope.cols[idx].typ, name: name}, nil
 	}
 	// A name the query's own FROM lacks may belong to an enclosing query.
@@ -282,15 +283,14 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		if oerr != nil {
 			continue
 		}
+		b.recordOuterRead(outer, oidx)
+		if ob := b.enclosingBuilder(outer); ob != nil && ob.subqueryRefs != nil {
+			*ob.subqueryRefs = append(*ob.subqueryRefs, subqueryColumnRef{idx: oidx, location: cr.Location})
+		}
 		// This level and every level between it and the one read depend
 		// on the enclosing rows.
 		for s := b.scope; s != outer; s = s.parent {
 			s.correlated = true
-		}
-		outer.refs++
-		b.recordOuterRead(outer, oidx)
-		if ob := b.enclosingBuilder(outer); ob != nil && ob.subqueryRefs != nil {
-			*ob.subqueryRefs = append(*ob.subqueryRefs, subqueryColumnRef{idx: oidx, location: cr.Location})
 		}
 		return &outerColumnExpr{depth: depth, idx: oidx, typ: outer.cols[oidx].typ}, nil
 	}

@@ -94,49 +94,12 @@ func pushInto(rel relation, c expr, cols []int, offset int) bool {
 		inner := r.kind == pg_query.JoinType_JOIN_INNER
 		switch {
 		case left && (inner || r.kind == pg_query.JoinType_JOIN_LEFT):
-			if pushInto(r.left, c, cols, offset) {
-				return true
-			}
+			return pushInto(r.left, c, cols, offset)
 		case right && (inner || r.kind == pg_query.JoinType_JOIN_RIGHT):
-			if pushInto(r.right, c, cols, offset+r.leftWidth) {
-				return true
-			}
-		}
-		if inner {
-			return r.addCondition(c, cols, offset)
+			return pushInto(r.right, c, cols, offset+r.leftWidth)
 		}
 	}
 	return false
-}
-
-// addCondition adds conjunct c of a WHERE clause to the ON condition of
-// inner join r when c reads only r's columns, so that it drops rows before
-// the joins above r, and an equality of a left and a right column makes r
-// a hash join. offset is where r's columns start in the row c was
-// compiled against.
-func (r *joinRelation) addCondition(c expr, cols []int, offset int) bool {
-	for _, col := range cols {
-		if col < offset || col >= offset+r.leftWidth+r.rightWidth {
-			return false
-		}
-	}
-	if offset > 0 {
-		var ok bool
-		if c, ok = shiftColumns(c, offset); !ok {
-			return false
-		}
-	}
-	if r.on == nil {
-		r.on = c
-	} else {
-		r.on = &andExpr{args: append(flattenAnd(r.on), c)}
-	}
-	r.leftKeys, r.rightKeys = nil, nil
-	r.findEquiKeys()
-	if r.lookup == nil {
-		r.planLookup()
-	}
-	return true
 }
 
 // shiftColumns copies e with every column position lowered by offset. ok

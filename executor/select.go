@@ -296,20 +296,6 @@ func exprName(n *pg_query.Node) string {
 		return "greatest"
 	case n.GetAExpr() != nil && n.GetAExpr().Kind == pg_query.A_Expr_Kind_AEXPR_NULLIF:
 		return "nullif"
-	case n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_EXISTS_SUBLINK:
-		return "exists"
-	case n.GetSubLink() != nil && n.GetSubLink().SubLinkType == pg_query.SubLinkType_EXPR_SUBLINK:
-		// A scalar subquery is named after its only output column, which
-		// a set operation takes from its first query.
-		sel := n.GetSubLink().Subselect.GetSelectStmt()
-		for sel != nil && sel.Larg != nil {
-			sel = sel.Larg
-		}
-		if sel != nil && len(sel.TargetList) == 1 {
-			if rt := sel.TargetList[0].GetResTarget(); rt != nil && rt.Val != nil {
-				return targetName(rt)
-			}
-		}
 	}
 	return "?column?"
 }
