@@ -16,8 +16,8 @@ import (
 // deciding constant, and operators over constants of simple types.
 // NOTE: an operator over constants whose evaluation fails stays as it is,
 // so it fails when a row reaches it, where PostgreSQL fails while
-// planning. Functions over constants are not folded, because builtins do
-// not say which are immutable.
+// planning. Functions over constants are folded only when they are listed
+// in immutableBuiltins.
 
 // maxFoldDepth bounds how far below an expression foldConstants looks for
 // constants. The builder folds every expression it compiles, so constant
@@ -243,12 +243,32 @@ func isStrictExpr(e expr) bool {
 // types isPlainConstantType accepts, has a result that depends on nothing
 // else, so it can be computed once while the statement is compiled.
 func isImmutableOperator(e expr) bool {
-	switch e.(type) {
+	switch x := e.(type) {
 	case *arithExpr, *compareExpr, *concatExpr, *negExpr, *notExpr, *isNullExpr, *boolTestExpr,
 		*distinctExpr, *nullIfExpr, *inExpr, *minMaxExpr, *coalesceExpr, *caseExpr:
 		return true
+	case *funcExpr:
+		return immutableBuiltins[x.name] && !x.fn.volatile
 	}
 	return false
+}
+
+// immutableBuiltins are the builtins that PostgreSQL marks immutable
+// (pg_proc.provolatile 'i') for arguments of the types isPlainConstantType
+// accepts, and so folds over constant arguments: strpos('ab', 'x') is 0
+// while planning. concat and quote_literal are missing because they are
+// stable for some argument types.
+var immutableBuiltins = map[string]bool{
+	"lower": true, "upper": true, "length": true, "char_length": true, "character_length": true,
+	"octet_length": true, "substr": true, "substring": true, "position": true, "strpos": true,
+	"btrim": true, "ltrim": true, "rtrim": true, "replace": true, "left": true, "right": true,
+	"repeat": true, "lpad": true, "rpad": true, "reverse": true, "split_part": true, "initcap": true,
+	"starts_with": true, "ascii": true, "chr": true, "translate": true, "to_hex": true,
+	"quote_ident": true, "md5": true, "abs": true, "round": true, "trunc": true, "ceil": true,
+	"ceiling": true, "floor": true, "sign": true, "sqrt": true, "cbrt": true, "exp": true, "ln": true,
+	"log": true, "power": true, "pow": true, "mod": true, "div": true, "gcd": true, "lcm": true,
+	"pi": true, "degrees": true, "radians": true, "sin": true, "cos": true, "tan": true, "asin": true,
+	"acos": true, "atan": true, "width_bucket": true,
 }
 
 // isPlainConstantType reports whether operators on values of type oid
