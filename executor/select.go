@@ -502,6 +502,21 @@ func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	return sp, a.analyseLimit(sel, sp)
 }
 
+// isConstantlyNotTrue reports whether e is a constant FALSE or NULL.
+func isConstantlyNotTrue(e expr) bool {
+	c, ok := e.(*constExpr)
+	return ok && c.val != true
+}
+
+// singleTableFilter returns the WHERE clause of a query on one table,
+// which the table's scan holds.
+func singleTableFilter(from relation) expr {
+	if tr, ok := from.(*tableRelation); ok {
+		return tr.filter
+	}
+	return nil
+}
+
 // open builds the row pipeline of one execution.
 func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	var src rowIter
@@ -516,6 +531,10 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 		src = &recursiveIter{r: sp.recursive}
 	case sp.values != nil:
 		src = &valuesIter{rows: sp.values}
+	case sp.from != nil && (isConstantlyNotTrue(sp.filter) || isConstantlyNotTrue(singleTableFilter(sp.from))):
+		// A WHERE clause folded to FALSE or NULL leaves no row to read,
+		// so the FROM clause is not run, as in PostgreSQL.
+		src = &sliceIter{}
 	case sp.from != nil:
 		var err error
 		if src, err = sp.from.open(ec); err != nil {
