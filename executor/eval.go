@@ -45,7 +45,7 @@ type evalContext struct {
 	// subquery.rows).
 	subqueryRows map[*subquery][][]any
 	cteRows      map[*cteDef][][]any
-	subqueryMemo map[*subquery]map[string][][]any
+	subqueryMemo map[*subquery]*subqueryMemo
 	// volatileCalls counts the calls of volatile functions and the other
 	// evaluations whose result a subquery's memo keys do not determine.
 	volatileCalls int

@@ -89,9 +89,17 @@ type outerColumn struct {
 	depth, idx int
 }
 
-// maxMemoEntries bounds the results that one execution keeps of one
-// correlated subquery.
-const maxMemoEntries = 4096
+// maxMemoRows bounds the rows of the results that one execution keeps
+// of one correlated subquery, so that memory stays bounded when the
+// results are large. Later results are computed but not kept.
+const maxMemoRows = 1 << 16
+
+// subqueryMemo holds a correlated subquery's results by memo key.
+type subqueryMemo struct {
+	results map[string][][]any
+	// rows counts the rows of results.
+	rows int
+}
 
 // rows runs the subquery with row as the enclosing query's current row.
 //
@@ -111,8 +119,10 @@ func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 	memoizable := false
 	if sq.correlated {
 		memoKey, memoizable = sq.memoKey(ec, row)
-		if rows, ok := ec.subqueryMemo[sq][memoKey]; memoizable && ok {
-			return rows, nil
+		if memo := ec.subqueryMemo[sq]; memoizable && memo != nil {
+			if rows, ok := memo.results[memoKey]; ok {
+				return rows, nil
+			}
 		}
 	}
 	volatileCalls := ec.volatileCalls
@@ -134,15 +144,17 @@ func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 	}
 	if memoizable && ec.volatileCalls == volatileCalls {
 		if ec.subqueryMemo == nil {
-			ec.subqueryMemo = map[*subquery]map[string][][]any{}
+			ec.subqueryMemo = map[*subquery]*subqueryMemo{}
 		}
 		memo := ec.subqueryMemo[sq]
 		if memo == nil {
-			memo = map[string][][]any{}
+			memo = &subqueryMemo{results: map[string][][]any{}}
 			ec.subqueryMemo[sq] = memo
 		}
-		if len(memo) < maxMemoEntries {
-			memo[memoKey] = rows
+		// An empty result still costs its key, so it counts as a row.
+		if n := max(len(rows), 1); memo.rows+n <= maxMemoRows {
+			memo.results[memoKey] = rows
+			memo.rows += n
 		}
 	}
 	return rows, nil
