@@ -597,6 +597,11 @@ func (j *joinRelation) equiKey(c expr) (l, r *columnExpr, ok bool) {
 }
 
 func (j *joinRelation) open(ec *evalContext) (rowIter, error) {
+	// An inner join whose condition folded to FALSE or NULL has no rows,
+	// and PostgreSQL reads neither side.
+	if j.kind == pg_query.JoinType_JOIN_INNER && isConstantlyNotTrue(j.on) {
+		return &sliceIter{}, nil
+	}
 	left, err := j.left.open(ec)
 	if err != nil {
 		return nil, err
