@@ -633,12 +633,12 @@ func (g *generator) groupedSubquery(gs *groupScope, t sqlType) (expr, bool) {
 			}
 		}
 	}
-	// An aggregate that reads no column, such as count(*), belongs to the
-	// subquery, where WHERE does not allow it.
+	// An aggregate that reads no column of the query, such as count(*),
+	// belongs to the subquery, where WHERE does not allow it.
 	if g.chance(0.7) {
 		c := pick(g, own)
 		for range 5 {
-			if agg := g.aggregate(gs.input, g.comparableType(c.typ)); agg.hasColumn && agg.sql != "count(*)" {
+			if agg := g.aggregate(gs.input, g.comparableType(c.typ)); readsAnyOf(agg.sql, gs.input.columns) {
 				conds = append(conds, fmt.Sprintf("%s %s %s", c.sql, pick(g, comparisonOps), agg.sql))
 				break
 			}
@@ -654,6 +654,28 @@ func (g *generator) groupedSubquery(gs *groupScope, t sqlType) (expr, bool) {
 	}
 	agg := g.aggregate(&scope{columns: own}, t)
 	return expr{sql: fmt.Sprintf("(SELECT %s FROM %s%s)", agg.sql, table, where), typ: t, hasColumn: true, scaleFree: agg.scaleFree}, true
+}
+
+// readsAnyOf reports whether the SQL text sql names one of columns.
+func readsAnyOf(sql string, columns []expr) bool {
+	for _, c := range columns {
+		for rest := sql; ; {
+			i := strings.Index(rest, c.sql)
+			if i < 0 {
+				break
+			}
+			// x1.c must not match within x1.c1.
+			rest = rest[i+len(c.sql):]
+			if rest == "" || !isIdentifierByte(rest[0]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isIdentifierByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
 
 // aggregate generates an aggregate call of result type t over the rows of
