@@ -184,7 +184,7 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 		argType = oidText
 	}
 	spec.arg = arg
-	if err := inner.aggregateOrder(spec, fc, []expr{argumentForOrder(built, arg)}); err != nil {
+	if err := inner.aggregateOrderMatching(spec, fc, []expr{argumentForOrder(built, arg)}); err != nil {
 		return nil, err
 	}
 	switch name {
@@ -755,7 +755,7 @@ func (b *builder) stringAggSpec(spec *aggSpec, fc *pg_query.FuncCall) error {
 		args[i] = c
 	}
 	spec.arg, spec.delimiter, spec.typ = args[0], args[1], typ
-	return b.aggregateOrder(spec, fc, orderForms)
+	return b.aggregateOrderMatching(spec, fc, orderForms)
 }
 
 // orderDistinctInput makes an aggregate with DISTINCT and no ORDER BY
@@ -781,10 +781,23 @@ func argumentForOrder(built, coerced expr) expr {
 	return built
 }
 
-// aggregateOrder builds the ORDER BY inside an aggregate call. With
-// DISTINCT, PostgreSQL accepts only ORDER BY items equal to an argument,
-// in the forms that args hold (see argumentForOrder).
-func (b *builder) aggregateOrder(spec *aggSpec, fc *pg_query.FuncCall, args []expr) error {
+// aggregateOrder builds the ORDER BY inside an aggregate call whose
+// arguments spec.arg and spec.delimiter are as written, with no cast
+// added by the call.
+func (b *builder) aggregateOrder(spec *aggSpec, fc *pg_query.FuncCall) error {
+	var args []expr
+	for _, a := range []expr{spec.arg, spec.delimiter} {
+		if a != nil {
+			args = append(args, a)
+		}
+	}
+	return b.aggregateOrderMatching(spec, fc, args)
+}
+
+// aggregateOrderMatching builds the ORDER BY inside an aggregate call.
+// With DISTINCT, PostgreSQL accepts only ORDER BY items equal to an
+// argument, in the forms that args hold (see argumentForOrder).
+func (b *builder) aggregateOrderMatching(spec *aggSpec, fc *pg_query.FuncCall, args []expr) error {
 	for i, n := range fc.AggOrder {
 		sb := n.GetSortBy()
 		if sb.SortbyDir == pg_query.SortByDir_SORTBY_USING {
