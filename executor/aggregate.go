@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,6 +25,9 @@ type aggSpec struct {
 	// order is the ORDER BY inside the call, sorted by orderKeys.
 	order     []expr
 	orderKeys []sortKey
+	// unused is set when constant folding removed the call, which is then
+	// not computed (see builder.dropAggregates).
+	unused bool
 }
 
 // aggCollector gathers the aggregate calls of the clauses that allow them.
@@ -43,6 +47,23 @@ var aggregateNames = map[string]bool{
 }
 
 func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, error) {
+	owner, depth, err := b.aggregateOwner(name, fc)
+	if err != nil {
+		return nil, err
+	}
+	if owner != nil {
+		ref, err := owner.buildAggregate(name, fc)
+		if err != nil {
+			return nil, err
+		}
+		agg, ok := ref.(*aggRefExpr)
+		if !ok {
+			return nil, pgerror.Internal("aggregate of an enclosing query built as %s", typeString(ref))
+		}
+		spec := owner.aggs.specs[agg.idx]
+		b.recordOuterAggregate(owner.scope, spec)
+		return &outerAggRefExpr{depth: depth, idx: agg.idx, typ: agg.typ, spec: spec}, nil
+	}
 	if b.aggs == nil {
 		switch b.clause {
 		case "aggregate function calls":
@@ -52,13 +73,79 @@ func (b *builder) buildAggregate(name string, fc *pg_query.FuncCall) (expr, erro
 		}
 		return nil, pgerror.Newf(pgcode.GroupingError, "aggregate functions are not allowed in %s", b.clause).WithPosition(fc.Location + 1)
 	}
-	inner := &builder{sess: b.sess, scope: b.scope, params: b.params, clause: "aggregate function calls"}
+	inner := &builder{sess: b.sess, scope: b.scope, params: b.params, an: b.an, clause: "aggregate function calls"}
 	spec, err := inner.aggregateSpec(name, fc)
 	if err != nil {
 		return nil, err
 	}
 	b.aggs.specs = append(b.aggs.specs, spec)
 	return &aggRefExpr{idx: len(b.aggs.specs) - 1, typ: spec.typ}, nil
+}
+
+// aggregateOwner finds the enclosing query that an aggregate call in a
+// subquery belongs to, as PostgreSQL decides it. That is the nearest query
+// level whose columns the call's arguments, FILTER and ORDER BY read, or
+// the call's own level when they read none. It returns that query's
+// builder and its depth, or nil when the call belongs to b's level.
+//
+// The level is found by building the call once with b and counting the
+// column references that each level's scope resolved.
+func (b *builder) aggregateOwner(name string, fc *pg_query.FuncCall) (*builder, int, error) {
+	if b.scope == nil || b.scope.parent == nil || b.an == nil || b.an.outerBuilder == nil {
+		return nil, 0, nil
+	}
+	var refs []int
+	for s := b.scope; s != nil; s = s.parent {
+		refs = append(refs, s.refs)
+	}
+	// The trial build must leave no subquery references for the grouping
+	// check and no aggregates of enclosing queries behind, because the
+	// real build adds its own.
+	var undo []func()
+	for ob := b.an.outerBuilder; ob != nil; {
+		if recorded := ob.subqueryRefs; recorded != nil {
+			n := len(*recorded)
+			undo = append(undo, func() { *recorded = (*recorded)[:n] })
+		}
+		if aggs := ob.aggs; aggs != nil {
+			n := len(aggs.specs)
+			undo = append(undo, func() { aggs.specs = aggs.specs[:n] })
+		}
+		if ob.an == nil {
+			break
+		}
+		ob = ob.an.outerBuilder
+	}
+	trial := &builder{sess: b.sess, scope: b.scope, params: b.params, an: b.an, clause: "aggregate function calls"}
+	_, err := trial.aggregateSpec(name, fc)
+	for _, f := range undo {
+		f()
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+
+	depth := 0
+	for s := b.scope; s != nil; s, depth = s.parent, depth+1 {
+		if s.refs != refs[depth] {
+			break
+		}
+	}
+	if depth == 0 || depth == len(refs) {
+		return nil, 0, nil
+	}
+	level := b.scope
+	for range depth {
+		level = level.parent
+	}
+	// NOTE: a level reached other than through a subquery in an
+	// expression (the left side of a LATERAL join) keeps the call at b's
+	// level, where PostgreSQL raises 42803.
+	owner := b.enclosingBuilder(level)
+	if owner == nil {
+		return nil, 0, nil
+	}
+	return owner, depth, nil
 }
 
 // aggregateSpec builds an aggregate call's arguments, FILTER and ORDER BY
@@ -93,6 +180,7 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 	if err != nil {
 		return nil, err
 	}
+	built := arg
 	argType := arg.resultType().OID
 	if argType == oidUnknown {
 		if arg, err = inner.castTo(arg, plainType(oidText), false); err != nil {
@@ -101,7 +189,7 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 		argType = oidText
 	}
 	spec.arg = arg
-	if err := inner.aggregateOrder(spec, fc); err != nil {
+	if err := inner.aggregateOrderMatching(spec, fc, []expr{argumentForOrder(built, arg)}); err != nil {
 		return nil, err
 	}
 	switch name {
@@ -166,48 +254,113 @@ func aggregateTypeError(name string, oid uint32, location int32) error {
 		WithPosition(location + 1)
 }
 
-// checkGrouping rejects targets that read ungrouped columns, as PostgreSQL
-// does. Only plain column references in GROUP BY are tracked, so a query
-// grouping by an expression is not checked.
-func checkGrouping(sp *selectPlan) error {
+// checkGrouping rejects a grouped query whose SELECT list, HAVING or
+// ORDER BY reads a column outside aggregates that is not grouped, as
+// PostgreSQL does. A column is grouped when GROUP BY lists it, or lists
+// every column of its table's primary key. An expression that GROUP BY
+// lists is grouped as a whole. refs are the columns that subqueries read,
+// which GROUP BY must list as columns, because PostgreSQL matches whole
+// expressions only at the query's own level.
+func checkGrouping(sp *selectPlan, refs []subqueryColumnRef) error {
 	grouped := map[int]bool{}
+	var groupExprs []expr
 	for _, g := range sp.groupBy {
-		c, ok := g.(*columnExpr)
-		if !ok {
-			return nil
+		if c, ok := g.(*columnExpr); ok {
+			grouped[c.idx] = true
+		} else {
+			groupExprs = append(groupExprs, g)
 		}
-		grouped[c.idx] = true
 	}
-	check := func(e expr) error {
-		var bad *columnExpr
-		walkExpr(e, func(x expr) {
-			if c, ok := x.(*columnExpr); ok && !grouped[c.idx] && bad == nil {
-				bad = c
+	addKeyDependents(sp.scope, grouped)
+	columnError := func(idx int, format string) *pgerror.Error {
+		c := sp.scope.cols[idx]
+		name := c.name
+		if c.table != "" {
+			name = c.table + "." + c.name
+		}
+		return pgerror.Newf(pgcode.GroupingError, format, name)
+	}
+
+	var check func(e expr) error
+	check = func(e expr) error {
+		for _, g := range groupExprs {
+			if sameExpr(e, g) {
+				return nil
 			}
-		})
-		if bad != nil {
-			table := ""
-			if sp.table != nil {
-				table = sp.table.Name + "."
+		}
+		if c, ok := e.(*constExpr); ok && c.folded != nil {
+			return check(c.folded)
+		}
+		if c, ok := e.(*columnExpr); ok && !grouped[c.idx] {
+			return columnError(c.idx, "column \"%s\" must appear in the GROUP BY clause or be used in an aggregate function")
+		}
+		children, _ := exprChildren(e)
+		for _, child := range children {
+			if child == nil {
+				continue
 			}
-			return pgerror.Newf(pgcode.GroupingError, "column \"%s%s\" must appear in the GROUP BY clause or be used in an aggregate function", table, bad.name)
+			if err := check(child); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
-	for _, e := range sp.targets {
-		if err := check(e); err != nil {
-			return err
+	for _, list := range [][]expr{sp.targets, sp.extraSort, {sp.having}} {
+		for _, e := range list {
+			if e == nil {
+				continue
+			}
+			if err := check(e); err != nil {
+				return err
+			}
 		}
 	}
-	for _, e := range sp.extraSort {
-		if err := check(e); err != nil {
-			return err
+	for _, r := range refs {
+		if !grouped[r.idx] {
+			return columnError(r.idx, "subquery uses ungrouped column \"%s\" from outer query").WithPosition(r.location + 1)
 		}
-	}
-	if sp.having != nil {
-		return check(sp.having)
 	}
 	return nil
+}
+
+// addKeyDependents marks as grouped every column of a table in sc whose
+// declared primary key columns are all grouped, because the key
+// determines them (PostgreSQL's functional dependency rule).
+func addKeyDependents(sc *scope, grouped map[int]bool) {
+	if sc == nil {
+		return
+	}
+	type tableRef struct {
+		alias string
+		desc  *catalog.TableDescriptor
+	}
+	keyGrouped := map[tableRef]bool{}
+	for _, c := range sc.cols {
+		ref := tableRef{c.table, c.desc}
+		if c.desc == nil || len(c.desc.PrimaryKey) == 0 {
+			continue
+		}
+		if _, seen := keyGrouped[ref]; seen {
+			continue
+		}
+		all := true
+		for _, id := range c.desc.PrimaryKey {
+			col := c.desc.ColumnByID(id)
+			idx := -1
+			for i, sc := range sc.cols {
+				if col != nil && !col.Hidden && sc.desc == c.desc && sc.table == c.table && sc.name == col.Name {
+					idx = i
+				}
+			}
+			all = all && idx >= 0 && grouped[idx]
+		}
+		keyGrouped[ref] = all
+	}
+	for i, c := range sc.cols {
+		if keyGrouped[tableRef{c.table, c.desc}] {
+			grouped[i] = true
+		}
+	}
 }
 
 // walkExpr calls f on e and every expression below it. Aggregate
@@ -402,6 +555,9 @@ func (it *aggregateIter) consume(ec *evalContext) error {
 }
 
 func accumulate(ec *evalContext, spec *aggSpec, st *aggState, row []any) error {
+	if spec.unused {
+		return nil
+	}
 	if spec.filter != nil {
 		ok, err := spec.filter.eval(ec, row)
 		if err != nil || ok != true {
@@ -628,6 +784,7 @@ func (b *builder) stringAggSpec(spec *aggSpec, fc *pg_query.FuncCall) error {
 	if args[0].resultType().OID == oidBytea {
 		typ = plainType(oidBytea)
 	}
+	orderForms := make([]expr, len(args))
 	for i, a := range args {
 		t := a.resultType().OID
 		if t != oidUnknown && t != typ.OID && !(typ.OID == oidText && isStringType(t)) {
@@ -637,10 +794,11 @@ func (b *builder) stringAggSpec(spec *aggSpec, fc *pg_query.FuncCall) error {
 		if err != nil {
 			return err
 		}
+		orderForms[i] = argumentForOrder(a, c)
 		args[i] = c
 	}
 	spec.arg, spec.delimiter, spec.typ = args[0], args[1], typ
-	return b.aggregateOrder(spec, fc)
+	return b.aggregateOrderMatching(spec, fc, orderForms)
 }
 
 // orderDistinctInput makes an aggregate with DISTINCT and no ORDER BY
@@ -658,26 +816,47 @@ func orderDistinctInput(spec *aggSpec) {
 	}
 }
 
-// aggregateOrder builds the ORDER BY inside an aggregate call. With
-// DISTINCT, PostgreSQL accepts only ORDER BY items that are arguments.
+// argumentForOrder returns the form of an aggregate argument that an
+// ORDER BY item of a DISTINCT aggregate must equal: the argument as
+// written when the call only added an implicit cast, as PostgreSQL strips
+// implicit casts before it compares. A cast constant stays cast, because
+// PostgreSQL folds it into a constant of the new type, so ORDER BY 'x'
+// does not match the argument 'x' that became text.
+func argumentForOrder(built, coerced expr) expr {
+	if _, ok := built.(*constExpr); ok {
+		return coerced
+	}
+	return built
+}
+
+// aggregateOrder builds the ORDER BY inside an aggregate call whose
+// arguments spec.arg and spec.delimiter are as written, with no cast
+// added by the call.
 func (b *builder) aggregateOrder(spec *aggSpec, fc *pg_query.FuncCall) error {
+	var args []expr
+	for _, a := range []expr{spec.arg, spec.delimiter} {
+		if a != nil {
+			args = append(args, a)
+		}
+	}
+	return b.aggregateOrderMatching(spec, fc, args)
+}
+
+// aggregateOrderMatching builds the ORDER BY inside an aggregate call.
+// With DISTINCT, PostgreSQL accepts only ORDER BY items equal to an
+// argument, in the forms that args hold (see argumentForOrder).
+func (b *builder) aggregateOrderMatching(spec *aggSpec, fc *pg_query.FuncCall, args []expr) error {
 	for i, n := range fc.AggOrder {
 		sb := n.GetSortBy()
 		if sb.SortbyDir == pg_query.SortByDir_SORTBY_USING {
 			return pgerror.NotSupported("ORDER BY ... USING in an aggregate call")
 		}
-		if spec.distinct {
-			found := false
-			for _, a := range fc.Args {
-				found = found || sameNode(a, sb.Node)
-			}
-			if !found {
-				return pgerror.New(pgcode.InvalidColumnReference, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
-			}
-		}
 		e, err := b.build(sb.Node)
 		if err != nil {
 			return err
+		}
+		if spec.distinct && !slices.ContainsFunc(args, func(a expr) bool { return sameExpr(a, e) }) {
+			return pgerror.New(pgcode.InvalidColumnReference, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
 		}
 		key := sortKeyOf(sb)
 		key.col = i

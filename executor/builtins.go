@@ -150,6 +150,9 @@ func (e *funcExpr) eval(ec *evalContext, row []any) (any, error) {
 	if null && e.fn.strict {
 		return nil, nil
 	}
+	if e.fn.volatile {
+		ec.volatileCalls++
+	}
 	return e.fn.fn(ec, vals)
 }
 

@@ -37,12 +37,21 @@ type evalContext struct {
 	// asUser is the target of EXECUTE AS USER, or nil.
 	asUser *catalog.UserDescriptor
 	// outer holds the current rows of the enclosing queries while a
-	// correlated subquery runs, innermost last.
-	outer [][]any
+	// correlated subquery runs, innermost last, and outerAggValues the
+	// aggValues of the same queries, for aggregates of an enclosing query
+	// used inside the subquery.
+	outer          [][]any
+	outerAggValues [][]any
 	// subqueryRows and cteRows cache the results of uncorrelated subqueries
-	// and WITH queries for one execution.
+	// and WITH queries for one execution, and subqueryMemo those of
+	// correlated subqueries by the enclosing values they read (see
+	// subquery.rows).
 	subqueryRows map[*subquery][][]any
 	cteRows      map[*cteDef][][]any
+	subqueryMemo map[*subquery]*subqueryMemo
+	// volatileCalls counts the calls of volatile functions and the other
+	// evaluations whose result a subquery's memo keys do not determine.
+	volatileCalls int
 }
 
 func typeString(v any) string { return fmt.Sprintf("%T", v) }
@@ -50,6 +59,9 @@ func typeString(v any) string { return fmt.Sprintf("%T", v) }
 type constExpr struct {
 	val any
 	typ catalog.ColumnType
+	// folded is the expression that constant folding replaced by this
+	// constant, or nil for a literal (see builder.foldConstants).
+	folded expr
 }
 
 func (e *constExpr) eval(*evalContext, []any) (any, error) { return e.val, nil }

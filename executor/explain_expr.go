@@ -33,6 +33,12 @@ func (ex *explainer) exprText(e expr, sc exprScope, host *explainNode) string {
 			s = s.parent
 		}
 		return ex.columnName(s, x.idx, "")
+	case *outerAggRefExpr:
+		s := sc.scope
+		for i := 0; i < x.depth && s != nil; i++ {
+			s = s.parent
+		}
+		return ex.aggText(x.spec, exprScope{scope: s}, host)
 	case *paramExpr:
 		return "$" + strconv.Itoa(x.n)
 	case *castExpr:

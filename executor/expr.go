@@ -30,6 +30,9 @@ type scopeColumn struct {
 	// tableOID and attNum fill RowDescription for plain column references.
 	tableOID uint32
 	attNum   int16
+	// desc is the table of a base table's column, whose primary key makes
+	// its other columns grouped when GROUP BY lists the key's columns.
+	desc *catalog.TableDescriptor
 	// usingDuplicate marks a joined table's own copy of a USING column,
 	// which only a qualified name reaches.
 	usingDuplicate bool
@@ -53,6 +56,11 @@ type scope struct {
 	// correlated is set when an expression of this level read a column of
 	// an enclosing level.
 	correlated bool
+	// refs counts the column references resolved at this level (see
+	// resolve), from this level or from subqueries, so that an aggregate
+	// call can find the level that its arguments read (see
+	// builder.aggregateOwner).
+	refs int
 }
 
 // resolve finds a column of this level by optional table qualifier and
@@ -81,6 +89,7 @@ func (s *scope) resolve(table, name string, location int32) (int, error) {
 		}
 		return 0, pgerror.Newf(pgcode.UndefinedColumn, "column %q does not exist", name).WithPosition(location + 1)
 	}
+	s.refs++
 	return found, nil
 }
 
@@ -99,6 +108,16 @@ type builder struct {
 	srfs *srfCollector
 	// clause names the clause for error messages, e.g. "WHERE".
 	clause string
+	// subqueryRefs, when not nil, collects the columns of this level that
+	// subqueries inside this builder's expressions read outside
+	// aggregates, which a grouped query checks against GROUP BY.
+	subqueryRefs *[]subqueryColumnRef
+}
+
+// subqueryColumnRef is a column of an enclosing query read by a subquery.
+type subqueryColumnRef struct {
+	idx      int
+	location int32
 }
 
 // paramTypes holds the types of $1..$n, growing as they are referenced.
@@ -122,7 +141,17 @@ func (p *paramTypes) set(n int, oid uint32) {
 	}
 }
 
+// build compiles n and folds it to a constant where PostgreSQL's planner
+// would (see foldConstants).
 func (b *builder) build(n *pg_query.Node) (expr, error) {
+	e, err := b.buildNode(n)
+	if err != nil {
+		return nil, err
+	}
+	return b.foldConstants(e), nil
+}
+
+func (b *builder) buildNode(n *pg_query.Node) (expr, error) {
 	switch {
 	case n.GetAConst() != nil:
 		return buildConst(n.GetAConst())
@@ -284,6 +313,10 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		if oerr != nil {
 			continue
 		}
+		b.recordOuterRead(outer, oidx)
+		if ob := b.enclosingBuilder(outer); ob != nil && ob.subqueryRefs != nil {
+			*ob.subqueryRefs = append(*ob.subqueryRefs, subqueryColumnRef{idx: oidx, location: cr.Location})
+		}
 		// This level and every level between it and the one read depend
 		// on the enclosing rows.
 		for s := b.scope; s != outer; s = s.parent {
@@ -300,6 +333,67 @@ func (b *builder) buildColumnRef(cr *pg_query.ColumnRef) (expr, error) {
 		return nil, pgerror.Newf(pgcode.UndefinedTable, "missing FROM-clause entry for table %q", table).WithPosition(cr.Location + 1)
 	}
 	return nil, err
+}
+
+// scopeColumnRef is the column at idx of the scope level.
+type scopeColumnRef struct {
+	level *scope
+	idx   int
+}
+
+// recordOuterRead adds the column at idx of the enclosing scope level to
+// the reads of every subquery between b's level and that level.
+func (b *builder) recordOuterRead(level *scope, idx int) {
+	for an := b.an; an != nil; an = an.parent {
+		if an.outerReads == nil {
+			continue
+		}
+		reaches := false
+		for s := an.outer; s != nil && !reaches; s = s.parent {
+			reaches = s == level
+		}
+		if !reaches {
+			return
+		}
+		*an.outerReads = append(*an.outerReads, scopeColumnRef{level: level, idx: idx})
+	}
+}
+
+// recordOuterAggregate adds an aggregate of the enclosing scope level to
+// the outer aggregates of every subquery between b's level and that
+// level.
+func (b *builder) recordOuterAggregate(level *scope, spec *aggSpec) {
+	for an := b.an; an != nil; an = an.parent {
+		if an.outerAggs == nil {
+			continue
+		}
+		reaches := false
+		for s := an.outer; s != nil && !reaches; s = s.parent {
+			reaches = s == level
+		}
+		if !reaches {
+			return
+		}
+		*an.outerAggs = append(*an.outerAggs, spec)
+	}
+}
+
+// enclosingBuilder returns the builder of the enclosing query whose
+// expression contains b's query and whose scope is level, or nil when
+// level is not reached through subqueries in expressions.
+func (b *builder) enclosingBuilder(level *scope) *builder {
+	if b.an == nil {
+		return nil
+	}
+	for ob := b.an.outerBuilder; ob != nil; ob = ob.an.outerBuilder {
+		if ob.scope == level {
+			return ob
+		}
+		if ob.an == nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // hasTable reports whether this level or an enclosing one has a FROM item
@@ -341,7 +435,13 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 		if err != nil {
 			return nil, err
 		}
-		return &constExpr{val: v, typ: typ}, nil
+		// A folded constant keeps the expression it came from, for the
+		// grouping check.
+		var folded expr
+		if c.folded != nil {
+			folded = c
+		}
+		return &constExpr{val: v, typ: typ, folded: folded}, nil
 	}
 	if !castAllowed(from.OID, typ.OID) {
 		return nil, pgerror.Newf(pgcode.CannotCoerce, "cannot cast type %s to %s", typeName(from.OID), formatType(typ))

@@ -122,9 +122,9 @@ func (it *lateralIter) next(ec *evalContext) ([]any, error) {
 			return nil, err
 		}
 		it.leftRow = append(make([]any, 0, len(row)+r.rightWidth), row...)
-		ec.outer = append(ec.outer, it.leftRow)
+		ec.pushOuter(it.leftRow)
 		it.right, err = materialize(ec, r.sub)
-		ec.outer = ec.outer[:len(ec.outer)-1]
+		ec.popOuter()
 		if err != nil {
 			return nil, err
 		}

@@ -341,7 +341,18 @@ type analyser struct {
 	// that query's analyser, whose WITH queries stay visible.
 	outer  *scope
 	parent *analyser
-	ctes   []*cteDef
+	// outerBuilder is the builder of the enclosing query's expression that
+	// contains this subquery, nil outside subqueries in expressions. An
+	// aggregate whose arguments read only that query's columns is built
+	// there (see builder.aggregateOwner).
+	outerBuilder *builder
+	// outerReads, for a subquery in an expression, collects the columns
+	// of enclosing queries read in it or in the queries nested in it.
+	outerReads *[]scopeColumnRef
+	// outerAggs, for a subquery in an expression, collects the aggregates
+	// of enclosing queries used in it or in the queries nested in it.
+	outerAggs *[]*aggSpec
+	ctes      []*cteDef
 	// depth counts the views being expanded, to stop recursive definitions.
 	depth int
 	// subqueryNames maps each scalar subquery of this query's SELECT list

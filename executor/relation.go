@@ -336,7 +336,7 @@ func (a *analyser) analyseWith(w *pg_query.WithClause) error {
 // child returns an analyser for a nested query whose column references may
 // reach the scope outer.
 func (a *analyser) child(outer *scope) *analyser {
-	return &analyser{sess: a.sess, txn: a.txn, params: a.params, sql: a.sql, asUser: a.asUser, outer: outer, parent: a, depth: a.depth}
+	return &analyser{sess: a.sess, txn: a.txn, params: a.params, sql: a.sql, asUser: a.asUser, outer: outer, outerBuilder: a.outerBuilder, parent: a, depth: a.depth}
 }
 
 func (a *analyser) analyseJoin(je *pg_query.JoinExpr) (relation, *scope, error) {
@@ -609,6 +609,11 @@ func (j *joinRelation) equiKey(c expr) (l, r *columnExpr, ok bool) {
 }
 
 func (j *joinRelation) open(ec *evalContext) (rowIter, error) {
+	// An inner join whose condition folded to FALSE or NULL has no rows,
+	// and PostgreSQL reads neither side.
+	if j.kind == pg_query.JoinType_JOIN_INNER && isConstantlyNotTrue(j.on) {
+		return &sliceIter{}, nil
+	}
 	left, err := j.left.open(ec)
 	if err != nil {
 		return nil, err

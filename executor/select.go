@@ -133,7 +133,8 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	}
 	aggs := &aggCollector{windows: windows}
 	srfs := &srfCollector{}
-	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, srfs: srfs, an: a, clause: "SELECT"}
+	var subqueryRefs []subqueryColumnRef
+	ab := &builder{sess: a.sess, scope: sc, params: a.params, aggs: aggs, srfs: srfs, an: a, clause: "SELECT", subqueryRefs: &subqueryRefs}
 	for _, t := range sel.TargetList {
 		rt := t.GetResTarget()
 		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
@@ -188,7 +189,7 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	sp.windows = windows.calls
 	sp.aggregate = len(sp.groupBy) > 0 || len(sp.aggs) > 0 || sp.having != nil || emptyGroupingSet
 	if sp.aggregate {
-		if err := checkGrouping(sp); err != nil {
+		if err := checkGrouping(sp, subqueryRefs); err != nil {
 			return nil, err
 		}
 	}
@@ -220,7 +221,7 @@ const ownerColumn = "_user"
 func tableScope(t *catalog.TableDescriptor, alias string) *scope {
 	sc := &scope{}
 	for i, c := range t.Columns {
-		sc.cols = append(sc.cols, scopeColumn{table: alias, name: c.Name, typ: c.Type, hidden: c.Hidden, tableOID: t.ID, attNum: int16(i + 1)})
+		sc.cols = append(sc.cols, scopeColumn{table: alias, name: c.Name, typ: c.Type, hidden: c.Hidden, tableOID: t.ID, attNum: int16(i + 1), desc: t})
 	}
 	if t.PerUser() {
 		sc.cols = append(sc.cols, scopeColumn{table: alias, name: ownerColumn, typ: plainType(oidText), hidden: true})
@@ -562,6 +563,21 @@ func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	return sp, a.analyseLimit(sel, sp)
 }
 
+// isConstantlyNotTrue reports whether e is a constant FALSE or NULL.
+func isConstantlyNotTrue(e expr) bool {
+	c, ok := e.(*constExpr)
+	return ok && c.val != true
+}
+
+// singleTableFilter returns the WHERE clause of a query on one table,
+// which the table's scan holds.
+func singleTableFilter(from relation) expr {
+	if tr, ok := from.(*tableRelation); ok {
+		return tr.filter
+	}
+	return nil
+}
+
 // open builds the row pipeline of one execution.
 func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 	var src rowIter
@@ -576,6 +592,10 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 		src = &recursiveIter{r: sp.recursive}
 	case sp.values != nil:
 		src = &valuesIter{rows: sp.values}
+	case sp.from != nil && (isConstantlyNotTrue(sp.filter) || isConstantlyNotTrue(singleTableFilter(sp.from))):
+		// A WHERE clause folded to FALSE or NULL leaves no row to read,
+		// so the FROM clause is not run, as in PostgreSQL.
+		src = &sliceIter{}
 	case sp.from != nil:
 		var err error
 		if src, err = sp.from.open(ec); err != nil {

@@ -165,6 +165,9 @@ func exprLocation(n *pg_query.Node) int32 {
 }
 
 func (e *sequenceCallExpr) eval(ec *evalContext, row []any) (any, error) {
+	// nextval changes what the sequence functions return next, so a
+	// subquery that calls them is not memoized.
+	ec.volatileCalls++
 	if e.name == "lastval" {
 		return ec.sess.lastval()
 	}

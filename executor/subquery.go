@@ -1,8 +1,12 @@
 package executor
 
 import (
+	"encoding/binary"
+	"math"
+	"slices"
 	"strings"
 
+	"github.com/cockroachdb/apd/v3"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -30,28 +34,107 @@ func (e *outerColumnExpr) eval(ec *evalContext, _ []any) (any, error) {
 
 func (e *outerColumnExpr) resultType() catalog.ColumnType { return e.typ }
 
+// outerAggRefExpr reads an aggregate of an enclosing query, whose
+// arguments read only that query's columns, such as max(t.b) in
+// SELECT (SELECT count(*) FROM u WHERE u.v < max(t.b)) FROM t. depth
+// counts levels as in outerColumnExpr.
+type outerAggRefExpr struct {
+	depth int
+	idx   int
+	typ   catalog.ColumnType
+	// spec is the call, for EXPLAIN.
+	spec *aggSpec
+}
+
+func (e *outerAggRefExpr) eval(ec *evalContext, _ []any) (any, error) {
+	// The value is not among a subquery's memo keys, so the read counts
+	// as volatile.
+	ec.volatileCalls++
+	at := len(ec.outerAggValues) - e.depth
+	if at < 0 || e.idx >= len(ec.outerAggValues[at]) {
+		return nil, pgerror.Internal("reference to an aggregate of an enclosing query outside its group")
+	}
+	return ec.outerAggValues[at][e.idx], nil
+}
+
+func (e *outerAggRefExpr) resultType() catalog.ColumnType { return e.typ }
+
+// pushOuter makes row, and the aggregate values of its group, the
+// enclosing query's current row for a subquery about to run.
+func (ec *evalContext) pushOuter(row []any) {
+	ec.outer = append(ec.outer, row)
+	ec.outerAggValues = append(ec.outerAggValues, ec.aggValues)
+}
+
+func (ec *evalContext) popOuter() {
+	ec.outer = ec.outer[:len(ec.outer)-1]
+	ec.outerAggValues = ec.outerAggValues[:len(ec.outerAggValues)-1]
+}
+
 // subquery is an analysed subquery used in an expression.
 type subquery struct {
 	plan *selectPlan
 	// correlated subqueries read the current row of the enclosing query and
 	// run again for every row; the others run once per execution.
 	correlated bool
+	// reads are the columns of enclosing queries that a correlated
+	// subquery reads, itself or through the queries nested in it.
+	reads []outerColumn
+	// outerAggs are the aggregates of enclosing queries that the subquery
+	// uses, itself or through the queries nested in it.
+	outerAggs []*aggSpec
+}
+
+// outerColumn is the column at idx of the row of an enclosing query,
+// depth levels up as in outerColumnExpr.
+type outerColumn struct {
+	depth, idx int
+}
+
+// maxMemoRows bounds the rows of the results that one execution keeps
+// of one correlated subquery, so that memory stays bounded when the
+// results are large. Later results are computed but not kept.
+const maxMemoRows = 1 << 16
+
+// subqueryMemo holds a correlated subquery's results by memo key.
+type subqueryMemo struct {
+	results map[string][][]any
+	// rows counts the rows of results.
+	rows int
 }
 
 // rows runs the subquery with row as the enclosing query's current row.
+//
+// A correlated subquery's result is kept for the values of the enclosing
+// columns it reads, and reused for the next row with the same values,
+// like PostgreSQL's Memoize node. The result of a run that called a
+// volatile function, or read an aggregate of an enclosing query, is not
+// kept, because it may differ for the same values. Every other input is
+// the same for the whole execution: parameters, the snapshot and now().
 func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 	if !sq.correlated {
 		if rows, ok := ec.subqueryRows[sq]; ok {
 			return rows, nil
 		}
 	}
-	ec.outer = append(ec.outer, row)
+	var memoKey string
+	memoizable := false
+	if sq.correlated {
+		memoKey, memoizable = sq.memoKey(ec, row)
+		if memo := ec.subqueryMemo[sq]; memoizable && memo != nil {
+			if rows, ok := memo.results[memoKey]; ok {
+				return rows, nil
+			}
+		}
+	}
+	volatileCalls := ec.volatileCalls
+	ec.pushOuter(row)
 	// A subquery with aggregates of its own replaces ec.aggValues, which
 	// the enclosing query's group still reads afterwards.
 	aggValues := ec.aggValues
 	rows, err := materialize(ec, sq.plan)
 	ec.aggValues = aggValues
-	ec.outer = ec.outer[:len(ec.outer)-1]
+	ec.popOuter()
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +144,78 @@ func (sq *subquery) rows(ec *evalContext, row []any) ([][]any, error) {
 		}
 		ec.subqueryRows[sq] = rows
 	}
+	if memoizable && ec.volatileCalls == volatileCalls {
+		if ec.subqueryMemo == nil {
+			ec.subqueryMemo = map[*subquery]*subqueryMemo{}
+		}
+		memo := ec.subqueryMemo[sq]
+		if memo == nil {
+			memo = &subqueryMemo{results: map[string][][]any{}}
+			ec.subqueryMemo[sq] = memo
+		}
+		// An empty result still costs its key, so it counts as a row.
+		if n := max(len(rows), 1); memo.rows+n <= maxMemoRows {
+			memo.results[memoKey] = rows
+			memo.rows += n
+		}
+	}
 	return rows, nil
+}
+
+// memoKey encodes the values of the enclosing columns that sq reads, with
+// row as the current row of the query around it. ok is false for a value
+// of a type that appendMemoKeyValue does not encode exactly.
+func (sq *subquery) memoKey(ec *evalContext, row []any) (key string, ok bool) {
+	var buf []byte
+	for _, c := range sq.reads {
+		frame := row
+		if c.depth > 1 {
+			at := len(ec.outer) - (c.depth - 1)
+			if at < 0 {
+				return "", false
+			}
+			frame = ec.outer[at]
+		}
+		if c.idx >= len(frame) {
+			return "", false
+		}
+		if buf, ok = appendMemoKeyValue(buf, frame[c.idx]); !ok {
+			return "", false
+		}
+	}
+	return string(buf), true
+}
+
+// appendMemoKeyValue appends an encoding of v that differs for any two
+// values that print differently, such as 1.5 and 1.50.
+func appendMemoKeyValue(buf []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, 'N'), true
+	case bool:
+		if x {
+			return append(buf, 'T'), true
+		}
+		return append(buf, 'F'), true
+	case int64:
+		return binary.BigEndian.AppendUint64(append(buf, 'i'), uint64(x)), true
+	case float64:
+		return binary.BigEndian.AppendUint64(append(buf, 'f'), math.Float64bits(x)), true
+	case *apd.Decimal:
+		return appendMemoKeyBytes(append(buf, 'n'), x.String()), true
+	case string:
+		return appendMemoKeyBytes(append(buf, 's'), x), true
+	case []byte:
+		return appendMemoKeyBytes(append(buf, 'b'), string(x)), true
+	case [16]byte:
+		return append(append(buf, 'u'), x[:]...), true
+	}
+	return buf, false
+}
+
+func appendMemoKeyBytes(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
@@ -69,11 +223,25 @@ func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
 		return nil, pgerror.Newf(pgcode.FeatureNotSupported, "cannot use subquery in %s", b.clause)
 	}
 	child := b.an.child(b.scope)
+	child.outerBuilder = b
+	var reads []scopeColumnRef
+	var outerAggs []*aggSpec
+	child.outerReads, child.outerAggs = &reads, &outerAggs
 	sp, err := child.analyseSelect(sl.Subselect.GetSelectStmt())
 	if err != nil {
 		return nil, err
 	}
-	sq := &subquery{plan: sp, correlated: sp.scope.correlated}
+	sq := &subquery{plan: sp, correlated: sp.scope.correlated || len(reads) > 0, outerAggs: outerAggs}
+	for _, r := range reads {
+		// The subquery's own level is one below b's.
+		depth := 1
+		for s := b.scope; s != nil && s != r.level; s = s.parent {
+			depth++
+		}
+		if c := (outerColumn{depth: depth, idx: r.idx}); !slices.Contains(sq.reads, c) {
+			sq.reads = append(sq.reads, c)
+		}
+	}
 
 	switch sl.SubLinkType {
 	case pg_query.SubLinkType_EXISTS_SUBLINK:

@@ -23,12 +23,11 @@ import (
 //     folds constant subexpressions, CASE with a constant condition and
 //     constant columns of derived tables while planning, so 1/0 fails even
 //     where no row reaches it.
-//   - The operands of AND, OR and BETWEEN never fail: PostgreSQL may
-//     evaluate them in any order, and folds x AND FALSE to FALSE without
-//     evaluating x.
-//   - A strict operator or function with an argument that can fail has no
-//     argument that PostgreSQL folds to NULL, because it would fold the
-//     whole call to NULL (see generator.node).
+//   - The operands of BETWEEN never fail: PostgreSQL turns it into an AND
+//     of two comparisons, which it may evaluate in any order in WHERE.
+//     AND and OR may have failing operands where failing expressions are
+//     allowed, because there both engines evaluate them from left to right
+//     and stop at the first operand that decides the result.
 //   - With HAVING, aggregate arguments never fail, because PostgreSQL may
 //     filter rows by HAVING before it aggregates them.
 //   - Subqueries never fail and always return one row (scalar subqueries
@@ -44,6 +43,11 @@ import (
 //     queries are compared with numeric values normalised (see
 //     query.exactScale), and such values are rounded before they become
 //     text (see expr.scaleFree).
+//
+// What PostgreSQL's planner folds is part of the result, and pgkeep folds
+// the same (executor/fold.go): a strict call with a NULL constant argument
+// is NULL without evaluating the others, so a failing argument may sit
+// next to a NULL one.
 
 // sqlType is the type of a generated expression.
 type sqlType uint8
@@ -259,11 +263,9 @@ func (g *generator) groupedSelect(types []sqlType, top bool) query {
 		groupExprScope := &scope{columns: sc.columns, noSubqueries: true}
 		for n := 1 + g.intn(2); len(groups) < n; {
 			// A constant in GROUP BY is a position or an error, so
-			// computed grouping expressions must read a column. They are
-			// not boolean, because PostgreSQL flattens (a OR b) OR c in
-			// HAVING to one OR, which then no longer contains a OR b.
+			// computed grouping expressions must read a column.
 			var e expr
-			if computed := g.expr(groupExprScope, pick(g, allTypes[:4]), 1); computed.hasColumn && g.chance(0.3) {
+			if computed := g.expr(groupExprScope, pick(g, allTypes), 1); computed.hasColumn && g.chance(0.3) {
 				e = computed
 			} else {
 				e = pick(g, sc.columns)
@@ -520,10 +522,9 @@ func (g *generator) expr(sc *scope, t sqlType, depth int) expr {
 // format's %s verbs taking the args' SQL. fails marks an operation that
 // can raise an error itself.
 //
-// When an argument can fail, every constant argument and every argument
-// that folds to NULL becomes a non-NULL literal: PostgreSQL folds a strict
-// call with a NULL argument to NULL while planning, so it never evaluates
-// the failing one, while pgkeep evaluates every argument.
+// A failing argument may sit next to a constant one: PostgreSQL folds a
+// strict call with a NULL constant argument to NULL while planning,
+// without evaluating the failing one, and pgkeep folds it the same way.
 func (g *generator) node(t sqlType, format string, fails bool, args ...expr) expr {
 	canFail := fails
 	for _, a := range args {
@@ -532,9 +533,6 @@ func (g *generator) node(t sqlType, format string, fails bool, args ...expr) exp
 	e := expr{typ: t, canFail: canFail}
 	values := make([]any, len(args))
 	for i, a := range args {
-		if canFail && (!a.hasColumn || a.null) {
-			a = g.replacementLiteral(a.typ)
-		}
 		values[i] = a.sql
 		e.hasColumn = e.hasColumn || a.hasColumn
 		e.null = e.null || a.null
@@ -547,6 +545,11 @@ func (g *generator) node(t sqlType, format string, fails bool, args ...expr) exp
 // aggregateExpr generates an expression of type t in a grouped query,
 // built from grouping expressions, aggregates and literals.
 func (g *generator) aggregateExpr(gs *groupScope, t sqlType, depth int) expr {
+	if g.chance(0.08) {
+		if e, ok := g.groupedSubquery(gs, t); ok {
+			return e
+		}
+	}
 	if depth <= 0 || g.chance(0.4) {
 		var groups []expr
 		for _, e := range gs.groups {
@@ -594,13 +597,91 @@ func (g *generator) aggregateExpr(gs *groupScope, t sqlType, depth int) expr {
 	}
 }
 
+// groupedSubquery generates a subquery in the select list or HAVING of a
+// grouped query: an aggregate subquery of type t, or EXISTS for a boolean.
+// It may read a grouping column of the query, and compare its own column
+// with an aggregate over the query's input rows, which PostgreSQL computes
+// as an aggregate of the grouped query because its argument reads only
+// that query's columns.
+func (g *generator) groupedSubquery(gs *groupScope, t sqlType) (expr, bool) {
+	leave, ok := g.enterSubquery(gs.input)
+	if !ok {
+		return expr{}, false
+	}
+	defer leave()
+	g.exactScale = false
+
+	table, own := g.table()
+	var conds []string
+	// A subquery may read only grouping expressions that are columns:
+	// PostgreSQL matches whole grouping expressions only at their own
+	// level.
+	var groupColumns []expr
+	for _, e := range gs.groups {
+		for _, c := range gs.input.columns {
+			if e.sql == c.sql {
+				groupColumns = append(groupColumns, e)
+			}
+		}
+	}
+	if len(groupColumns) > 0 && g.chance(0.6) {
+		outer := pick(g, groupColumns)
+		for _, c := range own {
+			if typesComparable(c.typ, outer.typ) {
+				conds = append(conds, fmt.Sprintf("%s = %s", c.sql, outer.sql))
+				break
+			}
+		}
+	}
+	// An aggregate that reads no column of the query, such as count(*),
+	// belongs to the subquery, where WHERE does not allow it.
+	if g.chance(0.7) {
+		c := pick(g, own)
+		for range 5 {
+			if agg := g.aggregate(gs.input, g.comparableType(c.typ)); readsAnyOf(agg.sql, gs.input.columns) {
+				conds = append(conds, fmt.Sprintf("%s %s %s", c.sql, pick(g, comparisonOps), agg.sql))
+				break
+			}
+		}
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	if t == typeBool {
+		not := pick(g, []string{"", "NOT "})
+		return expr{sql: fmt.Sprintf("(%sEXISTS (SELECT 1 FROM %s%s))", not, table, where), typ: t, hasColumn: true}, true
+	}
+	agg := g.aggregate(&scope{columns: own}, t)
+	return expr{sql: fmt.Sprintf("(SELECT %s FROM %s%s)", agg.sql, table, where), typ: t, hasColumn: true, scaleFree: agg.scaleFree}, true
+}
+
+// readsAnyOf reports whether the SQL text sql names one of columns.
+func readsAnyOf(sql string, columns []expr) bool {
+	for _, c := range columns {
+		for rest := sql; ; {
+			i := strings.Index(rest, c.sql)
+			if i < 0 {
+				break
+			}
+			// x1.c must not match within x1.c1.
+			rest = rest[i+len(c.sql):]
+			if rest == "" || !isIdentifierByte(rest[0]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isIdentifierByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
+}
+
 // aggregate generates an aggregate call of result type t over the rows of
 // in.
 func (g *generator) aggregate(in *scope, t sqlType) expr {
-	// NOTE: pgkeep rejects subqueries in aggregate arguments with 0A000,
-	// which PostgreSQL accepts, so the generator leaves them out.
 	argScope := *in
-	argScope.noSubqueries = true
 	arg := func(t sqlType) expr { return g.expr(&argScope, t, 2) }
 	call := func(format string, a expr) expr { return g.node(t, format, false, a) }
 	minMax := pick(g, []string{"min(%s)", "max(%s)"})
@@ -646,11 +727,11 @@ func (g *generator) aggregate(in *scope, t sqlType) expr {
 		if g.chance(0.3) {
 			a := arg(typeText)
 			format := "string_agg(%s, ',' ORDER BY %s)"
-			// NOTE: PostgreSQL rejects string_agg(DISTINCT 'x', ',' ORDER
-			// BY 'x') with 42P10, because the argument becomes text and
-			// the ORDER BY literal stays unknown. pgkeep accepts it, so
-			// DISTINCT takes only arguments that read a column.
-			if a.hasColumn && g.chance(0.3) {
+			// PostgreSQL rejects string_agg(DISTINCT 'x', ',' ORDER BY
+			// 'x') with 42P10, because the argument becomes text and the
+			// ORDER BY literal stays unknown, so a literal argument is
+			// never DISTINCT.
+			if !strings.HasPrefix(a.sql, "'") && g.chance(0.3) {
 				format = "string_agg(DISTINCT %s, ',' ORDER BY %s)"
 			}
 			return g.node(t, format, false, a, a)
@@ -712,22 +793,6 @@ func (g *generator) pickLeaf(sc *scope, t sqlType, baseOnly bool) expr {
 func (g *generator) literal(t sqlType) expr {
 	if g.chance(0.08) {
 		return expr{sql: fmt.Sprintf("CAST(NULL AS %s)", t.name()), typ: t, null: true}
-	}
-	return g.nonNullLiteral(t)
-}
-
-// replacementLiteral generates a constant for node to put in place of a
-// constant argument next to a failing one. It is neither NULL nor zero, so
-// an operation whose arguments all became constants (1.5 / 2) cannot fail
-// while PostgreSQL plans it.
-func (g *generator) replacementLiteral(t sqlType) expr {
-	switch t {
-	case typeInt:
-		return expr{sql: pick(g, []string{"1", "2", "3", "7", "(-1)"}), typ: t}
-	case typeBigint:
-		return expr{sql: pick(g, []string{"CAST(1 AS bigint)", "CAST(-2 AS bigint)", "3000000000"}), typ: t}
-	case typeNumeric:
-		return expr{sql: pick(g, []string{"0.5", "1.5", "2.50", "(-3.75)"}), typ: t}
 	}
 	return g.nonNullLiteral(t)
 }
@@ -806,14 +871,6 @@ func (g *generator) common(sc *scope, t sqlType, depth int) (expr, bool) {
 		// argument folds to NULL, like a strict call, and to a constant
 		// when both are constants.
 		a, b := sub(), sub()
-		if a.canFail || b.canFail {
-			if !a.hasColumn || a.null {
-				a = g.replacementLiteral(t)
-			}
-			if !b.hasColumn || b.null {
-				b = g.replacementLiteral(t)
-			}
-		}
 		results := []expr{a}
 		if !a.hasColumn && !b.null {
 			results = []expr{b}
@@ -1136,9 +1193,8 @@ func (g *generator) boolExpr(sc *scope, depth int) expr {
 		t := pick(g, allTypes)
 		return boolean("(%s "+pick(g, comparisonOps)+" %s)", sub(t), sub(g.comparableType(t)))
 	case 2:
-		safe := sc.safe()
 		op := pick(g, []string{"AND", "OR"})
-		l, r := g.expr(safe, typeBool, depth-1), g.expr(safe, typeBool, depth-1)
+		l, r := g.expr(sc, typeBool, depth-1), g.expr(sc, typeBool, depth-1)
 		e := boolean("(%s "+op+" %s)", l, r)
 		// PostgreSQL folds TRUE OR x to TRUE and FALSE AND x to FALSE.
 		e.hasColumn = l.hasColumn && r.hasColumn

@@ -83,13 +83,12 @@ func TestDifferentialFuzz(t *testing.T) {
 			break
 		}
 		q := newGenerator(seed, i).query()
+		postgresStart := time.Now()
 		want := runDiffQuery(t, postgres, "PostgreSQL", q.sql)
 		pgkeepStart := time.Now()
 		got := runDiffQuery(t, pgkeep, "pgkeep", q.sql)
 		stats.count(want, got)
-		if elapsed := time.Since(pgkeepStart); elapsed > stats.slowest {
-			stats.slowest, stats.slowestIndex = elapsed, i
-		}
+		stats.timed(i, time.Since(pgkeepStart), pgkeepStart.Sub(postgresStart))
 		if want.err != nil && got.err != nil && strings.HasPrefix(want.err.Code, "42") {
 			// Both engines reject the statement: a gap in the generator,
 			// which should produce valid SQL.
@@ -105,8 +104,9 @@ func TestDifferentialFuzz(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%s in %v; the slowest on pgkeep was statement %d (%v)", &stats, time.Since(start).Round(time.Millisecond),
-		stats.slowestIndex, stats.slowest.Round(time.Millisecond))
+	t.Logf("%s in %v; the slowest on pgkeep was statement %d (%v), the slowest against PostgreSQL statement %d (%v against %v)",
+		&stats, time.Since(start).Round(time.Millisecond), stats.slowestIndex, stats.slowest.Round(time.Millisecond),
+		stats.slowestRelativeIndex, stats.slowestRelative.Round(time.Millisecond), stats.slowestRelativePostgres.Round(10*time.Microsecond))
 }
 
 // diffSettings reads the seed and the bound of the run from the
@@ -391,6 +391,30 @@ type diffStats struct {
 	// numbered slowestIndex.
 	slowest      time.Duration
 	slowestIndex uint64
+	// slowestRelative and slowestRelativePostgres are pgkeep's and
+	// PostgreSQL's times for statement slowestRelativeIndex, which has the
+	// largest ratio of the two among the statements on which pgkeep took
+	// at least minRelativeTime.
+	slowestRelative, slowestRelativePostgres time.Duration
+	slowestRelativeIndex                     uint64
+}
+
+// minRelativeTime keeps statements that are fast on both engines, whose
+// ratio is mostly noise, out of diffStats.slowestRelative.
+const minRelativeTime = 100 * time.Millisecond
+
+// timed records that statement i took pgkeep and PostgreSQL the given
+// times, client round trips included.
+func (s *diffStats) timed(i uint64, pgkeep, postgres time.Duration) {
+	if pgkeep > s.slowest {
+		s.slowest, s.slowestIndex = pgkeep, i
+	}
+	if pgkeep < minRelativeTime || postgres <= 0 {
+		return
+	}
+	if s.slowestRelative == 0 || float64(pgkeep)/float64(postgres) > float64(s.slowestRelative)/float64(s.slowestRelativePostgres) {
+		s.slowestRelative, s.slowestRelativePostgres, s.slowestRelativeIndex = pgkeep, postgres, i
+	}
 }
 
 func (s *diffStats) count(want, got diffResult) {
