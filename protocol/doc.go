@@ -53,7 +53,9 @@
 // the column's type OID and format (encode.go), without allocations of their
 // own. The ResultSink is also a Rewinder: output still in the buffer can be
 // withdrawn, so a session can run a statement again after its implicit
-// transaction failed to commit.
+// transaction failed to commit. It is also a StatementDeallocator, through
+// which SQL's DEALLOCATE and DISCARD ALL drop the connection's prepared
+// statements.
 //
 // # Errors
 //
