@@ -214,6 +214,9 @@ func (b *builder) buildNode(n *pg_query.Node) (expr, error) {
 	case n.GetSetToDefault() != nil:
 		return nil, pgerror.Newf(pgcode.SyntaxError, "DEFAULT is not allowed in this context")
 	}
+	if r := n.GetRowExpr(); r != nil {
+		return b.buildRowConstructor(r)
+	}
 	if name, ok := expressionSQLNames[nodeName(n)]; ok {
 		return nil, pgerror.Newf(pgcode.FeatureNotSupported, "%s are not supported", name)
 	}
@@ -223,7 +226,6 @@ func (b *builder) buildNode(n *pg_query.Node) (expr, error) {
 // expressionSQLNames names the expressions whose parse node names do not
 // read as their SQL.
 var expressionSQLNames = map[string]string{
-	"RowExpr":         "row constructors outside comparisons",
 	"GroupingSet":     "GROUPING SETS, ROLLUP and CUBE",
 	"XmlExpr":         "XML functions",
 	"XmlSerialize":    "XML functions",

@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"strconv"
+
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -122,4 +124,24 @@ func (b *builder) buildRowIn(op string, left []*pg_query.Node, ae *pg_query.A_Ex
 		return &notExpr{arg: or}, nil
 	}
 	return or, nil
+}
+
+// buildRowConstructor builds ROW(a, b) or (a, b) outside a comparison as a
+// record whose fields PostgreSQL names f1, f2 and so on.
+func (b *builder) buildRowConstructor(r *pg_query.RowExpr) (expr, error) {
+	w := &wholeRowExpr{}
+	for i, n := range r.Args {
+		e, err := b.build(n)
+		if err != nil {
+			return nil, err
+		}
+		if e.resultType().OID == oidUnknown {
+			if e, err = b.castTo(e, plainType(oidText), false); err != nil {
+				return nil, err
+			}
+		}
+		w.cols = append(w.cols, e)
+		w.fields = append(w.fields, scopeColumn{name: "f" + strconv.Itoa(i+1), typ: e.resultType(), fields: recordFields(e)})
+	}
+	return w, nil
 }
