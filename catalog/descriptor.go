@@ -99,9 +99,9 @@ type ColumnDescriptor struct {
 	// Serial marks a column declared serial or bigserial, which PostgreSQL
 	// shows with a nextval() default.
 	Serial bool `json:"serial,omitempty"`
-	// SequenceName is the name of the implicit sequence of a serial or
-	// identity column once a rename of the table or column has made it
-	// differ from table_column_seq; empty until then.
+	// SequenceName is the recorded name of the implicit sequence of a
+	// serial or identity column. A rename of the table or column records
+	// it, and until then it is empty and the name is table_column_seq.
 	SequenceName string `json:"sequence_name,omitempty"`
 	// Hidden columns (the row id of a table without a primary key) are left
 	// out of SELECT * and INSERT without a column list.

@@ -21,9 +21,9 @@
 // Sequences reserve values ahead in blocks of 32 with one kv write each.
 // Like PostgreSQL's nextval they are not transactional, and a crash skips
 // the unused rest of a block. Named sequences (CREATE SEQUENCE) are
-// descriptors of kind "sequence"; the implicit sequence of a serial or
-// identity column has no descriptor of its own, ColumnSequence builds one
-// when it is used. Both keep their state the same way (sequence.go).
+// descriptors of kind "sequence". The implicit sequence of a serial or
+// identity column has no descriptor of its own, so ColumnSequence builds
+// one when it is used. Both keep their state the same way (sequence.go).
 //
 // Temporary schemas, tables and sequences take IDs from a range counted
 // in memory and leave Version alone, because only their session can name

@@ -227,8 +227,8 @@ func TestRemoveTemporaryObjects(t *testing.T) {
 	if err := c.CreateTable(txn, perm); err != nil {
 		t.Fatal(err)
 	}
-	// The state of the identity column stays. The states of a column
-	// that is gone and of one that no longer draws from a sequence go.
+	// The state of the identity column stays. The sweep deletes the state
+	// of a dropped column and of a column that no longer uses a sequence.
 	live, dropped, plain := seqKey{perm.ID, 1}.key(), seqKey{perm.ID, 2}.key(), seqKey{perm.ID, 3}.key()
 	for _, k := range [][]byte{live, dropped, plain} {
 		if err := txn.Put(k, encodeSeqState(5, true)); err != nil {

@@ -195,7 +195,7 @@ func pgGetIndexdef(ec *evalContext, a []any) (any, error) {
 	if ix == nil {
 		return nil, nil
 	}
-	// A column number other than 0 asks for that key column alone, and
+	// A column number other than 0 requests that key column alone, and
 	// one that the index lacks gets an empty string.
 	if len(a) == 3 && a[1] != int64(0) {
 		n := a[1].(int64)
@@ -410,23 +410,34 @@ func hasSchemaPrivilege(ec *evalContext, a []any) (any, error) {
 	if s == nil {
 		return nil, pgerror.Newf(pgcode.UndefinedSchema, "schema %q does not exist", a[0].(string))
 	}
-	granted := false
-	for _, p := range strings.Split(a[1].(string), ",") {
-		switch strings.ToLower(strings.TrimSpace(p)) {
+	return anyPrivilege(a[1].(string), func(privilege string) (bool, bool) {
+		switch privilege {
 		case "usage":
-			granted = true
+			return true, true
 		case "create":
-			if !s.Virtual && security.CheckDDL(subjectOf(ec.actor()), "create table", s.Name) == nil {
-				granted = true
-			}
-		default:
-			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
+			return !s.Virtual && security.CheckDDL(subjectOf(ec.actor()), "create table", s.Name) == nil, true
 		}
-	}
-	return granted, nil
+		return false, false
+	})
 }
 
-// hasDatabasePrivilege answers has_database_privilege for pgkeep's one
+// anyPrivilege evaluates a comma-separated privilege list of a
+// has_*_privilege function: true when grant grants any of them. grant
+// receives each name in lower case and reports whether it is granted and
+// whether the name is known; an unknown name fails with 22023.
+func anyPrivilege(list string, grant func(privilege string) (granted, known bool)) (any, error) {
+	result := false
+	for _, p := range strings.Split(list, ",") {
+		granted, known := grant(strings.ToLower(strings.TrimSpace(p)))
+		if !known {
+			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
+		}
+		result = result || granted
+	}
+	return result, nil
+}
+
+// hasDatabasePrivilege evaluates has_database_privilege for pgkeep's one
 // database: every user may connect and create temporary tables, and the
 // roles that run DDL may create schemas.
 func hasDatabasePrivilege(ec *evalContext, a []any) (any, error) {
@@ -440,20 +451,15 @@ func hasDatabasePrivilege(ec *evalContext, a []any) (any, error) {
 			return nil, pgerror.Newf(pgcode.UndefinedDatabase, "database with OID %d does not exist", db)
 		}
 	}
-	granted := false
-	for _, p := range strings.Split(a[1].(string), ",") {
-		switch strings.ToLower(strings.TrimSpace(p)) {
+	return anyPrivilege(a[1].(string), func(privilege string) (bool, bool) {
+		switch privilege {
 		case "connect", "temp", "temporary":
-			granted = true
+			return true, true
 		case "create":
-			if security.CheckDDL(subjectOf(ec.actor()), "create schema", "") == nil {
-				granted = true
-			}
-		default:
-			return nil, pgerror.Newf(pgcode.InvalidParameterValue, "unrecognized privilege type: %q", strings.TrimSpace(p))
+			return security.CheckDDL(subjectOf(ec.actor()), "create schema", "") == nil, true
 		}
-	}
-	return granted, nil
+		return false, false
+	})
 }
 
 // pgSizePretty renders a byte count as pg_size_pretty does in PostgreSQL

@@ -148,23 +148,14 @@ func overlay(_ *evalContext, a []any) (any, error) {
 // with the flags g (every match) and i (ignore case). The replacement
 // reads \1 to \9 as groups and \& as the whole match.
 func regexpReplace(_ *evalContext, a []any) (any, error) {
-	src, pattern, repl := a[0].(string), a[1].(string), a[2].(string)
-	global := false
+	src, repl := a[0].(string), a[2].(string)
+	flags := ""
 	if len(a) == 4 {
-		for _, f := range a[3].(string) {
-			switch f {
-			case 'g':
-				global = true
-			case 'i':
-				pattern = "(?i)" + pattern
-			default:
-				return nil, pgerror.Newf(pgcode.InvalidParameterValue, "invalid regular expression option: %q", string(f))
-			}
-		}
+		flags = a[3].(string)
 	}
-	re, err := regexp.Compile(pattern)
+	re, global, err := compileRegexp(a[1].(string), flags)
 	if err != nil {
-		return nil, pgerror.Newf(pgcode.InvalidRegularExpression, "invalid regular expression: %v", err)
+		return nil, err
 	}
 	template := goReplacement(repl)
 	if global {
@@ -176,6 +167,38 @@ func regexpReplace(_ *evalContext, a []any) (any, error) {
 	}
 	out := re.ExpandString(nil, template, src, loc)
 	return src[:loc[0]] + string(out) + src[loc[1]:], nil
+}
+
+// compileRegexp compiles a pattern with the flags of regexp_replace and
+// regexp_matches: g (every match, reported as global), i (ignore case)
+// and c (case sensitive, the default), the last of i and c winning.
+// PostgreSQL's other flags return 0A000, and unknown ones 22023.
+// NOTE: patterns are Go RE2 syntax, so PostgreSQL's back references and
+// lookahead are rejected.
+func compileRegexp(pattern, flags string) (re *regexp.Regexp, global bool, err error) {
+	ignoreCase := false
+	for _, f := range flags {
+		switch f {
+		case 'g':
+			global = true
+		case 'i':
+			ignoreCase = true
+		case 'c':
+			ignoreCase = false
+		default:
+			if strings.ContainsRune("bemnpqstwx", f) {
+				return nil, false, pgerror.Newf(pgcode.FeatureNotSupported, "regular expression option %q is not supported", string(f))
+			}
+			return nil, false, pgerror.Newf(pgcode.InvalidParameterValue, "invalid regular expression option: %q", string(f))
+		}
+	}
+	if ignoreCase {
+		pattern = "(?i)" + pattern
+	}
+	if re, err = regexp.Compile(pattern); err != nil {
+		return nil, false, pgerror.Newf(pgcode.InvalidRegularExpression, "invalid regular expression: %v", err)
+	}
+	return re, global, nil
 }
 
 // goReplacement turns a PostgreSQL replacement string into Go's template

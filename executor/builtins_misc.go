@@ -3,8 +3,6 @@ package executor
 import (
 	"crypto/sha256"
 	"crypto/sha512"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/pgkeep/pgkeep/pgerror"
@@ -65,34 +63,21 @@ func regexpMatchesRows(_ *evalContext, a []any) ([][]any, error) {
 			return nil, nil
 		}
 	}
-	src, pattern := a[0].(string), a[1].(string)
-	global := false
+	src := a[0].(string)
+	flags := ""
 	if len(a) == 3 {
-		for _, f := range a[2].(string) {
-			switch f {
-			case 'g':
-				global = true
-			case 'i':
-				pattern = "(?i)" + pattern
-			case 'c':
-			default:
-				if strings.ContainsRune("bemnpqstwx", f) {
-					return nil, pgerror.Newf(pgcode.FeatureNotSupported, "regular expression option %q is not supported", string(f))
-				}
-				return nil, pgerror.Newf(pgcode.InvalidParameterValue, "invalid regular expression option: %q", string(f))
-			}
-		}
+		flags = a[2].(string)
 	}
-	// NOTE: patterns are Go RE2 syntax, like regexp_replace's, so
-	// PostgreSQL's back references and lookahead are rejected.
-	re, err := regexp.Compile(pattern)
+	re, global, err := compileRegexp(a[1].(string), flags)
 	if err != nil {
-		return nil, pgerror.Newf(pgcode.InvalidRegularExpression, "invalid regular expression: %v", err)
+		return nil, err
 	}
+
 	limit := 1
 	if global {
 		limit = -1
 	}
+
 	var out [][]any
 	for _, m := range re.FindAllStringSubmatchIndex(src, limit) {
 		var groups []any

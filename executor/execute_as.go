@@ -12,9 +12,9 @@ import (
 // statement is checked and run as that user, so its writes to USER and
 // STREAM tables land in that user's rows. Because the target's role decides
 // the inner plan, the statement is analysed again at every execution. The
-// result columns come from an analysis as the target when the plan is made;
-// an execution whose analysis gives other columns fails with 0A000, like a
-// prepared statement after a schema change. The rows, of a SELECT or a
+// result columns come from an analysis as the target when the plan is
+// made. An execution whose analysis gives other columns fails with 0A000,
+// like a prepared statement after a schema change. The rows, of a SELECT or a
 // RETURNING clause, are collected before the audit entry records the
 // command tag.
 func (a *analyser) planExecuteAs(ea *executeAsStmt) (*plan, error) {

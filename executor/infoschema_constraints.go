@@ -12,8 +12,8 @@ import (
 // The information_schema constraint views show the constraints of the
 // ordinary tables the acting user may read. PostgreSQL 15 shows them only
 // to the table's owner and to roles with a privilege other than SELECT on
-// the table, so a role that may only read a table sees more here than it
-// would in PostgreSQL.
+// the table, so a role that may only read a table gets more rows here than
+// in PostgreSQL.
 
 // constraintScope is the part of the catalog the constraint views show.
 type constraintScope struct {

@@ -224,7 +224,7 @@ func TestConstraintViewsFilterByAccess(t *testing.T) {
 		stars int CHECK (stars BETWEEN 1 AND 5)) WITH (access_level = 'public')`)
 	bob := newTestSession(t, srv, "bob")
 
-	// bob reads reviews and authors but not books, so he sees no
+	// bob reads reviews and authors but not books, so the view lists no
 	// constraint of books and no column of books that a foreign key uses.
 	const usage = `SELECT table_name, column_name, constraint_name FROM information_schema.constraint_column_usage
 		WHERE constraint_name LIKE 'reviews%' ORDER BY 1, 2, 3`

@@ -424,7 +424,7 @@ func (a *analyser) resolveSequence(rv *pg_query.RangeVar) (*catalog.TableDescrip
 
 // columnSequence finds the serial or identity column whose implicit
 // sequence rv names and returns that sequence, or nil. A name of the form
-// table_column_seq is tried at each underscore; a sequence that kept its
+// table_column_seq is tried at each underscore. A sequence that kept its
 // name through a rename is found among the tables of the schemas rv may
 // name.
 func (a *analyser) columnSequence(rv *pg_query.RangeVar) (*catalog.TableDescriptor, error) {
