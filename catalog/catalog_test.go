@@ -16,6 +16,9 @@ func openCatalog(t *testing.T, dir string) (*Catalog, kv.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A test that closed the engine itself makes this Close return
+	// ErrClosed, which is ignored.
+	t.Cleanup(func() { _ = engine.Close() })
 	return New(engine), engine
 }
 

@@ -1,9 +1,9 @@
 // Package kv is pgkeep's storage layer: an ordered, transactional key-value
 // store (Engine, Txn, Iterator), its implementation over an embedded pebble
 // store, and the order-preserving encoding of SQL values into keys. Table
-// semantics belong to the packages above it. No pebble type appears in its exported API, so a
-// distributed store with snapshot isolation can replace pebble behind the
-// same interface.
+// semantics belong to the packages above it. No pebble type appears in its
+// exported API, so a distributed store with snapshot isolation can replace
+// pebble behind the same interface.
 //
 // # Transactions
 //
@@ -30,13 +30,43 @@
 // sequence number and leaves the critical section before pebble applies
 // and fsyncs the batch (pebble.Sync), so concurrent commits share fsyncs in
 // pebble's commit pipeline. Commit returns after the fsync. A transaction
-// without writes commits without the check.
+// without writes commits without the check. A key first written after a
+// Refresh carries in its tag the snapshot it was written on, and its check
+// starts there.
 //
 // Each transaction starts at the visible watermark, the highest commit
 // sequence number at or below which every commit has finished applying,
 // and takes its snapshot after reading it. Keys written by commits that no
 // open transaction can conflict with any more are pruned from the conflict
 // map.
+//
+// # Large transactions
+//
+// A transaction's memory stays bounded however much it writes. When the
+// indexed batch passes the write buffer size (PebbleOptions.WriteBufferSize,
+// 8 MiB by default), its entries move to the temporary store and the batch
+// starts empty. The temporary store is a second pebble store without a WAL
+// in the directory "temp" inside the store's directory, opened on the first
+// move and deleted at every open and close, so a crash leaves nothing
+// behind. Each moving transaction writes under its own 8-byte key prefix,
+// and each move writes the sorted batch as one sstable and ingests it.
+// Reads then merge the batch over the moved entries over the snapshot. A
+// batch that an open iterator reads stays in memory until the transaction
+// ends, so the iterator still returns the writes made before it.
+//
+// Such a transaction commits by ingestion: it writes its entries, without
+// the prefix and without the undone keys, into sstables of at most 128 MiB,
+// and pebble ingests them atomically after the conflict check. Ingestion
+// is durable when it returns, like a commit with pebble.Sync. Its keys do
+// not enter the conflict map. Instead the oracle keeps the moved entries
+// as the record of which keys the commit wrote: a later commit looks its
+// keys up there, and the large commit itself looks up there the keys of the
+// conflict map newer than its snapshot. The temporary store drops the
+// entries once no open transaction began before the commit.
+//
+// The undo entries of savepoints move the same way, and a read set of
+// TrackReads that grows past 65,536 keys or 256 ranges becomes the range
+// spanning them, which can only add conflicts.
 //
 // Commit and Rollback release the snapshot and close the transaction's
 // iterators that are still open. A closed iterator reports no key and its

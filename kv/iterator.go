@@ -19,8 +19,12 @@ import (
 type txnIterator struct {
 	txn  *pebbleTxn
 	snap *pebble.Iterator
-	// writes is nil when the transaction had no writes at creation.
-	writes *pebble.Iterator
+	// writes reads the write index as it was at creation: the batch, the
+	// spill, or both. It is nil when the transaction had no writes then.
+	writes layerIter
+	// batch is the batch writes reads, which must stay open until the
+	// iterator closes.
+	batch *pebble.Batch
 
 	snapValid   bool
 	writesValid bool
@@ -50,7 +54,7 @@ func (t *pebbleTxn) NewIterator(lower, upper []byte) (Iterator, error) {
 		UpperBound: cloneBytes(upper),
 	}
 	if t.reads != nil {
-		t.reads.ranges = append(t.reads.ranges, keyRange{lower: opts.LowerBound, upper: opts.UpperBound})
+		t.reads.addRange(opts.LowerBound, opts.UpperBound)
 	}
 
 	it := &txnIterator{txn: t}
@@ -59,12 +63,12 @@ func (t *pebbleTxn) NewIterator(lower, upper []byte) (Iterator, error) {
 	if err != nil {
 		return nil, pgerror.Wrapf(err, pgcode.IoError, "kv: open iterator")
 	}
-	if t.writes != nil {
-		it.writes, err = t.writes.NewBatchOnlyIter(context.Background(), opts)
-		if err != nil {
-			_ = it.snap.Close()
-			return nil, pgerror.Wrapf(err, pgcode.InternalError, "kv: open iterator over write index")
-		}
+	if it.writes, err = t.newWriteIter(opts); err != nil {
+		_ = it.snap.Close()
+		return nil, err
+	}
+	if it.writes != nil {
+		it.batch = t.writes
 	}
 
 	if t.iters == nil {
@@ -72,6 +76,33 @@ func (t *pebbleTxn) NewIterator(lower, upper []byte) (Iterator, error) {
 	}
 	t.iters[it] = struct{}{}
 	return it, nil
+}
+
+// newWriteIter returns an iterator over the write index within the bounds
+// of opts, or nil when the transaction has not written.
+func (t *pebbleTxn) newWriteIter(opts *pebble.IterOptions) (layerIter, error) {
+	var top layerIter
+	if t.writes != nil {
+		batchIter, err := t.writes.NewBatchOnlyIter(context.Background(), opts)
+		if err != nil {
+			return nil, pgerror.Wrapf(err, pgcode.InternalError, "kv: open iterator over write index")
+		}
+		top = batchIter
+	}
+	if t.spill == nil {
+		return top, nil
+	}
+	bottom, err := t.spill.newIter(opts.LowerBound, opts.UpperBound)
+	if err != nil {
+		if top != nil {
+			_ = top.Close()
+		}
+		return nil, err
+	}
+	if top == nil {
+		return bottom, nil
+	}
+	return &shadowIter{top: top, bottom: bottom}, nil
 }
 
 // First positions at the first key within the bounds.
@@ -193,12 +224,13 @@ func (it *txnIterator) settle() bool {
 			it.err = pgerror.Wrapf(err, pgcode.InternalError, "kv: read write index")
 			return false
 		}
-		if tagged[0] == writePut {
+		tag, _, _ := parseWrite(tagged)
+		if tag == writePut {
 			it.fromWrites = true
 			it.valid = true
 			return true
 		}
-		if tagged[0] == writeNone {
+		if tag == writeNone {
 			// An undone write: the snapshot's key, if any, stands.
 			it.writesValid = it.step(it.writes)
 			continue
@@ -212,7 +244,7 @@ func (it *txnIterator) settle() bool {
 }
 
 // step moves an inner iterator one key in the direction of movement.
-func (it *txnIterator) step(inner *pebble.Iterator) bool {
+func (it *txnIterator) step(inner layerIter) bool {
 	if it.reverse {
 		return inner.Prev()
 	}
@@ -248,7 +280,8 @@ func (it *txnIterator) Value() []byte {
 			it.err = pgerror.Wrapf(err, pgcode.InternalError, "kv: read write index")
 			return nil
 		}
-		return tagged[1:]
+		_, _, value := parseWrite(tagged)
+		return value
 	}
 	value, err := it.snap.ValueAndErr()
 	if err != nil {

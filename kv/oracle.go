@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"sync"
 	"sync/atomic"
 
@@ -25,6 +26,8 @@ type oracle struct {
 	// visible is the visible watermark. It is written under mu and read
 	// under active.Mutex.
 	visible atomic.Uint64
+	// hasSpilled is set while mu.spilled is not empty.
+	hasSpilled atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -38,6 +41,9 @@ type oracle struct {
 		finished map[uint64]struct{}
 		// pruneAt is the size of lastCommit that triggers the next pruning.
 		pruneAt int
+		// spilled contains the recent commits of transactions whose writes
+		// were spilled, oldest first. Their keys are not in lastCommit.
+		spilled []spilledCommit
 		// applied is signaled when the watermark advances.
 		applied sync.Cond
 	}
@@ -78,16 +84,21 @@ func (o *oracle) begin() (uint64, error) {
 	return startSeq, nil
 }
 
-// end unregisters a transaction that begin returned startSeq for.
+// end unregisters a transaction that begin returned startSeq for. The
+// spills of commits that no open transaction can conflict with any more
+// are dropped.
 func (o *oracle) end(startSeq uint64) {
 	o.active.Lock()
-	defer o.active.Unlock()
 	if o.active.startSeqs[startSeq] <= 1 {
 		delete(o.active.startSeqs, startSeq)
 	} else {
 		o.active.startSeqs[startSeq]--
 	}
 	o.active.count--
+	o.active.Unlock()
+	if o.hasSpilled.Load() {
+		o.pruneSpilled()
+	}
 }
 
 // close rejects new transactions. It fails while a transaction is open.
@@ -106,50 +117,24 @@ func (o *oracle) close() error {
 	return nil
 }
 
-// reserve checks the keys written by a transaction that started at
-// startSeq against the commits it cannot see. When none of them wrote one
-// of the keys, reserve records the keys under a new commit sequence number
+// reserve checks the writes of a transaction that started at startSeq
+// against the commits it cannot see: the keys, or, for a transaction whose
+// writes were spilled, sp. When none of those commits wrote one of the
+// same keys, reserve records the writes under a new commit sequence number
 // and returns it. The caller must then apply the writes and call finish
 // with that number, whether the apply succeeds or not. On a conflict,
 // reserve waits until the conflicting commits have finished and then
 // returns the 40001 error.
-// keyBase overrides startSeq for keys first written after a Refresh.
 // reads, when not nil, adds the keys and ranges the transaction read.
-func (o *oracle) reserve(startSeq uint64, keyBase map[string]uint64, keys []string, reads *readSet) (uint64, error) {
+func (o *oracle) reserve(startSeq uint64, keys []writtenKey, reads *readSet, sp *spill) (uint64, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 
-	var conflictSeq uint64
-	conflict := false
-	if reads != nil {
-		// NB: a range check visits every recent commit; the map only holds
-		// commits newer than the oldest open transaction.
-		for key, seq := range o.mu.lastCommit {
-			if seq <= startSeq {
-				continue
-			}
-			_, read := reads.keys[key]
-			for i := 0; !read && i < len(reads.ranges); i++ {
-				read = reads.ranges[i].contains(key)
-			}
-			if read {
-				conflict = true
-				conflictSeq = max(conflictSeq, seq)
-			}
-		}
+	conflictSeq, err := o.conflictLocked(startSeq, keys, reads, sp)
+	if err != nil {
+		return 0, err
 	}
-	for _, key := range keys {
-		last := o.mu.lastCommit[key]
-		base := startSeq
-		if b, ok := keyBase[key]; ok {
-			base = b
-		}
-		if last > base {
-			conflict = true
-			conflictSeq = max(conflictSeq, last)
-		}
-	}
-	if conflict {
+	if conflictSeq > 0 {
 		// NB: like PostgreSQL, which makes a writer wait for the transaction
 		// holding the row lock before it raises 40001, the loser waits until
 		// the conflicting commits are visible. A retry then starts from a
@@ -164,13 +149,165 @@ func (o *oracle) reserve(startSeq uint64, keyBase map[string]uint64, keys []stri
 
 	o.mu.lastSeq++
 	commitSeq := o.mu.lastSeq
-	for _, key := range keys {
-		o.mu.lastCommit[key] = commitSeq
+	for _, k := range keys {
+		o.mu.lastCommit[k.key] = commitSeq
 	}
-	if len(o.mu.lastCommit) >= o.mu.pruneAt {
+	if sp != nil {
+		o.mu.spilled = append(o.mu.spilled, spilledCommit{seq: commitSeq, spill: sp})
+		o.hasSpilled.Store(true)
+	}
+	if len(o.mu.lastCommit) >= o.mu.pruneAt || sp != nil {
 		o.pruneLocked()
 	}
 	return commitSeq, nil
+}
+
+// conflictLocked returns the sequence number of the newest commit after
+// startSeq that wrote a key the transaction wrote or read, or zero.
+func (o *oracle) conflictLocked(startSeq uint64, keys []writtenKey, reads *readSet, sp *spill) (uint64, error) {
+	var conflictSeq uint64
+	if reads != nil {
+		// NB: a range check visits every recent commit; the map only holds
+		// commits newer than the oldest open transaction.
+		for key, seq := range o.mu.lastCommit {
+			if seq <= startSeq {
+				continue
+			}
+			_, read := reads.keys[key]
+			for i := 0; !read && i < len(reads.ranges); i++ {
+				read = reads.ranges[i].contains(key)
+			}
+			if read {
+				conflictSeq = max(conflictSeq, seq)
+			}
+		}
+	}
+	for _, k := range keys {
+		if last := o.mu.lastCommit[k.key]; last > k.base {
+			conflictSeq = max(conflictSeq, last)
+		}
+	}
+	if sp != nil {
+		for key, seq := range o.mu.lastCommit {
+			if seq <= startSeq {
+				continue
+			}
+			wrote, err := spillWroteBefore(sp, []byte(key), seq)
+			if err != nil {
+				return 0, err
+			}
+			if wrote {
+				conflictSeq = max(conflictSeq, seq)
+			}
+		}
+	}
+
+	// The commits of spilled transactions are not in lastCommit: ask their
+	// spills.
+	for _, c := range o.mu.spilled {
+		if c.seq <= startSeq || c.seq <= conflictSeq {
+			continue
+		}
+		hit, err := c.conflicts(keys, reads, sp)
+		if err != nil {
+			return 0, err
+		}
+		if hit {
+			conflictSeq = c.seq
+		}
+	}
+	return conflictSeq, nil
+}
+
+// spillWroteBefore reports whether sp holds a put or a delete of key whose
+// conflict check starts before seq.
+func spillWroteBefore(sp *spill, key []byte, seq uint64) (bool, error) {
+	if bytes.Compare(key, sp.lower) < 0 || bytes.Compare(key, sp.upper) > 0 {
+		return false, nil
+	}
+	tagged, err := sp.get(key)
+	if tagged == nil || err != nil {
+		return false, err
+	}
+	tag, base, _ := parseWrite(tagged)
+	return tag != writeNone && base < seq, nil
+}
+
+// spilledCommit is a commit whose written keys its spill holds.
+type spilledCommit struct {
+	seq   uint64
+	spill *spill
+}
+
+// conflicts reports whether the commit wrote a key of keys or of sp whose
+// conflict check starts before it, or a key in reads.
+func (c spilledCommit) conflicts(keys []writtenKey, reads *readSet, sp *spill) (bool, error) {
+	for _, k := range keys {
+		if k.base >= c.seq {
+			continue
+		}
+		if wrote, err := c.spill.written([]byte(k.key)); wrote || err != nil {
+			return wrote, err
+		}
+	}
+	if reads != nil {
+		for key := range reads.keys {
+			if wrote, err := c.spill.written([]byte(key)); wrote || err != nil {
+				return wrote, err
+			}
+		}
+		for _, r := range reads.ranges {
+			if hit, err := c.spill.anyWrittenIn(r); hit || err != nil {
+				return hit, err
+			}
+		}
+	}
+	if sp == nil || bytes.Compare(sp.lower, c.spill.upper) > 0 || bytes.Compare(c.spill.lower, sp.upper) > 0 {
+		return false, nil
+	}
+	return spillsIntersect(sp, c)
+}
+
+// spillsIntersect reports whether sp wrote a key that c wrote too, with a
+// conflict check that starts before c. It walks both spills in key order,
+// each seeking to the other's key.
+func spillsIntersect(sp *spill, c spilledCommit) (bool, error) {
+	mine, err := sp.newIter(c.spill.lower, nil)
+	if err != nil {
+		return false, err
+	}
+	theirs, err := c.spill.newIter(sp.lower, nil)
+	if err != nil {
+		return false, closeIter(mine, nil)
+	}
+	hit := false
+	valid := mine.First() && theirs.First()
+	for valid && err == nil {
+		switch cmp := bytes.Compare(mine.Key(), theirs.Key()); {
+		case cmp < 0:
+			valid = mine.SeekGE(theirs.Key())
+		case cmp > 0:
+			valid = theirs.SeekGE(mine.Key())
+		default:
+			var a, b []byte
+			if a, err = mine.ValueAndErr(); err != nil {
+				break
+			}
+			if b, err = theirs.ValueAndErr(); err != nil {
+				break
+			}
+			tagA, base, _ := parseWrite(a)
+			tagB, _, _ := parseWrite(b)
+			if tagA != writeNone && tagB != writeNone && base < c.seq {
+				hit = true
+				valid = false
+				break
+			}
+			valid = mine.Next() && theirs.Next()
+		}
+	}
+	err = closeIter(mine, err)
+	return hit, closeIter(theirs, err)
 }
 
 // finish marks commitSeq as applied and advances the visible watermark
@@ -210,6 +347,28 @@ func (o *oracle) pruneLocked() {
 		}
 	}
 	o.mu.pruneAt = max(minPruneThreshold, 2*len(o.mu.lastCommit))
+
+	kept := o.mu.spilled[:0]
+	for _, c := range o.mu.spilled {
+		if c.seq <= horizon {
+			c.spill.drop()
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	clear(o.mu.spilled[len(kept):])
+	o.mu.spilled = kept
+	o.hasSpilled.Store(len(kept) > 0)
+}
+
+// pruneSpilled drops the spills of the commits no transaction can conflict
+// with any more.
+func (o *oracle) pruneSpilled() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.mu.spilled) > 0 {
+		o.pruneLocked()
+	}
 }
 
 // lastCommitLen returns the size of the last-commit map, for tests.

@@ -32,14 +32,23 @@ type PebbleOptions struct {
 	// CacheSize is the size of the block cache in bytes. Zero means
 	// DefaultCacheSize.
 	CacheSize int64
+	// WriteBufferSize is the size in bytes of a transaction's in-memory
+	// write index above which its entries move to the temporary store.
+	// Zero means DefaultWriteBufferSize.
+	WriteBufferSize int
 }
 
 // pebbleEngine is the Engine over one pebble store.
 type pebbleEngine struct {
-	db     *pebble.DB
+	db *pebble.DB
+	// opts are the options db was opened with, defaults filled in.
+	opts   *pebble.Options
+	temp   *tempStore
 	logger *slog.Logger
 	oracle *oracle
 	knobs  testingKnobs
+	// writeBufferSize is PebbleOptions.WriteBufferSize or its default.
+	writeBufferSize int
 }
 
 // testingKnobs are hooks that only tests of this package set.
@@ -75,6 +84,14 @@ func openPebble(dir string, opts PebbleOptions) (*pebbleEngine, error) {
 		return nil, pgerror.Newf(pgcode.InvalidParameterValue,
 			"kv: invalid cache size %d: must be zero (the default) or positive", cacheSize)
 	}
+	writeBufferSize := opts.WriteBufferSize
+	if writeBufferSize == 0 {
+		writeBufferSize = DefaultWriteBufferSize
+	}
+	if writeBufferSize < 0 {
+		return nil, pgerror.Newf(pgcode.InvalidParameterValue,
+			"kv: invalid write buffer size %d: must be zero (the default) or positive", writeBufferSize)
+	}
 
 	pebbleOpts := &pebble.Options{
 		CacheSize:          cacheSize,
@@ -86,16 +103,28 @@ func openPebble(dir string, opts PebbleOptions) (*pebbleEngine, error) {
 	if opts.InMemory {
 		pebbleOpts.FS = vfs.NewMem()
 	}
+	pebbleOpts.EnsureDefaults()
 
 	db, err := pebble.Open(dir, pebbleOpts)
 	if err != nil {
 		return nil, pgerror.Wrapf(err, pgcode.IoError, "kv: open pebble store in %q", dir)
 	}
+	// NB: the temporary directory is inside the store's directory, on the
+	// same file system, so ingesting a commit's sstables links them instead
+	// of copying them. Pebble ignores the names it does not know.
+	temp, err := newTempStore(pebbleOpts.FS, pebbleOpts.FS.PathJoin(dir, "temp"), pebbleLogger{logger: logger})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	logger.Info("kv: opened pebble store", "dir", dir, "in_memory", opts.InMemory, "cache_bytes", cacheSize)
 	return &pebbleEngine{
-		db:     db,
-		logger: logger,
-		oracle: newOracle(),
+		db:              db,
+		opts:            pebbleOpts,
+		temp:            temp,
+		logger:          logger,
+		oracle:          newOracle(),
+		writeBufferSize: writeBufferSize,
 	}, nil
 }
 
@@ -122,6 +151,9 @@ func (e *pebbleEngine) Begin() (Txn, error) {
 func (e *pebbleEngine) Close() error {
 	if err := e.oracle.close(); err != nil {
 		return err
+	}
+	if err := e.temp.close(); err != nil {
+		e.logger.Error("kv: close temporary store failed", "err", err)
 	}
 	if err := e.db.Close(); err != nil {
 		return pgerror.Wrapf(err, pgcode.IoError, "kv: close pebble store")

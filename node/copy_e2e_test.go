@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -323,4 +324,129 @@ func TestCopyFormatsMatchPostgres(t *testing.T) {
 			t.Errorf("%s: pgkeep wrote\n%q\nPostgreSQL wrote\n%q", copyCmd, got, want)
 		}
 	}
+}
+
+// rowsReader streams COPY text rows first..last of (id, id*2, filler),
+// with the row at badLine, counted from 1, replaced by text that is not a
+// number when badLine is not zero.
+type rowsReader struct {
+	next, last, first, badLine int
+	buf                        bytes.Buffer
+}
+
+func (r *rowsReader) Read(p []byte) (int, error) {
+	for r.buf.Len() < len(p) && r.next <= r.last {
+		if r.badLine != 0 && r.next-r.first+1 == r.badLine {
+			fmt.Fprintf(&r.buf, "%d\tbad\tx\n", r.next)
+		} else {
+			fmt.Fprintf(&r.buf, "%d\t%d\t%s\n", r.next, r.next*2, strings.Repeat("f", 40))
+		}
+		r.next++
+	}
+	if r.buf.Len() == 0 {
+		return 0, io.EOF
+	}
+	return r.buf.Read(p)
+}
+
+func newRowsReader(first, last, badLine int) *rowsReader {
+	return &rowsReader{next: first, first: first, last: last, badLine: badLine}
+}
+
+// TestCopySpillsToTemporaryStore runs COPYs far larger than the node's
+// write buffer, so that their writes move to the temporary store and the
+// commit ingests them: the rows and the index entries all arrive, a bad
+// row or a duplicate key late in a COPY commits nothing, and the data
+// survives a restart.
+func TestCopySpillsToTemporaryStore(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t, server.TestingKnobs{})
+	tn.writeBufferSize = 64 << 10
+	tn.start()
+	t.Cleanup(tn.stop)
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	for _, sql := range []string{
+		"CREATE TABLE big (id int PRIMARY KEY, n int, filler text)",
+		"CREATE UNIQUE INDEX big_n ON big (n)",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rows = 30000
+	tag, err := conn.PgConn().CopyFrom(ctx, newRowsReader(1, rows, 0), "COPY big FROM STDIN")
+	if err != nil || tag.String() != fmt.Sprintf("COPY %d", rows) {
+		t.Fatalf("COPY: %q, %v", tag, err)
+	}
+	if _, err := os.Stat(filepath.Join(tn.dataDir, "store", "temp", "store")); err != nil {
+		t.Fatalf("the COPY did not use the temporary store: %v", err)
+	}
+
+	expectBig := func(wantCount, wantSum int64) {
+		t.Helper()
+		var count, sum, viaIndex int64
+		if err := conn.QueryRow(ctx, "SELECT count(*), sum(n) FROM big").Scan(&count, &sum); err != nil {
+			t.Fatal(err)
+		}
+		// The index scan finds every row through its index entry.
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM big WHERE n >= 0").Scan(&viaIndex); err != nil {
+			t.Fatal(err)
+		}
+		if count != wantCount || sum != wantSum || viaIndex != wantCount {
+			t.Fatalf("count %d, sum %d, through the index %d; want %d, %d, %d", count, sum, viaIndex, wantCount, wantSum, wantCount)
+		}
+	}
+	expectBig(rows, rows*(rows+1))
+
+	// A bad row near the end aborts the whole COPY.
+	_, err = conn.PgConn().CopyFrom(ctx, newRowsReader(rows+1, 2*rows, rows-10), "COPY big FROM STDIN")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "22P02" {
+		t.Fatalf("COPY with a bad row: %v, want SQLSTATE 22P02", err)
+	}
+	if want := fmt.Sprintf("COPY big, line %d, column n: \"bad\"", rows-10); pgErr.Where != want {
+		t.Fatalf("where %q, want %q", pgErr.Where, want)
+	}
+	expectBig(rows, rows*(rows+1))
+
+	// So does a row that repeats the primary key or the indexed value of
+	// the COPY's first row, which the duplicate check finds in the
+	// temporary store, or a committed key.
+	for _, dup := range []string{
+		fmt.Sprintf("%d\t-5\tdup\n", rows+1),
+		fmt.Sprintf("-1\t%d\tdup\n", 2*(rows+1)),
+		"5\t-5\tdup\n",
+	} {
+		_, err = conn.PgConn().CopyFrom(ctx, io.MultiReader(newRowsReader(rows+1, 2*rows, 0), strings.NewReader(dup)), "COPY big FROM STDIN")
+		if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+			t.Fatalf("COPY ending with %q: %v, want SQLSTATE 23505", dup, err)
+		}
+		expectBig(rows, rows*(rows+1))
+	}
+
+	// A large UPDATE inside a transaction with a savepoint, rolled back to
+	// the savepoint, leaves the rows as they were.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{"SAVEPOINT s", "UPDATE big SET filler = repeat('g', 60)", "ROLLBACK TO SAVEPOINT s", "DELETE FROM big WHERE id > 20000"} {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expectBig(20000, 20000*20001)
+	var changed int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM big WHERE filler <> repeat('f', 40)").Scan(&changed); err != nil || changed != 0 {
+		t.Fatalf("%d rows with a changed filler, %v; want 0", changed, err)
+	}
+
+	conn.Close(ctx)
+	tn.restart()
+	conn = tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	expectBig(20000, 20000*20001)
 }

@@ -36,6 +36,8 @@ type testNode struct {
 	tls *tls.Config
 	// nodeKnobs are the node's own test hooks, such as its clock.
 	nodeKnobs node.TestingKnobs
+	// writeBufferSize is node.Config.WriteBufferSize.
+	writeBufferSize int
 }
 
 // syncBuffer collects log output from many goroutines.
@@ -66,12 +68,8 @@ func startNode(t testing.TB, knobs server.TestingKnobs) *testNode {
 // startTLSNode is startNode with a TLS configuration for the server.
 func startTLSNode(t testing.TB, knobs server.TestingKnobs, tlsConfig *tls.Config) *testNode {
 	t.Helper()
-	sockDir, err := os.MkdirTemp("", "pgk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
-	tn := &testNode{t: t, dataDir: filepath.Join(t.TempDir(), "data"), sockDir: sockDir, knobs: knobs, tls: tlsConfig}
+	tn := newTestNode(t, knobs)
+	tn.tls = tlsConfig
 	tn.start()
 	t.Cleanup(tn.stop)
 	return tn
@@ -80,6 +78,16 @@ func startTLSNode(t testing.TB, knobs server.TestingKnobs, tlsConfig *tls.Config
 // startNodeWith is startNode with the node's test hooks.
 func startNodeWith(t testing.TB, knobs server.TestingKnobs, nodeKnobs node.TestingKnobs) *testNode {
 	t.Helper()
+	tn := newTestNode(t, knobs)
+	tn.nodeKnobs = nodeKnobs
+	tn.start()
+	t.Cleanup(tn.stop)
+	return tn
+}
+
+// newTestNode returns a node to start, with its directories.
+func newTestNode(t testing.TB, knobs server.TestingKnobs) *testNode {
+	t.Helper()
 	// Unix socket paths are limited to about 107 bytes, so the socket lives
 	// in a short directory of its own.
 	sockDir, err := os.MkdirTemp("", "pgk")
@@ -87,10 +95,7 @@ func startNodeWith(t testing.TB, knobs server.TestingKnobs, nodeKnobs node.Testi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
-	tn := &testNode{t: t, dataDir: filepath.Join(t.TempDir(), "data"), sockDir: sockDir, knobs: knobs, nodeKnobs: nodeKnobs}
-	tn.start()
-	t.Cleanup(tn.stop)
-	return tn
+	return &testNode{t: t, dataDir: filepath.Join(t.TempDir(), "data"), sockDir: sockDir, knobs: knobs}
 }
 
 func (tn *testNode) start() {
@@ -102,7 +107,8 @@ func (tn *testNode) start() {
 		listen = "127.0.0.1:" + strconv.Itoa(tn.port)
 	}
 	n, err := node.Start(node.Config{
-		DataDir: tn.dataDir,
+		DataDir:         tn.dataDir,
+		WriteBufferSize: tn.writeBufferSize,
 		Server: server.Config{
 			ListenAddr:   listen,
 			SocketDir:    tn.sockDir,

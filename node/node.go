@@ -38,6 +38,10 @@ type Config struct {
 	// InMemory keeps the store in memory; DataDir still receives
 	// root.password.
 	InMemory bool
+	// WriteBufferSize is the size in bytes of a transaction's in-memory
+	// writes above which they move to the temporary store in
+	// DataDir/store/temp. Zero means kv.DefaultWriteBufferSize.
+	WriteBufferSize int
 
 	Database string
 	TimeZone string
@@ -98,7 +102,11 @@ func Start(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	engine, err := kv.OpenPebble(filepath.Join(cfg.DataDir, "store"), kv.PebbleOptions{Logger: logger, InMemory: cfg.InMemory})
+	engine, err := kv.OpenPebble(filepath.Join(cfg.DataDir, "store"), kv.PebbleOptions{
+		Logger:          logger,
+		InMemory:        cfg.InMemory,
+		WriteBufferSize: cfg.WriteBufferSize,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
 	}
