@@ -603,38 +603,89 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		return nil, err
 	}
 	return dmlPlan(t, ret, "UPDATE", func(ec *evalContext, emit func([]any) error) (int64, error) {
-		rows, err := collectTargetRows(ec, codec, spec, filter, from)
-		if err != nil {
-			return 0, err
-		}
 		txn := ec.sess.txn.kv
 		owner := ec.actor().ID
 		now := ec.now().UnixMicro()
 		pending := &fkPending{}
-		for _, old := range rows {
+		n, err := forEachTargetRow(ec, codec, spec, filter, from, func(old []any) error {
 			updated := append([]any(nil), old[:codec.width()]...)
 			for _, s := range sets {
 				v, err := s.expr.eval(ec, old)
 				if err != nil {
-					return 0, err
+					return err
 				}
 				updated[s.idx] = v
 			}
 			if err := checks.check(ec, updated, pending); err != nil {
-				return 0, err
+				return err
 			}
 			if err := onParentChange(ec, refs, old[:codec.width()], updated, pending, 0); err != nil {
-				return 0, err
+				return err
 			}
 			if err := rewriteRow(txn, codec, old[:codec.width()], updated, owner, now); err != nil {
-				return 0, err
+				return err
 			}
-			if err := emit(updated); err != nil {
-				return 0, err
-			}
+			return emit(updated)
+		})
+		if err != nil {
+			return 0, err
 		}
-		return int64(len(rows)), pending.run(ec)
+		return n, pending.run(ec)
 	}), nil
+}
+
+// forEachTargetRow calls change on each row the statement changes and
+// returns their number. A scan of the primary key without FROM items,
+// whose filter reads nothing but the row, streams: its iterator does not
+// return the writes made after it opened. Otherwise every target row is
+// read first, because an index scan looks rows up by key and a subquery
+// in the filter reads the table as it is, both of which would see the
+// statement's own writes.
+func forEachTargetRow(ec *evalContext, codec *rowCodec, spec scanSpec, filter expr, from relation, change func(row []any) error) (int64, error) {
+	if from == nil && spec.index == nil && readsOnlyRow(filter) {
+		it := newScanIter(ec, codec, spec, filter, scanForWrite)
+		defer it.close()
+		var n int64
+		for {
+			row, err := it.next(ec)
+			if row == nil || err != nil {
+				return n, err
+			}
+			if err := change(row); err != nil {
+				return 0, err
+			}
+			n++
+		}
+	}
+	rows, err := collectTargetRows(ec, codec, spec, filter, from)
+	if err != nil {
+		return 0, err
+	}
+	for _, row := range rows {
+		if err := change(row); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(rows)), nil
+}
+
+// readsOnlyRow reports whether e is computed from the row, constants and
+// parameters alone, through operators and functions.
+func readsOnlyRow(e expr) bool {
+	switch e.(type) {
+	case nil, *columnExpr, *constExpr, *paramExpr:
+		return true
+	}
+	children, known := exprChildren(e)
+	if !known {
+		return false
+	}
+	for _, c := range children {
+		if !readsOnlyRow(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // withFromItems adds the FROM items of UPDATE ... FROM or the USING items
@@ -756,30 +807,27 @@ func (a *analyser) planDelete(del *pg_query.DeleteStmt) (*plan, error) {
 		return nil, err
 	}
 	return dmlPlan(t, ret, "DELETE", func(ec *evalContext, emit func([]any) error) (int64, error) {
-		rows, err := collectTargetRows(ec, codec, spec, filter, using)
-		if err != nil {
-			return 0, err
-		}
 		pending := &fkPending{}
-		for _, row := range rows {
+		n, err := forEachTargetRow(ec, codec, spec, filter, using, func(row []any) error {
 			if err := onParentChange(ec, refs, row[:codec.width()], nil, pending, 0); err != nil {
-				return 0, err
+				return err
 			}
 			key, err := codec.encodeKey(row, ec.actor().ID)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			if err := ec.sess.txn.kv.Delete(key); err != nil {
-				return 0, err
+				return err
 			}
 			if err := codec.deleteIndexEntries(ec.sess.txn.kv, row[:codec.width()], ec.actor().ID); err != nil {
-				return 0, err
+				return err
 			}
-			if err := emit(row[:codec.width()]); err != nil {
-				return 0, err
-			}
+			return emit(row[:codec.width()])
+		})
+		if err != nil {
+			return 0, err
 		}
-		return int64(len(rows)), pending.run(ec)
+		return n, pending.run(ec)
 	}), nil
 }
 

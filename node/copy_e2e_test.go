@@ -426,12 +426,19 @@ func TestCopySpillsToTemporaryStore(t *testing.T) {
 	}
 
 	// A large UPDATE inside a transaction with a savepoint, rolled back to
-	// the savepoint, leaves the rows as they were.
+	// the savepoint, leaves the rows as they were. An UPDATE that moves
+	// every key past the end of its own scan changes each row once.
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sql := range []string{"SAVEPOINT s", "UPDATE big SET filler = repeat('g', 60)", "ROLLBACK TO SAVEPOINT s", "DELETE FROM big WHERE id > 20000"} {
+	for _, sql := range []string{
+		"SAVEPOINT s",
+		"UPDATE big SET filler = repeat('g', 60)",
+		"ROLLBACK TO SAVEPOINT s",
+		"DELETE FROM big WHERE id > 20000",
+		"UPDATE big SET id = id + 100000",
+	} {
 		if _, err := tx.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
@@ -440,6 +447,10 @@ func TestCopySpillsToTemporaryStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectBig(20000, 20000*20001)
+	var idSum int64
+	if err := conn.QueryRow(ctx, "SELECT sum(id) FROM big").Scan(&idSum); err != nil || idSum != 20000*20001/2+20000*100000 {
+		t.Fatalf("sum(id) %d, %v; want %d", idSum, err, 20000*20001/2+20000*100000)
+	}
 	var changed int64
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM big WHERE filler <> repeat('f', 40)").Scan(&changed); err != nil || changed != 0 {
 		t.Fatalf("%d rows with a changed filler, %v; want 0", changed, err)
