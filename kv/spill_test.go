@@ -377,3 +377,32 @@ func TestUndoLogSpills(t *testing.T) {
 	expectScan(t, check, nil, nil, "k000=before", "k001=committed", "k002=after")
 	check.Rollback()
 }
+
+// TestRetiredBatchesReleased checks that a batch kept for an open
+// iterator goes once the iterator closes, so a statement that reopens an
+// iterator per row while it writes keeps bounded memory.
+func TestRetiredBatchesReleased(t *testing.T) {
+	e := openSpillingEngine(t, t.TempDir(), 512)
+	txn := begin(t, e)
+	defer txn.Rollback()
+	pt := txn.(*pebbleTxn)
+	for round := range 20 {
+		put(t, txn, fmt.Sprintf("k%02d-first", round), "v")
+		it, err := txn.NewIterator(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; pt.writes != nil; i++ {
+			put(t, txn, fmt.Sprintf("k%02d-%03d", round, i), "a value of some bytes")
+		}
+		if len(pt.retired) != 1 {
+			t.Fatalf("round %d: %d retired batches while one iterator reads one", round, len(pt.retired))
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if len(pt.retired) != 0 {
+			t.Fatalf("round %d: %d retired batches after the iterator reading it closed", round, len(pt.retired))
+		}
+	}
+}
