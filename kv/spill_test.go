@@ -1,6 +1,8 @@
 package kv
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -404,5 +406,29 @@ func TestRetiredBatchesReleased(t *testing.T) {
 		if len(pt.retired) != 0 {
 			t.Fatalf("round %d: %d retired batches after the iterator reading it closed", round, len(pt.retired))
 		}
+	}
+}
+
+// TestTempStoreStaysClosed checks that dropping a spill after Engine.Close
+// neither reopens the temporary store nor recreates its directory. The
+// oracle drops a commit's spill after the committing transaction
+// unregistered, so a concurrent Engine.Close can come first.
+func TestTempStoreStaysClosed(t *testing.T) {
+	dir := t.TempDir()
+	e := openSpillingEngine(t, dir, 512)
+	txn := spillingTxn(t, e, "a", "v")
+	sp := txn.(*pebbleTxn).spill
+	prefix := bytes.Clone(sp.prefix)
+	txn.Rollback()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e.temp.drop(prefix)
+	if _, err := os.Stat(filepath.Join(dir, "temp")); !os.IsNotExist(err) {
+		t.Errorf("a drop after Close recreated the temporary directory: %v", err)
+	}
+	if _, _, err := e.temp.db(); !errors.Is(err, ErrClosed) {
+		t.Errorf("temporary store after Close: error %v, expected ErrClosed", err)
 	}
 }

@@ -36,6 +36,8 @@ type tempStore struct {
 		sync.Mutex
 		db   *pebble.DB
 		opts *pebble.Options
+		// closed is set by close. The store does not open again after it.
+		closed bool
 	}
 	// lastPrefix and lastFile number the spill prefixes and sstable files.
 	lastPrefix atomic.Uint64
@@ -51,10 +53,18 @@ func newTempStore(fs vfs.FS, dir string, logger pebbleLogger) (*tempStore, error
 	return &tempStore{fs: fs, dir: dir, logger: logger}, nil
 }
 
-// db returns the pebble store, opening it on the first call.
+// db returns the pebble store, opening it on the first call. It returns
+// ErrClosed after close.
 func (s *tempStore) db() (*pebble.DB, *pebble.Options, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.dbLocked()
+}
+
+func (s *tempStore) dbLocked() (*pebble.DB, *pebble.Options, error) {
+	if s.mu.closed {
+		return nil, nil, ErrClosed
+	}
 	if s.mu.db != nil {
 		return s.mu.db, s.mu.opts, nil
 	}
@@ -92,9 +102,16 @@ func (s *tempStore) newFilePath() string {
 }
 
 // drop deletes the keys under prefix. The flush that follows lets pebble
-// delete the files the range covers.
+// delete the files the range covers. After close it does nothing, because
+// close deleted every key: the oracle may drop a commit's spill after the
+// last transaction unregistered, when Engine.Close can already have run.
 func (s *tempStore) drop(prefix []byte) {
-	db, _, err := s.db()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closed {
+		return
+	}
+	db, _, err := s.dbLocked()
 	if err == nil {
 		err = db.DeleteRange(prefix, PrefixEnd(prefix), pebble.NoSync)
 	}
@@ -111,6 +128,7 @@ func (s *tempStore) drop(prefix []byte) {
 func (s *tempStore) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.mu.closed = true
 	if s.mu.db != nil {
 		if err := s.mu.db.Close(); err != nil {
 			return pgerror.Wrapf(err, pgcode.IoError, "kv: close temporary store")
