@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -79,6 +80,18 @@ func (s *tempStore) dbLocked() (*pebble.DB, *pebble.Options, error) {
 		FS:                 s.fs,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             s.logger,
+		// NB: every spill ingests an sstable, and those of a transaction
+		// with scattered keys overlap, so L0 grows faster than compactions
+		// shrink it. Pebble (v2.1.7) does not stall ingestions, but it
+		// stalls the flush that drop starts while L0 has this many
+		// sublevels. drop runs under the oracle's lock, so every commit
+		// would wait for those compactions.
+		L0StopWritesThreshold: math.MaxInt32,
+		EventListener: &pebble.EventListener{
+			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+				s.logger.logger.Warn("kv: temporary store stalled writes", "reason", info.Reason)
+			},
+		},
 	}
 	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 	opts.EnsureDefaults()
