@@ -51,8 +51,8 @@
 // behind. Each moving transaction writes under its own 8-byte key prefix,
 // and each move writes the sorted batch as one sstable and ingests it.
 // Reads then merge the batch over the moved entries over the snapshot. A
-// batch that an open iterator reads stays in memory until the transaction
-// ends, so the iterator still returns the writes made before it.
+// batch that an open iterator reads stays in memory until the iterator
+// closes, so the iterator still returns the writes made before it.
 //
 // Such a transaction commits by ingestion: it writes its entries, without
 // the prefix and without the undone keys, into sstables of at most 128 MiB,

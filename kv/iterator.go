@@ -298,6 +298,7 @@ func (it *txnIterator) Close() error {
 	if !it.released {
 		it.release()
 		delete(it.txn.iters, it)
+		it.txn.closeRetired(it.batch)
 	}
 	return it.err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -195,7 +196,7 @@ func closeIter(it layerIter, err error) error {
 
 // spillWrites moves the entries of the in-memory write index to the
 // temporary store and releases the index. A batch that an open iterator
-// still reads is kept until the transaction finishes.
+// still reads is kept until that iterator closes.
 func (t *pebbleTxn) spillWrites() error {
 	if t.spill == nil {
 		s, err := newSpill(t.engine.temp)
@@ -223,6 +224,22 @@ func (t *pebbleTxn) spillWrites() error {
 	// The next write creates a new batch.
 	t.writes = nil
 	return nil
+}
+
+// closeRetired closes batch if a spill retired it and no open iterator
+// reads it any more.
+func (t *pebbleTxn) closeRetired(batch *pebble.Batch) {
+	i := slices.Index(t.retired, batch)
+	if batch == nil || i < 0 {
+		return
+	}
+	for it := range t.iters {
+		if it.batch == batch {
+			return
+		}
+	}
+	_ = batch.Close()
+	t.retired = slices.Delete(t.retired, i, i+1)
 }
 
 // layerIter is the interface txnIterator reads the write index through: a

@@ -1,14 +1,21 @@
 package kv
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // openSpillingEngine opens an engine whose transactions move their writes
@@ -376,4 +383,120 @@ func TestUndoLogSpills(t *testing.T) {
 	check := begin(t, e)
 	expectScan(t, check, nil, nil, "k000=before", "k001=committed", "k002=after")
 	check.Rollback()
+}
+
+// TestRetiredBatchesReleased checks that a batch kept for an open
+// iterator goes once the iterator closes, so a statement that reopens an
+// iterator per row while it writes keeps bounded memory.
+func TestRetiredBatchesReleased(t *testing.T) {
+	e := openSpillingEngine(t, t.TempDir(), 512)
+	txn := begin(t, e)
+	defer txn.Rollback()
+	pt := txn.(*pebbleTxn)
+	for round := range 20 {
+		put(t, txn, fmt.Sprintf("k%02d-first", round), "v")
+		it, err := txn.NewIterator(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; pt.writes != nil; i++ {
+			put(t, txn, fmt.Sprintf("k%02d-%03d", round, i), "a value of some bytes")
+		}
+		if len(pt.retired) != 1 {
+			t.Fatalf("round %d: %d retired batches while one iterator reads one", round, len(pt.retired))
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if len(pt.retired) != 0 {
+			t.Fatalf("round %d: %d retired batches after the iterator reading it closed", round, len(pt.retired))
+		}
+	}
+}
+
+// TestTempStoreStaysClosed checks that dropping a spill after Engine.Close
+// neither reopens the temporary store nor recreates its directory. The
+// oracle drops a commit's spill after the committing transaction
+// unregistered, so a concurrent Engine.Close can come first.
+func TestTempStoreStaysClosed(t *testing.T) {
+	dir := t.TempDir()
+	e := openSpillingEngine(t, dir, 512)
+	txn := spillingTxn(t, e, "a", "v")
+	sp := txn.(*pebbleTxn).spill
+	prefix := bytes.Clone(sp.prefix)
+	txn.Rollback()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e.temp.drop(prefix)
+	if _, err := os.Stat(filepath.Join(dir, "temp")); !os.IsNotExist(err) {
+		t.Errorf("a drop after Close recreated the temporary directory: %v", err)
+	}
+	if _, _, err := e.temp.db(); !errors.Is(err, ErrClosed) {
+		t.Errorf("temporary store after Close: error %v, expected ErrClosed", err)
+	}
+}
+
+// warnRecorder is a slog handler that keeps the messages of warnings and
+// errors.
+type warnRecorder struct {
+	mu       sync.Mutex
+	messages []string
+}
+
+func (r *warnRecorder) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= slog.LevelWarn
+}
+
+func (r *warnRecorder) Handle(_ context.Context, record slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.messages = append(r.messages, record.Message)
+	return nil
+}
+
+func (r *warnRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+
+func (r *warnRecorder) WithGroup(string) slog.Handler { return r }
+
+// TestDropDoesNotStall rolls back a transaction whose spills left many
+// overlapping sstables in L0 of the temporary store, and checks that
+// dropping its keys did not wait for compactions, which it would do while
+// holding the oracle's lock after a commit.
+func TestDropDoesNotStall(t *testing.T) {
+	recorder := &warnRecorder{}
+	e, err := openPebble(t.TempDir(), PebbleOptions{
+		CacheSize:       8 << 20,
+		WriteBufferSize: 4 << 10,
+		Logger:          slog.New(recorder),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+
+	// Random keys make every spill overlap the earlier ones, so each one
+	// adds an L0 sublevel until compactions catch up.
+	rng := rand.New(rand.NewPCG(1, 2))
+	txn := begin(t, e)
+	value := strings.Repeat("v", 100)
+	const sublevels = 24 // twice pebble's default L0StopWritesThreshold
+	var db *pebble.DB
+	for i := 1; db == nil || i%100 != 0 || db.Metrics().Levels[0].Sublevels < sublevels; i++ {
+		if i == 1_000_000 {
+			t.Fatalf("L0 of the temporary store has %d sublevels after %d writes, expected %d", db.Metrics().Levels[0].Sublevels, i, sublevels)
+		}
+		put(t, txn, fmt.Sprintf("%016x", rng.Uint64()), value)
+		if db == nil && spilled(txn) {
+			db = txn.(*pebbleTxn).spill.db
+		}
+	}
+	txn.Rollback()
+
+	recorder.mu.Lock()
+	defer recorder.mu.Unlock()
+	for _, message := range recorder.messages {
+		t.Errorf("unexpected warning: %s", message)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -36,6 +37,8 @@ type tempStore struct {
 		sync.Mutex
 		db   *pebble.DB
 		opts *pebble.Options
+		// closed is set by close. The store does not open again after it.
+		closed bool
 	}
 	// lastPrefix and lastFile number the spill prefixes and sstable files.
 	lastPrefix atomic.Uint64
@@ -51,10 +54,18 @@ func newTempStore(fs vfs.FS, dir string, logger pebbleLogger) (*tempStore, error
 	return &tempStore{fs: fs, dir: dir, logger: logger}, nil
 }
 
-// db returns the pebble store, opening it on the first call.
+// db returns the pebble store, opening it on the first call. It returns
+// ErrClosed after close.
 func (s *tempStore) db() (*pebble.DB, *pebble.Options, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.dbLocked()
+}
+
+func (s *tempStore) dbLocked() (*pebble.DB, *pebble.Options, error) {
+	if s.mu.closed {
+		return nil, nil, ErrClosed
+	}
 	if s.mu.db != nil {
 		return s.mu.db, s.mu.opts, nil
 	}
@@ -69,6 +80,18 @@ func (s *tempStore) db() (*pebble.DB, *pebble.Options, error) {
 		FS:                 s.fs,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             s.logger,
+		// NB: every spill ingests an sstable, and those of a transaction
+		// with scattered keys overlap, so L0 grows faster than compactions
+		// shrink it. Pebble (v2.1.7) does not stall ingestions, but it
+		// stalls the flush that drop starts while L0 has this many
+		// sublevels. drop runs under the oracle's lock, so every commit
+		// would wait for those compactions.
+		L0StopWritesThreshold: math.MaxInt32,
+		EventListener: &pebble.EventListener{
+			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+				s.logger.logger.Warn("kv: temporary store stalled writes", "reason", info.Reason)
+			},
+		},
 	}
 	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 	opts.EnsureDefaults()
@@ -92,9 +115,16 @@ func (s *tempStore) newFilePath() string {
 }
 
 // drop deletes the keys under prefix. The flush that follows lets pebble
-// delete the files the range covers.
+// delete the files the range covers. After close it does nothing, because
+// close deleted every key: the oracle may drop a commit's spill after the
+// last transaction unregistered, when Engine.Close can already have run.
 func (s *tempStore) drop(prefix []byte) {
-	db, _, err := s.db()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closed {
+		return
+	}
+	db, _, err := s.dbLocked()
 	if err == nil {
 		err = db.DeleteRange(prefix, PrefixEnd(prefix), pebble.NoSync)
 	}
@@ -111,6 +141,7 @@ func (s *tempStore) drop(prefix []byte) {
 func (s *tempStore) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.mu.closed = true
 	if s.mu.db != nil {
 		if err := s.mu.db.Close(); err != nil {
 			return pgerror.Wrapf(err, pgcode.IoError, "kv: close temporary store")

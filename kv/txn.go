@@ -64,7 +64,8 @@ type pebbleTxn struct {
 	// move.
 	spill *spill
 	// retired contains batches that writes replaced while open iterators
-	// still read them. finish closes them.
+	// still read them. The last of those iterators to close closes a
+	// batch, or finish does.
 	retired []*pebble.Batch
 	// writeCount counts the Put and Delete calls.
 	writeCount uint64
