@@ -268,7 +268,8 @@ func (b *builder) matchArgs(fn *builtin, args []expr, exactOnly bool) ([]expr, b
 		case
 			isStringType(have) && isStringType(want),
 			isNumericType(have) && isNumericType(want) && numericRank(have) <= numericRank(want),
-			isTimeType(have) && isTimeType(want) && timeRank(have) < timeRank(want):
+			isTimeType(have) && isTimeType(want) && timeRank(have) < timeRank(want),
+			have == oidTime && want == oidInterval:
 		default:
 			return nil, false, nil
 		}

@@ -55,6 +55,9 @@ var timeBuiltins = map[string][]builtin{
 		timeFunc(oidTimestamptz, oidNumeric, extractNumeric),
 		timeFunc(oidTimestamp, oidNumeric, extractNumeric),
 		timeFunc(oidDate, oidNumeric, extractNumeric),
+		{argTypes: []uint32{oidText, oidTime}, result: fixed(oidNumeric), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return extractTimeOfDay(a[0].(string), a[1].(pgtype.Time), true)
+		}},
 		{argTypes: []uint32{oidText, oidInterval}, result: fixed(oidNumeric), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return extractInterval(a[0].(string), a[1].(pgtype.Interval), true)
 		}},
@@ -66,6 +69,9 @@ var timeBuiltins = map[string][]builtin{
 		// definition of this overload does.
 		{argTypes: []uint32{oidText, oidDate}, result: fixed(oidFloat8), strict: true, fn: func(ec *evalContext, a []any) (any, error) {
 			return extractFloat(ec, oidTimestamp, a[0].(string), a[1].(time.Time))
+		}},
+		{argTypes: []uint32{oidText, oidTime}, result: fixed(oidFloat8), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return extractTimeOfDay(a[0].(string), a[1].(pgtype.Time), false)
 		}},
 		{argTypes: []uint32{oidText, oidInterval}, result: fixed(oidFloat8), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return extractInterval(a[0].(string), a[1].(pgtype.Interval), false)
@@ -671,6 +677,37 @@ func extractInterval(unitText string, iv pgtype.Interval, numeric bool) (any, er
 		v = scaledValue{coefficient: quarterSeconds*microsPerSecond + iv.Microseconds, scale: 6}
 	default:
 		return nil, unitNotSupported(name, oidInterval)
+	}
+	if numeric {
+		return v.numeric(), nil
+	}
+	return v.float(), nil
+}
+
+// extractTimeOfDay is extract and date_part of a time, which have only
+// the units of a time of day, following PostgreSQL's time_part.
+func extractTimeOfDay(unitText string, t pgtype.Time, numeric bool) (any, error) {
+	unit, name, err := lookupUnit(unitText, oidTime)
+	if err != nil {
+		return nil, err
+	}
+	micros := t.Microseconds
+	var v scaledValue
+	switch unit {
+	case unitMicrosecond:
+		v = scaledValue{coefficient: micros % microsPerMinute}
+	case unitMillisecond:
+		v = scaledValue{coefficient: micros % microsPerMinute, scale: 3}
+	case unitSecond:
+		v = scaledValue{coefficient: micros % microsPerMinute, scale: 6}
+	case unitMinute:
+		v.coefficient = micros / microsPerMinute % 60
+	case unitHour:
+		v.coefficient = micros / microsPerHour
+	case unitEpoch:
+		v = scaledValue{coefficient: micros, scale: 6}
+	default:
+		return nil, unitNotSupported(name, oidTime)
 	}
 	if numeric {
 		return v.numeric(), nil
