@@ -103,7 +103,7 @@ var typeAliases = map[string]uint32{
 	"bytea":     oidBytea,
 	"date":      oidDate,
 	"timestamp": oidTimestamp, "timestamptz": oidTimestamptz, "interval": oidInterval,
-	"time":     oidTime,
+	"time": oidTime,
 	"uuid": oidUUID, "json": oidJSON, "jsonb": oidJSONB,
 	"oid": oidOID,
 	// serial types map to their integer type; the caller adds the sequence.
