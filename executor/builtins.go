@@ -203,6 +203,11 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if e, ok, err := b.buildJSONFunc(name, args, fc.Location); ok {
 		return e, err
 	}
+	if name == "timezone" && len(args) == 2 && args[1].resultType().OID == oidTime {
+		return nil, pgerror.NotSupported("type time with time zone").
+			WithDetail("AT TIME ZONE applied to a time returns time with time zone.").
+			WithPosition(fc.Location + 1)
+	}
 	if name == "pg_typeof" {
 		if e, ok := buildTypeofCall(args); ok {
 			return e, nil

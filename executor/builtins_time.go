@@ -99,6 +99,9 @@ var timeBuiltins = map[string][]builtin{
 	"make_date": {{argTypes: []uint32{oidInt4, oidInt4, oidInt4}, result: fixed(oidDate), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 		return makeDate(a[0].(int64), a[1].(int64), a[2].(int64))
 	}}},
+	"make_time": {{argTypes: []uint32{oidInt4, oidInt4, oidFloat8}, result: fixed(oidTime), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+		return makeTimeOfDay(a[0].(int64), a[1].(int64), a[2].(float64))
+	}}},
 	"make_timestamp": {{
 		argTypes: []uint32{oidInt4, oidInt4, oidInt4, oidInt4, oidInt4, oidFloat8}, result: fixed(oidTimestamp), strict: true,
 		fn: func(_ *evalContext, a []any) (any, error) { return makeTimestamp(a, time.UTC) },
@@ -798,16 +801,6 @@ func makeTimestamp(a []any, loc *time.Location) (any, error) {
 	y, m, d := date.Date()
 	t := localToInstant(time.Date(y, m, d, int(hour), int(minute), 0, 0, time.UTC), loc)
 	return checkTimestamp(addMicros(t, int64(math.RoundToEven(seconds*microsPerSecond))).UTC())
-}
-
-// formatSecondsField prints seconds as C's %02g does in PostgreSQL's
-// messages.
-func formatSecondsField(s float64) string {
-	text := formatFloat(s, oidFloat8)
-	if s >= 0 && s < 10 {
-		return "0" + text
-	}
-	return text
 }
 
 func makeIntervalFunc(a []any) (any, error) {

@@ -478,6 +478,14 @@ func (b *builder) buildTimeArith(op string, l, r expr, location int32) (expr, er
 		}
 		return nil, undefinedOperator(op, typeName(l.resultType().OID), r.resultType().OID, location)
 	}
+	// time multiplies and divides as an interval, through the implicit
+	// cast.
+	if lt == oidTime && (op == "*" || op == "/") {
+		lt = oidInterval
+	}
+	if rt == oidTime && op == "*" {
+		rt = oidInterval
+	}
 	// Numbers next to an interval are double precision, an integer next
 	// to a date is integer.
 	if isNumericType(lt) && rt == oidInterval && op == "*" {

@@ -623,8 +623,14 @@ func (b *builder) buildUnary(op string, ae *pg_query.A_Expr) (expr, error) {
 				return &constExpr{val: d, typ: c.typ}, nil
 			}
 		}
-		if arg.resultType().OID == oidUnknown {
+		switch arg.resultType().OID {
+		case oidUnknown:
 			if arg, err = b.castTo(arg, plainType(oidFloat8), false); err != nil {
+				return nil, err
+			}
+		case oidTime:
+			// -time is -interval, through the implicit cast.
+			if arg, err = b.castTo(arg, plainType(oidInterval), false); err != nil {
 				return nil, err
 			}
 		}

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -275,4 +276,38 @@ func checkTimeParam(t pgtype.Time) (any, error) {
 		return nil, timeOutOfRange()
 	}
 	return t, nil
+}
+
+// makeTimeOfDay is make_time(hour, min, sec). Like PostgreSQL, it accepts
+// up to 24:00:00 and seconds up to 60, rounded to microseconds.
+func makeTimeOfDay(hour, minute int64, sec float64) (any, error) {
+	if hour >= 0 && hour <= 24 && minute >= 0 && minute < 60 && !math.IsNaN(sec) {
+		secMicros := math.RoundToEven(sec * microsPerSecond)
+		if secMicros >= 0 && secMicros <= 60*microsPerSecond {
+			micros := (hour*60+minute)*microsPerMinute + int64(secMicros)
+			if micros <= microsPerDay {
+				return makeTime(micros), nil
+			}
+		}
+	}
+	return nil, pgerror.Newf(pgcode.DatetimeFieldOverflow, "time field value out of range: %d:%02d:%s", hour, minute, formatSecondsField(sec))
+}
+
+// formatSecondsField formats seconds as C's printf("%02g") does with
+// PostgreSQL's snprintf: six significant digits, zero-padded to two
+// characters, and NaN and Infinity spelled out.
+func formatSecondsField(sec float64) string {
+	switch {
+	case math.IsNaN(sec):
+		return "NaN"
+	case math.IsInf(sec, 1):
+		return "Infinity"
+	case math.IsInf(sec, -1):
+		return "-Infinity"
+	}
+	s := strconv.FormatFloat(sec, 'g', 6, 64)
+	if len(s) < 2 {
+		s = "0" + s
+	}
+	return s
 }

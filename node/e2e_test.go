@@ -409,3 +409,37 @@ func TestDroppedUserSessionEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeBinaryParameters sends time parameters in binary: values from
+// 00:00:00 to 24:00:00 arrive intact, and others fail with 22008 as in
+// PostgreSQL's time_recv.
+func TestTimeBinaryParameters(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+
+	for _, micros := range []int64{0, 1, 45296789000, 86400000000} {
+		var got pgtype.Time
+		var text string
+		err := conn.QueryRow(ctx, "SELECT $1::time, $1::time::text", pgtype.Time{Microseconds: micros, Valid: true}).Scan(&got, &text)
+		if err != nil {
+			t.Fatalf("time %d: %v", micros, err)
+		}
+		if got.Microseconds != micros || !got.Valid {
+			t.Errorf("time %d came back as %+v", micros, got)
+		}
+		if want := map[int64]string{0: "00:00:00", 1: "00:00:00.000001", 45296789000: "12:34:56.789", 86400000000: "24:00:00"}[micros]; text != want {
+			t.Errorf("time %d as text = %q, want %q", micros, text, want)
+		}
+	}
+
+	for _, micros := range []int64{-1, 86400000001} {
+		var got pgtype.Time
+		err := conn.QueryRow(ctx, "SELECT $1::time", pgtype.Time{Microseconds: micros, Valid: true}).Scan(&got)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "22008" || pgErr.Message != "time out of range" {
+			t.Errorf("time %d: got %v, want 22008 time out of range", micros, err)
+		}
+	}
+}
