@@ -582,7 +582,7 @@ func resolveCheckOperator(op string, l, r uint32) (uint32, uint32, uint32, bool)
 			return l, r, oidBool, true
 		}
 		return oidText, oidText, oidBool, true
-	case l == r && (l == oidBool || l == oidDate || l == oidTimestamp || l == oidTimestamptz):
+	case l == r && (l == oidBool || l == oidDate || l == oidTimestamp || l == oidTimestamptz || l == oidTime):
 		return l, r, oidBool, true
 	}
 	return 0, 0, 0, false

@@ -1076,8 +1076,9 @@ func buildSQLValueFunction(f *pg_query.SQLValueFunction) (expr, error) {
 	case pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME:
 		return &sessionValueExpr{kind: "localtime", typ: plainType(oidTime)}, nil
 	case pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
-		// The grammar only accepts a precision that is an integer constant.
-		// PostgreSQL warns about one above 6 and lowers it.
+		// The grammar only accepts an integer constant as the precision.
+		// PostgreSQL lowers one above 6 to 6 with a warning, which is not
+		// sent here.
 		return &sessionValueExpr{kind: "localtime", typ: catalog.ColumnType{OID: oidTime, TypMod: min(f.Typmod, maxTimePrecision)}}, nil
 	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N:
 		return nil, pgerror.NotSupported("type time with time zone").

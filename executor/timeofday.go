@@ -83,7 +83,7 @@ var (
 	inputClockDigits = regexp.MustCompile(`^(\d{2})(\d{2})(?:(\d{2})(\.\d*)?)?$`)
 )
 
-// timeOfDayInput is the fields of time input.
+// timeOfDayInput contains the fields read from time input.
 type timeOfDayInput struct {
 	hour, minute, second int
 	// fraction is the digits after the decimal point of the seconds.
@@ -138,7 +138,7 @@ func invalidTimeInput(s string) *pgerror.Error {
 }
 
 // readField reads one field of time input and reports whether it is valid
-// where it stands. A date must come before the time, and AM, PM and zones
+// in its position. A date must come before the time, and AM, PM and zones
 // after it.
 func (in *timeOfDayInput) readField(field string) bool {
 	// ISO 8601 marks a time with a leading T.
