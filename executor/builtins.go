@@ -203,6 +203,11 @@ func (b *builder) buildFuncCall(fc *pg_query.FuncCall) (expr, error) {
 	if e, ok, err := b.buildJSONFunc(name, args, fc.Location); ok {
 		return e, err
 	}
+	if name == "timezone" && len(args) == 2 && args[1].resultType().OID == oidTime {
+		return nil, pgerror.NotSupported("type time with time zone").
+			WithDetail("AT TIME ZONE applied to a time returns time with time zone.").
+			WithPosition(fc.Location + 1)
+	}
 	if name == "pg_typeof" {
 		if e, ok := buildTypeofCall(args); ok {
 			return e, nil
@@ -268,7 +273,8 @@ func (b *builder) matchArgs(fn *builtin, args []expr, exactOnly bool) ([]expr, b
 		case
 			isStringType(have) && isStringType(want),
 			isNumericType(have) && isNumericType(want) && numericRank(have) <= numericRank(want),
-			isTimeType(have) && isTimeType(want) && timeRank(have) < timeRank(want):
+			isTimeType(have) && isTimeType(want) && timeRank(have) < timeRank(want),
+			have == oidTime && want == oidInterval:
 		default:
 			return nil, false, nil
 		}

@@ -55,6 +55,9 @@ var timeBuiltins = map[string][]builtin{
 		timeFunc(oidTimestamptz, oidNumeric, extractNumeric),
 		timeFunc(oidTimestamp, oidNumeric, extractNumeric),
 		timeFunc(oidDate, oidNumeric, extractNumeric),
+		{argTypes: []uint32{oidText, oidTime}, result: fixed(oidNumeric), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return extractTimeOfDay(a[0].(string), a[1].(pgtype.Time), true)
+		}},
 		{argTypes: []uint32{oidText, oidInterval}, result: fixed(oidNumeric), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return extractInterval(a[0].(string), a[1].(pgtype.Interval), true)
 		}},
@@ -66,6 +69,9 @@ var timeBuiltins = map[string][]builtin{
 		// definition of this overload does.
 		{argTypes: []uint32{oidText, oidDate}, result: fixed(oidFloat8), strict: true, fn: func(ec *evalContext, a []any) (any, error) {
 			return extractFloat(ec, oidTimestamp, a[0].(string), a[1].(time.Time))
+		}},
+		{argTypes: []uint32{oidText, oidTime}, result: fixed(oidFloat8), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+			return extractTimeOfDay(a[0].(string), a[1].(pgtype.Time), false)
 		}},
 		{argTypes: []uint32{oidText, oidInterval}, result: fixed(oidFloat8), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 			return extractInterval(a[0].(string), a[1].(pgtype.Interval), false)
@@ -92,6 +98,9 @@ var timeBuiltins = map[string][]builtin{
 	},
 	"make_date": {{argTypes: []uint32{oidInt4, oidInt4, oidInt4}, result: fixed(oidDate), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
 		return makeDate(a[0].(int64), a[1].(int64), a[2].(int64))
+	}}},
+	"make_time": {{argTypes: []uint32{oidInt4, oidInt4, oidFloat8}, result: fixed(oidTime), strict: true, fn: func(_ *evalContext, a []any) (any, error) {
+		return makeTimeOfDay(a[0].(int64), a[1].(int64), a[2].(float64))
 	}}},
 	"make_timestamp": {{
 		argTypes: []uint32{oidInt4, oidInt4, oidInt4, oidInt4, oidInt4, oidFloat8}, result: fixed(oidTimestamp), strict: true,
@@ -678,6 +687,37 @@ func extractInterval(unitText string, iv pgtype.Interval, numeric bool) (any, er
 	return v.float(), nil
 }
 
+// extractTimeOfDay is extract and date_part of a time, which have only
+// the units of a time of day, following PostgreSQL's time_part.
+func extractTimeOfDay(unitText string, t pgtype.Time, numeric bool) (any, error) {
+	unit, name, err := lookupUnit(unitText, oidTime)
+	if err != nil {
+		return nil, err
+	}
+	micros := t.Microseconds
+	var v scaledValue
+	switch unit {
+	case unitMicrosecond:
+		v = scaledValue{coefficient: micros % microsPerMinute}
+	case unitMillisecond:
+		v = scaledValue{coefficient: micros % microsPerMinute, scale: 3}
+	case unitSecond:
+		v = scaledValue{coefficient: micros % microsPerMinute, scale: 6}
+	case unitMinute:
+		v.coefficient = micros / microsPerMinute % 60
+	case unitHour:
+		v.coefficient = micros / microsPerHour
+	case unitEpoch:
+		v = scaledValue{coefficient: micros, scale: 6}
+	default:
+		return nil, unitNotSupported(name, oidTime)
+	}
+	if numeric {
+		return v.numeric(), nil
+	}
+	return v.float(), nil
+}
+
 // age subtracts b from a field by field, borrowing from the next larger
 // field, so the result counts calendar years, months and days, following
 // PostgreSQL's timestamp_age. a and b are wall-clock times.
@@ -761,16 +801,6 @@ func makeTimestamp(a []any, loc *time.Location) (any, error) {
 	y, m, d := date.Date()
 	t := localToInstant(time.Date(y, m, d, int(hour), int(minute), 0, 0, time.UTC), loc)
 	return checkTimestamp(addMicros(t, int64(math.RoundToEven(seconds*microsPerSecond))).UTC())
-}
-
-// formatSecondsField prints seconds as C's %02g does in PostgreSQL's
-// messages.
-func formatSecondsField(s float64) string {
-	text := formatFloat(s, oidFloat8)
-	if s >= 0 && s < 10 {
-		return "0" + text
-	}
-	return text
 }
 
 func makeIntervalFunc(a []any) (any, error) {

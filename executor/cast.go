@@ -88,9 +88,14 @@ func castDatum(v any, from uint32, typ catalog.ColumnType, assignment bool, loc 
 		if t, ok := v.(time.Time); ok {
 			return castTime(t, from, to, loc), nil
 		}
+	case to == oidTime:
+		return castToTime(v, from, typ.TypMod, loc)
 	case to == oidInterval:
 		if iv, ok := v.(pgtype.Interval); ok {
 			return iv, nil
+		}
+		if t, ok := v.(pgtype.Time); ok {
+			return pgtype.Interval{Microseconds: t.Microseconds, Valid: true}, nil
 		}
 	case to == oidJSON || to == oidJSONB:
 		if s, ok := v.(string); ok {
@@ -230,6 +235,14 @@ func commonType(a, b uint32) (uint32, bool) {
 	case b == oidUnknown:
 		return a, true
 	}
+	if a == oidTime || b == oidTime {
+		// time meets interval as an interval, through the implicit cast,
+		// and has no operators with the other date and time types.
+		if a == oidInterval || b == oidInterval {
+			return oidInterval, true
+		}
+		return 0, false
+	}
 	ca, cb := typeCategory(a), typeCategory(b)
 	if ca != cb {
 		return 0, false
@@ -315,6 +328,10 @@ func compareDatums(a, b any) int {
 		if y, ok := b.(pgtype.Interval); ok {
 			return compareIntervals(x, y)
 		}
+	case pgtype.Time:
+		if y, ok := b.(pgtype.Time); ok {
+			return cmpInt(x.Microseconds, y.Microseconds)
+		}
 	case []any:
 		if y, ok := b.([]any); ok {
 			return compareArrays(x, y)
@@ -389,6 +406,47 @@ func castTime(t time.Time, from, to uint32, loc *time.Location) time.Time {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	return t
+}
+
+// castToTime converts a time, timestamp, timestamptz or interval to time
+// of precision typmod. A timestamptz gives its wall-clock time in loc, the
+// session time zone.
+func castToTime(v any, from uint32, typmod int32, loc *time.Location) (any, error) {
+	var micros int64
+	switch x := v.(type) {
+	case pgtype.Time:
+		micros = x.Microseconds
+	case pgtype.Interval:
+		micros = timeFromInterval(x).Microseconds
+	case time.Time:
+		if from != oidTimestamp && from != oidTimestamptz {
+			return nil, pgerror.Newf(pgcode.CannotCoerce, "cannot cast type %s to %s", typeName(from), typeName(oidTime))
+		}
+		if pgtext.InfinitySign(x) != 0 {
+			// PostgreSQL returns NULL for an infinite timestamp.
+			return nil, nil
+		}
+		if from == oidTimestamptz {
+			x = x.In(loc)
+		}
+		micros = wallClockMicros(x)
+	default:
+		return nil, pgerror.Newf(pgcode.CannotCoerce, "cannot cast type %s to %s", typeName(from), typeName(oidTime))
+	}
+	return makeTime(roundTimePrecision(micros, typmod)), nil
+}
+
+// timeCastAllowed reports whether PostgreSQL has an implicit or assignment
+// cast between time and another type: time to interval, and timestamp,
+// timestamptz and interval to time.
+func timeCastAllowed(from, to uint32) bool {
+	switch {
+	case from == oidTime:
+		return to == oidInterval
+	case to == oidTime:
+		return from == oidTimestamp || from == oidTimestamptz || from == oidInterval
+	}
+	return false
 }
 
 func boolText(b bool) string {

@@ -166,6 +166,7 @@ var sqlValueFunctions = map[pg_query.SQLValueFunctionOp]struct {
 	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_DATE:      {oidDate, "CURRENT_DATE"},
 	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP: {oidTimestamptz, "CURRENT_TIMESTAMP"},
 	pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:    {oidTimestamp, "LOCALTIMESTAMP"},
+	pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME:         {oidTime, "LOCALTIME"},
 	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_USER:      {oidName, "CURRENT_USER"},
 	pg_query.SQLValueFunctionOp_SVFOP_SESSION_USER:      {oidName, "SESSION_USER"},
 }
@@ -581,7 +582,7 @@ func resolveCheckOperator(op string, l, r uint32) (uint32, uint32, uint32, bool)
 			return l, r, oidBool, true
 		}
 		return oidText, oidText, oidBool, true
-	case l == r && (l == oidBool || l == oidDate || l == oidTimestamp || l == oidTimestamptz):
+	case l == r && (l == oidBool || l == oidDate || l == oidTimestamp || l == oidTimestamptz || l == oidTime):
 		return l, r, oidBool, true
 	}
 	return 0, 0, 0, false

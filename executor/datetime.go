@@ -368,6 +368,20 @@ func (e *timeArithExpr) eval(ec *evalContext, row []any) (any, error) {
 			return nil, pgerror.New(pgcode.DatetimeFieldOverflow, "cannot subtract infinite dates")
 		}
 		return unixDays(l.(time.Time)) - unixDays(r.(time.Time)), nil
+	case "time+interval":
+		return addTimeInterval(l.(pgtype.Time), r.(pgtype.Interval), 1), nil
+	case "interval+time":
+		return addTimeInterval(r.(pgtype.Time), l.(pgtype.Interval), 1), nil
+	case "time-interval":
+		return addTimeInterval(l.(pgtype.Time), r.(pgtype.Interval), -1), nil
+	case "time-time":
+		return pgtype.Interval{Microseconds: l.(pgtype.Time).Microseconds - r.(pgtype.Time).Microseconds, Valid: true}, nil
+	case "date+time":
+		return addDateTime(l.(time.Time), r.(pgtype.Time).Microseconds)
+	case "time+date":
+		return addDateTime(r.(time.Time), l.(pgtype.Time).Microseconds)
+	case "date-time":
+		return addDateTime(l.(time.Time), -r.(pgtype.Time).Microseconds)
 	case "date+int4", "date-int4", "int4+date":
 		date, days := l, r
 		if e.kind == "int4+date" {
@@ -383,6 +397,15 @@ func (e *timeArithExpr) eval(ec *evalContext, row []any) (any, error) {
 		return checkDate(date.(time.Time).AddDate(0, 0, int(n)))
 	}
 	return nil, pgerror.Internal("unknown date/time operator %s", e.kind)
+}
+
+// addDateTime returns the timestamp micros after midnight of date. An
+// infinite date stays infinite.
+func addDateTime(date time.Time, micros int64) (any, error) {
+	if pgtext.InfinitySign(date) != 0 {
+		return date, nil
+	}
+	return checkTimestamp(date.Add(time.Duration(micros) * time.Microsecond))
 }
 
 // zone returns the session time zone for timestamptz arithmetic and nil
@@ -406,6 +429,8 @@ func shortName(oid uint32) string {
 		return "date"
 	case oidInterval:
 		return "interval"
+	case oidTime:
+		return "time"
 	case oidInt4:
 		return "int4"
 	case oidFloat8:
@@ -415,7 +440,7 @@ func shortName(oid uint32) string {
 }
 
 // buildTimeArith resolves +, -, * and / when an operand is a date,
-// timestamp or interval. An unknown literal takes the other operand's
+// timestamp, time or interval. An unknown literal takes the other operand's
 // type when that type has the operator with itself (timestamp - '...'),
 // and else the type that gives an operator (timestamp + '1 day' reads an
 // interval), as PostgreSQL's operator resolution does.
@@ -423,6 +448,10 @@ func (b *builder) buildTimeArith(op string, l, r expr, location int32) (expr, er
 	lt, rt := l.resultType().OID, r.resultType().OID
 	unknownType := func(other uint32) uint32 {
 		switch {
+		case op == "-" && other == oidTime:
+			return oidTime
+		case op == "+" && other == oidTime:
+			return oidInterval
 		case op == "-" && (isTimeType(other) || other == oidInterval):
 			return other
 		case op == "+" && other == oidInterval:
@@ -448,6 +477,14 @@ func (b *builder) buildTimeArith(op string, l, r expr, location int32) (expr, er
 				WithPosition(location + 1)
 		}
 		return nil, undefinedOperator(op, typeName(l.resultType().OID), r.resultType().OID, location)
+	}
+	// time multiplies and divides as an interval, through the implicit
+	// cast.
+	if lt == oidTime && (op == "*" || op == "/") {
+		lt = oidInterval
+	}
+	if rt == oidTime && op == "*" {
+		rt = oidInterval
 	}
 	// Numbers next to an interval are double precision, an integer next
 	// to a date is integer.
@@ -476,8 +513,20 @@ func (b *builder) buildTimeArith(op string, l, r expr, location int32) (expr, er
 		rt = oidTimestamp
 	}
 	kind := shortName(lt) + op + shortName(rt)
+	if kind == "time+time" {
+		// time + time could be time + interval or interval + time.
+		return nil, pgerror.Newf(pgcode.AmbiguousFunction, "operator is not unique: %s %s %s", typeName(lt), op, typeName(rt)).
+			WithHint("Could not choose a best candidate operator. You might need to add explicit type casts.").
+			WithPosition(location + 1)
+	}
 	var typ uint32
 	switch kind {
+	case "time+interval", "interval+time", "time-interval":
+		typ = oidTime
+	case "time-time":
+		typ = oidInterval
+	case "date+time", "time+date", "date-time":
+		typ = oidTimestamp
 	case "interval+interval", "interval-interval", "interval*float8", "float8*interval", "interval/float8",
 		"timestamp-timestamp", "timestamptz-timestamptz":
 		typ = oidInterval

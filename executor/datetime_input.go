@@ -423,6 +423,9 @@ type relativeTimeExpr struct {
 
 func (e *relativeTimeExpr) eval(ec *evalContext, _ []any) (any, error) {
 	loc := ec.sess.location()
+	if e.typ.OID == oidTime {
+		return parseTime(e.text, e.typ.TypMod, loc, ec.txnTime)
+	}
 	if e.typ.OID == oidDate {
 		return parseFreeDate(e.text, loc, ec.txnTime)
 	}

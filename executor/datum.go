@@ -33,6 +33,7 @@ import (
 //	json, jsonb               string holding the JSON text
 //	bytea                     []byte
 //	date, timestamp(tz)       time.Time in UTC
+//	time                      pgtype.Time with Valid set
 //	interval                  pgtype.Interval with Valid set
 //	uuid                      [16]byte
 
@@ -88,6 +89,8 @@ func parseDatum(s string, typ catalog.ColumnType, loc *time.Location) (any, erro
 		return parseTimestamp(s, false, loc)
 	case oidTimestamptz:
 		return parseTimestamp(s, true, loc)
+	case oidTime:
+		return parseTime(s, typ.TypMod, loc, time.Now())
 	case oidInterval:
 		return parseInterval(s)
 	case oidUUID:
@@ -498,6 +501,8 @@ func formatDatum(v any, oid uint32) string {
 		return `\x` + hex.EncodeToString(x)
 	case time.Time:
 		return formatTime(x, oid)
+	case pgtype.Time:
+		return formatTimeOfDay(x)
 	case pgtype.Interval:
 		return formatInterval(x)
 	case [16]byte:

@@ -742,6 +742,8 @@ func (e *sessionValueExpr) eval(ec *evalContext, _ []any) (any, error) {
 		return ec.txnTime, nil
 	case "today":
 		return castTime(ec.txnTime, oidTimestamptz, oidDate, ec.sess.location()), nil
+	case "localtime":
+		return castToTime(ec.txnTime, oidTimestamptz, e.typ.TypMod, ec.sess.location())
 	}
 	return nil, pgerror.Internal("unknown session value %s", e.kind)
 }

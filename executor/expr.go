@@ -425,7 +425,7 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 		return c, err
 	}
 	if c, ok := e.(*constExpr); ok {
-		if text, ok := c.val.(string); ok && (from.OID == oidUnknown || isStringType(from.OID)) && isTimeType(typ.OID) && hasRelativeTimeWord(text) {
+		if text, ok := c.val.(string); ok && (from.OID == oidUnknown || isStringType(from.OID)) && (isTimeType(typ.OID) || typ.OID == oidTime) && hasRelativeTimeWord(text) {
 			// Reject invalid input at planning, but read the value at each
 			// execution.
 			if _, err := castDatum(c.val, from.OID, typ, assignment, b.sess.location()); err != nil {
@@ -452,7 +452,7 @@ func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr,
 }
 
 func castAllowed(from, to uint32) bool {
-	if from == to || from == oidUnknown || isStringType(from) || isStringType(to) {
+	if from == to || from == oidUnknown || isStringType(from) || isStringType(to) || timeCastAllowed(from, to) {
 		return true
 	}
 	if isArrayType(from) && isArrayType(to) {
@@ -487,7 +487,7 @@ func assignmentCastAllowed(from, to uint32) bool {
 	}
 	cf, ct := typeCategory(from), typeCategory(to)
 	switch {
-	case cf == 'N' && ct == 'N', cf == 'S' && ct == 'S', cf == 'D' && ct == 'D':
+	case cf == 'N' && ct == 'N', cf == 'S' && ct == 'S', cf == 'D' && ct == 'D', timeCastAllowed(from, to):
 		return true
 	case isStringType(to):
 		return true
@@ -623,8 +623,14 @@ func (b *builder) buildUnary(op string, ae *pg_query.A_Expr) (expr, error) {
 				return &constExpr{val: d, typ: c.typ}, nil
 			}
 		}
-		if arg.resultType().OID == oidUnknown {
+		switch arg.resultType().OID {
+		case oidUnknown:
 			if arg, err = b.castTo(arg, plainType(oidFloat8), false); err != nil {
+				return nil, err
+			}
+		case oidTime:
+			// -time is -interval, through the implicit cast.
+			if arg, err = b.castTo(arg, plainType(oidInterval), false); err != nil {
 				return nil, err
 			}
 		}
@@ -751,7 +757,7 @@ func (b *builder) buildArith(op string, l, r expr, location int32) (expr, error)
 	if lt == oidUnknown && rt == oidUnknown {
 		return nil, pgerror.Newf(pgcode.AmbiguousFunction, "operator is not unique: unknown %s unknown", op).WithPosition(location + 1)
 	}
-	if isTimeType(lt) || isTimeType(rt) || lt == oidInterval || rt == oidInterval {
+	if isTimeType(lt) || isTimeType(rt) || lt == oidInterval || rt == oidInterval || lt == oidTime || rt == oidTime {
 		return b.buildTimeArith(op, l, r, location)
 	}
 	if !(isNumericType(lt) || lt == oidUnknown) || !(isNumericType(rt) || rt == oidUnknown) {
@@ -1067,6 +1073,17 @@ func buildSQLValueFunction(f *pg_query.SQLValueFunction) (expr, error) {
 		return &sessionValueExpr{kind: "now", typ: plainType(oidTimestamp)}, nil
 	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
 		return &sessionValueExpr{kind: "today", typ: plainType(oidDate)}, nil
+	case pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME:
+		return &sessionValueExpr{kind: "localtime", typ: plainType(oidTime)}, nil
+	case pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
+		// The grammar only accepts an integer constant as the precision.
+		// PostgreSQL lowers one above 6 to 6 with a warning, which is not
+		// sent here.
+		return &sessionValueExpr{kind: "localtime", typ: catalog.ColumnType{OID: oidTime, TypMod: min(f.Typmod, maxTimePrecision)}}, nil
+	case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N:
+		return nil, pgerror.NotSupported("type time with time zone").
+			WithDetail("CURRENT_TIME returns time with time zone.").
+			WithHint("Use LOCALTIME for the time of day without time zone.")
 	}
 	return nil, pgerror.NotSupported("SQL value function " + f.Op.String())
 }

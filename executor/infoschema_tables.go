@@ -157,7 +157,7 @@ func addTypeFacets(row map[string]any, typ catalog.ColumnType) {
 		}
 	case oidDate:
 		row["datetime_precision"] = int64(0)
-	case oidTimestamp, oidTimestamptz:
+	case oidTimestamp, oidTimestamptz, oidTime:
 		p := int64(6)
 		if typ.TypMod >= 0 {
 			p = int64(typ.TypMod)

@@ -286,7 +286,7 @@ func isKeyColumn(codec *rowCodec, pos int) bool {
 func keyOrderMatchesSort(oid uint32) bool {
 	switch oid {
 	case oidBool, oidInt2, oidInt4, oidInt8, oidOID, oidFloat4, oidFloat8, oidNumeric,
-		oidText, oidVarchar, oidName, oidBytea, oidDate, oidTimestamp, oidTimestamptz, oidUUID:
+		oidText, oidVarchar, oidName, oidBytea, oidDate, oidTimestamp, oidTimestamptz, oidTime, oidUUID:
 		return true
 	}
 	return false

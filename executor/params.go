@@ -50,6 +50,11 @@ func normalizeParam(v any, oid uint32, loc *time.Location) (any, error) {
 			return nil, nil
 		}
 		return x, nil
+	case pgtype.Time:
+		if !x.Valid {
+			return nil, nil
+		}
+		return checkTimeParam(x)
 	case [16]byte:
 		return x, nil
 	case []byte:

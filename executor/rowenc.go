@@ -65,6 +65,8 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 		return kv.EncodeUUID(buf, x), nil
 	case pgtype.Interval:
 		return encodeIntervalKey(buf, x), nil
+	case pgtype.Time:
+		return kv.EncodeTime(buf, x.Microseconds), nil
 	case []any:
 		return encodeArrayKey(buf, x, arrayElem(oid))
 	case *recordValue:
@@ -139,6 +141,12 @@ func decodeValueDatum(buf []byte, oid uint32) (any, []byte, error) {
 		return time.UnixMicro(micros).UTC(), rest, nil
 	case oidUUID:
 		return wrapDecode(kv.DecodeUUID(buf))
+	case oidTime:
+		micros, rest, err := kv.DecodeTime(buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		return makeTime(micros), rest, nil
 	case oidInterval:
 		b, rest, err := kv.DecodeBytes(buf)
 		if err != nil {

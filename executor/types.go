@@ -29,6 +29,7 @@ const (
 	oidDate        = pgtype.DateOID
 	oidTimestamp   = pgtype.TimestampOID
 	oidTimestamptz = pgtype.TimestamptzOID
+	oidTime        = pgtype.TimeOID
 	oidInterval    = pgtype.IntervalOID
 	oidUUID        = pgtype.UUIDOID
 	oidJSON        = pgtype.JSONOID
@@ -56,6 +57,7 @@ var typeNames = map[uint32]string{
 	oidDate:        "date",
 	oidTimestamp:   "timestamp without time zone",
 	oidTimestamptz: "timestamp with time zone",
+	oidTime:        "time without time zone",
 	oidInterval:    "interval",
 	oidUUID:        "uuid",
 	oidJSON:        "json",
@@ -67,7 +69,7 @@ var typeNames = map[uint32]string{
 // typeSizes is pg_type.typlen of each type, -1 for variable length.
 var typeSizes = map[uint32]int16{
 	oidBool: 1, oidInt2: 2, oidInt4: 4, oidInt8: 8, oidFloat4: 4, oidFloat8: 8,
-	oidDate: 4, oidTimestamp: 8, oidTimestamptz: 8, oidInterval: 16, oidUUID: 16, oidName: 64, oidOID: 4,
+	oidDate: 4, oidTimestamp: 8, oidTimestamptz: 8, oidTime: 8, oidInterval: 16, oidUUID: 16, oidName: 64, oidOID: 4,
 }
 
 func typeName(oid uint32) string {
@@ -101,6 +103,7 @@ var typeAliases = map[string]uint32{
 	"bytea":     oidBytea,
 	"date":      oidDate,
 	"timestamp": oidTimestamp, "timestamptz": oidTimestamptz, "interval": oidInterval,
+	"time": oidTime,
 	"uuid": oidUUID, "json": oidJSON, "jsonb": oidJSONB,
 	"oid": oidOID,
 	// serial types map to their integer type; the caller adds the sequence.
@@ -123,6 +126,9 @@ func resolveTypeName(tn *pg_query.TypeName) (typ catalog.ColumnType, serial bool
 		return resolveArrayTypeName(tn, name)
 	}
 	oid, ok := typeAliases[name]
+	if name == "timetz" {
+		return typ, false, pgerror.NotSupported("type time with time zone").WithPosition(tn.Location + 1)
+	}
 	if !ok {
 		return typ, false, pgerror.Newf(pgcode.UndefinedObject, "type %q does not exist", name).WithPosition(tn.Location + 1)
 	}
@@ -171,6 +177,18 @@ func resolveTypeName(tn *pg_query.TypeName) (typ catalog.ColumnType, serial bool
 	case oidTimestamp, oidTimestamptz:
 		if len(mods) == 1 {
 			typ.TypMod = mods[0]
+		}
+	case oidTime:
+		if len(mods) > 1 {
+			return typ, false, pgerror.Newf(pgcode.InvalidParameterValue, "invalid type modifier")
+		}
+		if len(mods) == 1 {
+			if mods[0] < 0 {
+				return typ, false, pgerror.Newf(pgcode.InvalidParameterValue, "TIME(%d) precision must not be negative", mods[0])
+			}
+			// NOTE: PostgreSQL also sends the warning "TIME(7) precision
+			// reduced to maximum allowed, 6", which is not sent here.
+			typ.TypMod = min(mods[0], maxTimePrecision)
 		}
 	case oidInterval:
 		// INTERVAL '1' DAY and interval(3) arrive as type modifiers.
@@ -236,6 +254,10 @@ func formatType(t catalog.ColumnType) string {
 		if t.TypMod >= 4 {
 			m := t.TypMod - 4
 			return "numeric(" + itoa(int64(m>>16)) + "," + itoa(int64(m&0xffff)) + ")"
+		}
+	case oidTime:
+		if t.TypMod >= 0 {
+			return "time(" + itoa(int64(t.TypMod)) + ") without time zone"
 		}
 	}
 	return base

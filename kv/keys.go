@@ -23,6 +23,7 @@ const (
 	tagTimestamp byte = 0x08
 	tagDate      byte = 0x09
 	tagUUID      byte = 0x0a
+	tagTime      byte = 0x0b
 )
 
 // Kind is the type of an encoded key value.
@@ -40,6 +41,7 @@ const (
 	KindTimestamp = Kind(tagTimestamp)
 	KindDate      = Kind(tagDate)
 	KindUUID      = Kind(tagUUID)
+	KindTime      = Kind(tagTime)
 )
 
 var kindNames = map[Kind]string{
@@ -53,6 +55,7 @@ var kindNames = map[Kind]string{
 	KindTimestamp: "timestamp",
 	KindDate:      "date",
 	KindUUID:      "uuid",
+	KindTime:      "time",
 }
 
 // String returns the name of the kind.
@@ -113,6 +116,7 @@ var fixedSizes = map[Kind]int{
 	KindTimestamp: 8,
 	KindDate:      4,
 	KindUUID:      16,
+	KindTime:      8,
 }
 
 // EncodeNull appends a NULL, which sorts before every other value.
@@ -263,6 +267,24 @@ func DecodeDate(buf []byte) (int32, []byte, error) {
 		return 0, nil, err
 	}
 	return int32(binary.BigEndian.Uint32(body) ^ (1 << 31)), body[4:], nil
+}
+
+// EncodeTime appends a time of day given as microseconds since midnight,
+// PostgreSQL's representation of time without time zone (0 to 86400000000,
+// where the top value is 24:00:00). Any int64 round-trips and keeps its order.
+func EncodeTime(buf []byte, micros int64) []byte {
+	buf = append(buf, tagTime)
+	return binary.BigEndian.AppendUint64(buf, uint64(micros)^signBit)
+}
+
+// DecodeTime decodes a time of day from the start of buf as microseconds
+// since midnight.
+func DecodeTime(buf []byte) (int64, []byte, error) {
+	body, err := expectTag(buf, tagTime, 8)
+	if err != nil {
+		return 0, nil, err
+	}
+	return int64(binary.BigEndian.Uint64(body) ^ signBit), body[8:], nil
 }
 
 // EncodeUUID appends a UUID. UUIDs sort bytewise, as in PostgreSQL.

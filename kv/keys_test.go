@@ -228,6 +228,39 @@ func TestKeyOrderDate(t *testing.T) {
 	})
 }
 
+func TestKeyOrderTime(t *testing.T) {
+	const microsPerDay = 86_400_000_000
+	checkOrderAndRoundTrip(t, keyCodec[int64]{
+		gen: func(rng *rand.Rand) int64 {
+			switch rng.IntN(4) {
+			case 0:
+				return []int64{0, 1, microsPerDay/2 - 1, microsPerDay / 2, microsPerDay - 1, microsPerDay}[rng.IntN(6)]
+			case 1:
+				return genInt64(rng)
+			default:
+				return rng.Int64N(microsPerDay + 1)
+			}
+		},
+		compare: cmp.Compare[int64],
+		encode:  EncodeTime,
+		decode:  DecodeTime,
+	})
+}
+
+func TestTimeKindDiffersFromTimestamp(t *testing.T) {
+	enc := EncodeTime(nil, 3_600_000_000)
+	if kind, err := PeekKind(enc); err != nil || kind != KindTime {
+		t.Fatalf("PeekKind = %v, %v; expected time", kind, err)
+	}
+	if _, _, err := DecodeTimestampMicros(enc); err == nil {
+		t.Errorf("a time key decoded as a timestamp")
+	}
+	rest, err := SkipValue(append(enc, tagNull))
+	if err != nil || len(rest) != 1 {
+		t.Errorf("SkipValue left %d bytes, err %v; expected 1", len(rest), err)
+	}
+}
+
 func TestKeyOrderUUID(t *testing.T) {
 	checkOrderAndRoundTrip(t, keyCodec[[16]byte]{
 		gen: func(rng *rand.Rand) [16]byte {

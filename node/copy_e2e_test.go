@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgkeep/pgkeep/server"
 )
@@ -279,12 +280,12 @@ func TestCopyServerFilePermissionDenied(t *testing.T) {
 
 // copyFormatFixture creates the same table with awkward values on a server.
 var copyFormatFixture = []string{
-	"CREATE TABLE copyfmt (id int PRIMARY KEY, t text, f float8, n numeric(12,3), b bool, d date, ts timestamptz, by bytea, j jsonb, u uuid)",
+	"CREATE TABLE copyfmt (id int PRIMARY KEY, t text, f float8, n numeric(12,3), b bool, d date, ts timestamptz, by bytea, j jsonb, u uuid, tm time)",
 	`INSERT INTO copyfmt VALUES
-		(1, 'tab	and ''quote'' "dq" , comma', 0.1, 12.5, true, '2020-02-29', '2024-05-06 07:08:09.123456+00', '\x00ff', '{"b": [1, 2], "a": null}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
-		(2, NULL, 1e20, -0.001, false, NULL, NULL, NULL, NULL, NULL),
-		(3, '', -2.5e-7, 0, NULL, '1999-12-31', '1999-12-31 23:59:59+00', '\x', '[]', NULL),
-		(4, 'back\slash', 3, 1000000, true, NULL, NULL, NULL, '"s"', NULL)`,
+		(1, 'tab	and ''quote'' "dq" , comma', 0.1, 12.5, true, '2020-02-29', '2024-05-06 07:08:09.123456+00', '\x00ff', '{"b": [1, 2], "a": null}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '04:05:06.789'),
+		(2, NULL, 1e20, -0.001, false, NULL, NULL, NULL, NULL, NULL, NULL),
+		(3, '', -2.5e-7, 0, NULL, '1999-12-31', '1999-12-31 23:59:59+00', '\x', '[]', NULL, '24:00'),
+		(4, 'back\slash', 3, 1000000, true, NULL, NULL, NULL, '"s"', NULL, 'allballs')`,
 }
 
 func TestCopyFormatsMatchPostgres(t *testing.T) {
@@ -460,4 +461,81 @@ func TestCopySpillsToTemporaryStore(t *testing.T) {
 	tn.restart()
 	conn = tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
 	expectBig(20000, 20000*20001)
+}
+
+// TestCopyTimeColumns loads time columns with COPY in text, CSV and binary
+// and reads them back, and copies them out in binary and in again.
+func TestCopyTimeColumns(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+	for _, sql := range []string{
+		"CREATE TABLE times (id int PRIMARY KEY, t time, t0 time(0))",
+		"CREATE TABLE times_copy (id int PRIMARY KEY, t time, t0 time(0))",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg := conn.PgConn()
+
+	tag, err := pg.CopyFrom(ctx, strings.NewReader("1\t04:05:06.789\t04:05:06.789\n2\t\\N\t24:00\n"), "COPY times FROM STDIN")
+	if err != nil || tag.String() != "COPY 2" {
+		t.Fatalf("COPY text: %q, %v", tag, err)
+	}
+	tag, err = pg.CopyFrom(ctx, strings.NewReader("id,t,t0\n3,\"4:05 PM\",allballs\n4,,23:59:59.6\n"), "COPY times FROM STDIN (FORMAT csv, HEADER)")
+	if err != nil || tag.String() != "COPY 2" {
+		t.Fatalf("COPY csv: %q, %v", tag, err)
+	}
+	micros := func(h, m, s, us int64) pgtype.Time {
+		return pgtype.Time{Microseconds: ((h*60+m)*60+s)*1_000_000 + us, Valid: true}
+	}
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"times"}, []string{"id", "t", "t0"}, pgx.CopyFromRows([][]any{
+		{int32(5), micros(23, 59, 59, 999999), micros(12, 0, 0, 500000)},
+		{int32(6), micros(0, 0, 0, 1), nil},
+	}))
+	if err != nil || n != 2 {
+		t.Fatalf("COPY binary: %d rows, %v", n, err)
+	}
+
+	var out bytes.Buffer
+	if _, err := pg.CopyTo(ctx, &out, "COPY (SELECT * FROM times ORDER BY id) TO STDOUT"); err != nil {
+		t.Fatalf("COPY TO: %v", err)
+	}
+	want := "1\t04:05:06.789\t04:05:07\n" +
+		"2\t\\N\t24:00:00\n" +
+		"3\t16:05:00\t00:00:00\n" +
+		"4\t\\N\t24:00:00\n" +
+		"5\t23:59:59.999999\t12:00:01\n" +
+		"6\t00:00:00.000001\t\\N\n"
+	if out.String() != want {
+		t.Fatalf("COPY TO wrote\n%q\nwant\n%q", out.String(), want)
+	}
+
+	var binaryOut bytes.Buffer
+	if _, err := pg.CopyTo(ctx, &binaryOut, "COPY times TO STDOUT (FORMAT binary)"); err != nil {
+		t.Fatalf("COPY TO binary: %v", err)
+	}
+	tag, err = pg.CopyFrom(ctx, &binaryOut, "COPY times_copy FROM STDIN (FORMAT binary)")
+	if err != nil || tag.String() != "COPY 6" {
+		t.Fatalf("COPY FROM binary: %q, %v", tag, err)
+	}
+	var differ int64
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM times a FULL JOIN times_copy b ON a.id = b.id
+		WHERE a.t IS DISTINCT FROM b.t OR a.t0 IS DISTINCT FROM b.t0`).Scan(&differ); err != nil {
+		t.Fatal(err)
+	}
+	if differ != 0 {
+		t.Fatalf("%d rows differ after the binary round trip", differ)
+	}
+
+	_, err = pg.CopyFrom(ctx, strings.NewReader("7\t25:00\t\\N\n"), "COPY times FROM STDIN")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "22008" {
+		t.Fatalf("COPY of 25:00 returned %v, want 22008", err)
+	}
+	if pgErr.Where != `COPY times, line 1, column t: "25:00"` {
+		t.Fatalf("where %q", pgErr.Where)
+	}
 }

@@ -55,6 +55,7 @@ const allTypesDDL = `CREATE TABLE everything (
 	d date,
 	ts timestamp,
 	tstz timestamptz,
+	tm time,
 	u uuid,
 	j json,
 	jb jsonb,
@@ -77,6 +78,7 @@ type everythingRow struct {
 	d    time.Time
 	ts   time.Time
 	tstz time.Time
+	tm   pgtype.Time
 	u    [16]byte
 	j    string
 	jb   string
@@ -115,13 +117,14 @@ func TestEndToEndPsqlAndPgx(t *testing.T) {
 		d:    time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
 		ts:   time.Date(2024, 3, 1, 12, 30, 45, 123456000, time.UTC),
 		tstz: time.Date(2024, 3, 1, 23, 59, 59, 999999000, time.UTC),
+		tm:   pgtype.Time{Microseconds: (12*3600+34*60+56)*1_000_000 + 789_000, Valid: true},
 		u:    [16]byte{0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0},
 		j:    `{"b": 1, "a": [1, 2]}`,
 		jb:   `{"a": [1, 2], "b": 1}`,
 	}
-	_, err = conn.Exec(ctx, `INSERT INTO everything (id, b, i2, i4, f4, f8, num, t, vc, ch, bin, d, ts, tstz, u, j, jb)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		want.id, want.b, want.i2, want.i4, want.f4, want.f8, want.num, want.t, want.vc, "ab", want.bin, want.d, want.ts, want.tstz, want.u, want.j, want.jb)
+	_, err = conn.Exec(ctx, `INSERT INTO everything (id, b, i2, i4, f4, f8, num, t, vc, ch, bin, d, ts, tstz, tm, u, j, jb)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		want.id, want.b, want.i2, want.i4, want.f4, want.f8, want.num, want.t, want.vc, "ab", want.bin, want.d, want.ts, want.tstz, want.tm, want.u, want.j, want.jb)
 	if err != nil {
 		t.Fatalf("INSERT with parameters: %v", err)
 	}
@@ -140,13 +143,16 @@ func TestEndToEndPsqlAndPgx(t *testing.T) {
 	}
 
 	// Simple protocol returns the same values as text.
-	var jtext, tstzText, numText, serialText string
-	err = conn.QueryRow(ctx, "SELECT j::text, tstz::text, num::text, serialcol::text FROM everything WHERE id = 1", pgx.QueryExecModeSimpleProtocol).Scan(&jtext, &tstzText, &numText, &serialText)
+	var jtext, tstzText, numText, serialText, timeText string
+	err = conn.QueryRow(ctx, "SELECT j::text, tstz::text, num::text, serialcol::text, tm FROM everything WHERE id = 1", pgx.QueryExecModeSimpleProtocol).Scan(&jtext, &tstzText, &numText, &serialText, &timeText)
 	if err != nil {
 		t.Fatalf("simple query: %v", err)
 	}
 	if jtext != want.j || numText != "123.45" || serialText != "1" {
 		t.Fatalf("simple query got json %q numeric %q serial %q", jtext, numText, serialText)
+	}
+	if timeText != "12:34:56.789" {
+		t.Fatalf("simple query got time %q, want 12:34:56.789", timeText)
 	}
 
 	tag, err := conn.Exec(ctx, "UPDATE everything SET t = upper(t), i4 = i4 + 1 WHERE id = $1", 1)
@@ -194,9 +200,9 @@ func readEverything(t *testing.T, conn *pgx.Conn, id int64, format int16) everyt
 	var r everythingRow
 	var uuid pgtype.UUID
 	err := conn.QueryRow(context.Background(),
-		`SELECT id, b, i2, i4, f4, f8, num, t, vc, ch, bin, d, ts, tstz, u, j::text, jb::text FROM everything WHERE id = $1`,
+		`SELECT id, b, i2, i4, f4, f8, num, t, vc, ch, bin, d, ts, tstz, tm, u, j::text, jb::text FROM everything WHERE id = $1`,
 		pgx.QueryResultFormats{format}, id).
-		Scan(&r.id, &r.b, &r.i2, &r.i4, &r.f4, &r.f8, &r.num, &r.t, &r.vc, &r.ch, &r.bin, &r.d, &r.ts, &r.tstz, &uuid, &r.j, &r.jb)
+		Scan(&r.id, &r.b, &r.i2, &r.i4, &r.f4, &r.f8, &r.num, &r.t, &r.vc, &r.ch, &r.bin, &r.d, &r.ts, &r.tstz, &r.tm, &uuid, &r.j, &r.jb)
 	if err != nil {
 		t.Fatalf("SELECT (format %d): %v", format, err)
 	}
@@ -223,6 +229,9 @@ func checkEverything(t *testing.T, got, want everythingRow) {
 	}
 	if !got.d.Equal(want.d) || !got.ts.Equal(want.ts) || !got.tstz.Equal(want.tstz) {
 		t.Errorf("times = %v %v %v, want %v %v %v", got.d, got.ts, got.tstz, want.d, want.ts, want.tstz)
+	}
+	if got.tm != want.tm {
+		t.Errorf("time = %+v, want %+v", got.tm, want.tm)
 	}
 	if got.u != want.u {
 		t.Errorf("uuid = %x, want %x", got.u, want.u)
@@ -397,6 +406,40 @@ func TestDroppedUserSessionEnds(t *testing.T) {
 	if !carol.IsClosed() {
 		if err := carol.Ping(ctx); err == nil {
 			t.Fatal("carol's connection still works after DROP USER")
+		}
+	}
+}
+
+// TestTimeBinaryParameters sends time parameters in binary: values from
+// 00:00:00 to 24:00:00 arrive intact, and others fail with 22008 as in
+// PostgreSQL's time_recv.
+func TestTimeBinaryParameters(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, server.TestingKnobs{})
+	createAlice(t, tn)
+	conn := tn.connect(ctx, tn.tcpConnString("alice", alicePassword))
+
+	for _, micros := range []int64{0, 1, 45296789000, 86400000000} {
+		var got pgtype.Time
+		var text string
+		err := conn.QueryRow(ctx, "SELECT $1::time, $1::time::text", pgtype.Time{Microseconds: micros, Valid: true}).Scan(&got, &text)
+		if err != nil {
+			t.Fatalf("time %d: %v", micros, err)
+		}
+		if got.Microseconds != micros || !got.Valid {
+			t.Errorf("time %d came back as %+v", micros, got)
+		}
+		if want := map[int64]string{0: "00:00:00", 1: "00:00:00.000001", 45296789000: "12:34:56.789", 86400000000: "24:00:00"}[micros]; text != want {
+			t.Errorf("time %d as text = %q, want %q", micros, text, want)
+		}
+	}
+
+	for _, micros := range []int64{-1, 86400000001} {
+		var got pgtype.Time
+		err := conn.QueryRow(ctx, "SELECT $1::time", pgtype.Time{Microseconds: micros, Valid: true}).Scan(&got)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "22008" || pgErr.Message != "time out of range" {
+			t.Errorf("time %d: got %v, want 22008 time out of range", micros, err)
 		}
 	}
 }

@@ -19,13 +19,15 @@ import (
 // psqlSchema is the schema both servers get for the comparison. It keeps
 // to features pgkeep has: serial keys, varchar, numeric with a default,
 // unique, CHECK and foreign key constraints, a unique index, an index with
-// sort options and a view.
+// sort options, a view and time columns.
 var psqlSchema = []string{
 	"CREATE TABLE authors (id serial PRIMARY KEY, name varchar(100) NOT NULL, email varchar(200) UNIQUE)",
 	"CREATE TABLE books (id serial PRIMARY KEY, author_id integer NOT NULL REFERENCES authors (id), title text NOT NULL, price numeric(10,2) DEFAULT 0 CHECK (price >= 0 AND price < 1000.00), CHECK (length(title) > 0))",
 	"CREATE UNIQUE INDEX books_title_idx ON books (title)",
 	"CREATE INDEX books_author_price_idx ON books (author_id, price DESC NULLS LAST)",
 	"CREATE VIEW cheap_books AS SELECT id, title FROM books WHERE price < 10",
+	"CREATE TABLE opening_hours (id serial PRIMARY KEY, opens time NOT NULL, closes time(0) without time zone, lunch time(3))",
+	"CREATE INDEX opening_hours_opens_idx ON opening_hours (opens)",
 }
 
 var (
@@ -96,7 +98,7 @@ func TestPsqlMetaCommandsMatchPostgres(t *testing.T) {
 	pgOut := func(command string) string { return runPsqlCommand(t, oracleEnv, oracleConn, command) }
 	keepOut := func(command string) string { return runPsqlCommand(t, env, keepConn, command) }
 
-	for _, command := range []string{`\dt`, `\dt+`, `\d authors`, `\d books`, `\d+ authors`, `\d+ books`, `\di`, `\dv`, `\df`, `\dT`, `\x`} {
+	for _, command := range []string{`\dt`, `\dt+`, `\d authors`, `\d books`, `\d+ authors`, `\d+ books`, `\d opening_hours`, `\di`, `\dv`, `\df`, `\dT`, `\x`} {
 		want, got := normalizePsql(pgOut(command)), normalizePsql(keepOut(command))
 		if got != want {
 			t.Errorf("%s differs\npgkeep:\n%s\nPostgreSQL:\n%s", command, got, want)

@@ -9,9 +9,10 @@ import (
 )
 
 // newTypeMap returns a pgtype.Map whose text encodings of float4, float8,
-// timestamptz and interval print what PostgreSQL prints. pgtype's own text
-// forms differ (for example "1000000" for 1e+06, "Z" for "+00" and
-// "1 mon 00:00:00" for "1 mon"); binary encoding is pgtype's.
+// timestamptz, time and interval print what PostgreSQL prints. pgtype's own
+// text forms differ (for example "1000000" for 1e+06, "Z" for "+00",
+// "04:05:06.000000" for "04:05:06" and "1 mon 00:00:00" for "1 mon");
+// binary encoding is pgtype's.
 func newTypeMap() *pgtype.Map {
 	m := pgtype.NewMap()
 	for _, o := range []struct {
@@ -22,6 +23,7 @@ func newTypeMap() *pgtype.Map {
 		{"float4", pgtype.Float4OID, formatFloat(32)},
 		{"float8", pgtype.Float8OID, formatFloat(64)},
 		{"timestamptz", pgtype.TimestamptzOID, formatTimestamptz},
+		{"time", pgtype.TimeOID, formatTime},
 		{"interval", pgtype.IntervalOID, formatInterval},
 	} {
 		base, _ := m.TypeForOID(o.oid)
@@ -82,6 +84,14 @@ func formatTimestamptz(buf []byte, v any) ([]byte, bool) {
 		return buf, false
 	}
 	return pgtext.AppendTimestamptz(buf, t), true
+}
+
+func formatTime(buf []byte, v any) ([]byte, bool) {
+	t, ok := v.(pgtype.Time)
+	if !ok || !t.Valid {
+		return buf, false
+	}
+	return pgtext.AppendTime(buf, t.Microseconds), true
 }
 
 func formatInterval(buf []byte, v any) ([]byte, bool) {

@@ -1,6 +1,6 @@
 // Package pgtext formats values the way PostgreSQL's output functions print
 // them in text format, where pgtype's text encoding differs: floating point
-// numbers, timestamps with time zone and intervals.
+// numbers, timestamps with time zone, times and intervals.
 package pgtext
 
 import (
@@ -206,6 +206,20 @@ func AppendInterval(buf []byte, months, days int32, micros int64) []byte {
 	} else if afterNegative {
 		buf = append(buf, '+')
 	}
+	return appendClock(buf, abs)
+}
+
+// AppendTime appends a time without time zone, given as microseconds since
+// midnight, as PostgreSQL prints it: "04:05:06", "04:05:06.789" or
+// "24:00:00".
+func AppendTime(buf []byte, micros int64) []byte {
+	return appendClock(buf, uint64(micros))
+}
+
+// appendClock appends hours:minutes:seconds and the fraction of a second
+// without trailing zeros. The hours have at least two digits and may exceed
+// 23.
+func appendClock(buf []byte, abs uint64) []byte {
 	const microsPerSecond = 1_000_000
 	seconds := abs / microsPerSecond
 	hours := seconds / 3600

@@ -84,3 +84,23 @@ func TestAppendInterval(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendTime(t *testing.T) {
+	// The expected texts are PostgreSQL 15's output of the same times.
+	cases := []struct {
+		micros int64
+		want   string
+	}{
+		{0, "00:00:00"},
+		{4*3600e6 + 5*60e6 + 6e6, "04:05:06"},
+		{4*3600e6 + 5*60e6 + 6.789e6, "04:05:06.789"},
+		{1, "00:00:00.000001"},
+		{86399999999, "23:59:59.999999"},
+		{86400e6, "24:00:00"},
+	}
+	for _, c := range cases {
+		if got := string(AppendTime(nil, c.micros)); got != c.want {
+			t.Errorf("AppendTime(%d) = %q, want %q", c.micros, got, c.want)
+		}
+	}
+}
