@@ -371,6 +371,10 @@ func writeJSONB(b *strings.Builder, v any) {
 			b.WriteString(string(x))
 			return
 		}
+		// numeric has no negative zero, so -0.0 prints as 0.0.
+		if d.IsZero() {
+			d.Negative = false
+		}
 		b.WriteString(d.Text('f'))
 	default:
 		out, _ := json.Marshal(x)
