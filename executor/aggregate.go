@@ -893,6 +893,11 @@ func deferOrderedInput(ec *evalContext, spec *aggSpec, st *aggState, row []any, 
 // replayOrderedInputs adds a group's deferred inputs in ORDER BY order.
 func replayOrderedInputs(spec *aggSpec, st *aggState) error {
 	cmp := &sortIter{keys: spec.orderKeys}
+	if hasJSONBKey(spec.orderKeys) {
+		for _, in := range st.ordered {
+			replaceJSONBSortKeys(in.keys, spec.orderKeys)
+		}
+	}
 	sort.SliceStable(st.ordered, func(i, j int) bool { return cmp.less(st.ordered[i].keys, st.ordered[j].keys) })
 	inputs := st.ordered
 	st.ordered = nil

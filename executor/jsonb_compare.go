@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"sort"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -22,9 +23,9 @@ import (
 //   - Arrays compare by number of elements, then element by element.
 //   - Objects compare by number of pairs, then pair by pair in stored order
 //     (keys sorted by length, then bytes): the key, then the value.
-//   - Numbers compare by numeric value, so 1.0 equals 1, and strings and
-//     keys compare bytewise, which is the order of the C and C.UTF-8
-//     collations.
+//   - Numbers compare by numeric value, so 1.0 equals 1. Strings and keys
+//     compare bytewise, like pgkeep's text, which is PostgreSQL's order
+//     under the C and C.UTF-8 collations.
 //
 // jsonbSortKey turns a value into bytes that sort in this order and are
 // equal exactly when the values are, so one function serves comparisons,
@@ -48,12 +49,13 @@ const (
 	jsonbKeyObject byte = 0x06
 )
 
-// jsonbSortKey returns the order-preserving form of the jsonb text s.
-// Every part of the form has a fixed length or ends with a terminator, so
-// the form of a container is its element count followed by the forms of
-// its elements, and bytewise order of two forms is the order of the
-// values. Text that is not JSON, which a stored jsonb never is, gets its
-// bytes behind a marker that sorts after every value.
+// jsonbSortKey returns the order-preserving form of the jsonb text s: a
+// class byte, then the nested form of the value. A container's form is
+// its element count followed by the forms of its elements. Every part has
+// a fixed length or ends with a terminator, so bytewise order of two
+// forms is the order of the values. Text that is not JSON, which a stored
+// jsonb never is, gets its bytes behind a marker that sorts after every
+// value.
 func jsonbSortKey(s string) []byte {
 	v, err := decodeJSON(s)
 	if err != nil {
@@ -119,9 +121,9 @@ func compareJSONB(a, b string) int {
 	return bytes.Compare(jsonbSortKey(a), jsonbSortKey(b))
 }
 
-// compareTyped orders two non-NULL datums of type oid. It differs from
-// compareDatums, which sees only the Go values, for jsonb, whose text
-// does not order like its value, and for arrays of jsonb.
+// compareTyped orders two non-NULL datums of type oid. compareDatums
+// compares the Go values alone, which is wrong for jsonb, whose text does
+// not order like its value, and for arrays of jsonb.
 func compareTyped(a, b any, oid uint32) int {
 	switch {
 	case oid == oidJSONB:
@@ -150,4 +152,43 @@ func equalTyped(a, b any, oid uint32) bool {
 		return bytes.Equal(x, b.([]byte))
 	}
 	return compareTyped(a, b, oid) == 0
+}
+
+// hasJSONBKey reports whether a sort key is on a jsonb column.
+func hasJSONBKey(keys []sortKey) bool {
+	for _, k := range keys {
+		if k.typ == oidJSONB {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceJSONBSortKeys replaces the jsonb values in the key columns of vals
+// by their sort keys. compareTyped and equalTyped compare those []byte
+// values bytewise, in the order of the jsonb values, so a sort that
+// compares the replaced values decodes each jsonb value once instead of
+// twice per comparison.
+func replaceJSONBSortKeys(vals []any, keys []sortKey) {
+	for _, k := range keys {
+		if s, ok := vals[k.col].(string); ok && k.typ == oidJSONB {
+			vals[k.col] = jsonbSortKey(s)
+		}
+	}
+}
+
+// sortRowsWithJSONB sorts rows stably by less over copies of the rows
+// whose jsonb key values are replaced by their sort keys.
+func sortRowsWithJSONB(rows [][]any, keys []sortKey, less func(a, b []any) bool) {
+	type decorated struct{ row, keyed []any }
+	ds := make([]decorated, len(rows))
+	for i, row := range rows {
+		keyed := append([]any(nil), row...)
+		replaceJSONBSortKeys(keyed, keys)
+		ds[i] = decorated{row: row, keyed: keyed}
+	}
+	sort.SliceStable(ds, func(i, j int) bool { return less(ds[i].keyed, ds[j].keyed) })
+	for i := range ds {
+		rows[i] = ds[i].row
+	}
 }

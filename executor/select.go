@@ -853,7 +853,11 @@ func (it *sortIter) next(ec *evalContext) ([]any, error) {
 				}
 			}
 		}
-		sort.SliceStable(it.rows, func(i, j int) bool { return it.less(it.rows[i], it.rows[j]) })
+		if hasJSONBKey(it.keys) {
+			sortRowsWithJSONB(it.rows, it.keys, it.less)
+		} else {
+			sort.SliceStable(it.rows, func(i, j int) bool { return it.less(it.rows[i], it.rows[j]) })
+		}
 		it.sorted = true
 	}
 	if it.pos >= len(it.rows) {

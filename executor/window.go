@@ -549,6 +549,13 @@ func sortWindow(ec *evalContext, spec *windowSpec, inputs []windowInput) (*sorte
 		keys = append(keys, sortKey{col: i, typ: p.resultType().OID})
 	}
 	keys = append(keys, spec.orderKeys...)
+	// The key values only order and group the rows, so jsonb values can
+	// become their sort keys.
+	if hasJSONBKey(keys) {
+		for _, vals := range keyVals {
+			replaceJSONBSortKeys(vals, keys)
+		}
+	}
 	cmp := &sortIter{keys: keys}
 	sw := &sortedWindow{spec: spec, order: make([]int, len(inputs))}
 	for i := range sw.order {
