@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"sort"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -57,6 +59,15 @@ const (
 // jsonb never is, gets its bytes behind a marker that sorts after every
 // value.
 func jsonbSortKey(s string) []byte {
+	if key, ok := jsonbScalarSortKey(s); ok {
+		return key
+	}
+	return jsonbDocumentSortKey(s)
+}
+
+// jsonbDocumentSortKey returns the sort key of any jsonb text s, which it
+// decodes as a JSON document.
+func jsonbDocumentSortKey(s string) []byte {
 	v, err := decodeJSON(s)
 	if err != nil {
 		return append([]byte{0xff}, s...)
@@ -72,6 +83,31 @@ func jsonbSortKey(s string) []byte {
 		class = jsonbTopObject
 	}
 	return appendJSONBSortKey([]byte{class}, v)
+}
+
+// jsonbScalarSortKey returns the sort key of a number, a boolean, null or
+// a string without escapes. It skips the JSON decoder, whose setup
+// dominates the cost for such small values, so comparisons of scalars
+// such as j->'n' = '1' stay cheap. ok is false for other text.
+func jsonbScalarSortKey(s string) (key []byte, ok bool) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return nil, false
+	case s == "null":
+		return []byte{jsonbTopScalar, jsonbKeyNull}, true
+	case s == "true" || s == "false":
+		return kv.EncodeBool([]byte{jsonbTopScalar, jsonbKeyBool}, s == "true"), true
+	case s[0] == '-' || (s[0] >= '0' && s[0] <= '9'):
+		d, _, err := apd.NewFromString(s)
+		if err != nil || d.Form != apd.Finite {
+			return nil, false
+		}
+		return kv.EncodeNumeric([]byte{jsonbTopScalar, jsonbKeyNumber}, d), true
+	case len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' && !strings.ContainsAny(s[1:len(s)-1], "\\\"") && utf8.ValidString(s):
+		return kv.EncodeText([]byte{jsonbTopScalar, jsonbKeyString}, s[1:len(s)-1]), true
+	}
+	return nil, false
 }
 
 // appendJSONBSortKey appends the nested form of a decoded value: its type

@@ -107,3 +107,23 @@ func TestJSONBKeyEncodingMatchesEqualValues(t *testing.T) {
 		t.Errorf("key encoding of %s does not sort below %s", `{"a": [1, 2.50]}`, `{"a": [1, 2.51]}`)
 	}
 }
+
+func TestJSONBScalarSortKeyMatchesDocument(t *testing.T) {
+	scalars := []string{`null`, `true`, `false`, `0`, `-0`, `0e5`, `-1.50`, `1e-3`, `12345678901234567890.5`,
+		`""`, `"a b"`, `"é😀"`, ` 7 `, ` "x" `}
+	for _, s := range scalars {
+		key, ok := jsonbScalarSortKey(s)
+		if !ok {
+			t.Errorf("jsonbScalarSortKey(%s) did not take the scalar path", s)
+			continue
+		}
+		if want := jsonbDocumentSortKey(s); !bytes.Equal(key, want) {
+			t.Errorf("jsonbScalarSortKey(%s) = %x, the decoded document gives %x", s, key, want)
+		}
+	}
+	for _, s := range []string{`"a\"b"`, `"\u00e9"`, `[1]`, `{}`, ``} {
+		if _, ok := jsonbScalarSortKey(s); ok {
+			t.Errorf("jsonbScalarSortKey(%s) took the scalar path", s)
+		}
+	}
+}
