@@ -506,6 +506,7 @@ func (it *aggregateIter) next(ec *evalContext) ([]any, error) {
 func (it *aggregateIter) consume(ec *evalContext) error {
 	byKey := map[string]*group{}
 	keyVals := make([]any, len(it.plan.groupBy))
+	keyTypes := exprTypes(it.plan.groupBy)
 	for n := 0; ; n++ {
 		row, err := it.src.next(ec)
 		if err != nil {
@@ -524,7 +525,7 @@ func (it *aggregateIter) consume(ec *evalContext) error {
 				return err
 			}
 		}
-		key, err := groupKey(keyVals)
+		key, err := groupKey(keyVals, keyTypes)
 		if err != nil {
 			return err
 		}
@@ -597,11 +598,13 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 	}
 	if spec.distinct {
 		distinctValues := []any{v}
+		distinctTypes := []uint32{spec.arg.resultType().OID}
 		if isJSONObjectAggregate(spec.name) {
 			// The object aggregates remove duplicate pairs of key and value.
 			distinctValues = append(distinctValues, delimiter)
+			distinctTypes = append(distinctTypes, spec.delimiter.resultType().OID)
 		}
-		key, err := groupKey(distinctValues)
+		key, err := groupKey(distinctValues, distinctTypes)
 		if err != nil {
 			return err
 		}
@@ -624,7 +627,7 @@ func addAggregateValue(spec *aggSpec, st *aggState, v, delimiter any) error {
 			st.best = v
 			return nil
 		}
-		c := compareDatums(v, st.best)
+		c := compareTyped(v, st.best, spec.typ.OID)
 		if (spec.name == "min" && c < 0) || (spec.name == "max" && c > 0) {
 			st.best = v
 		}
@@ -808,10 +811,10 @@ func (b *builder) stringAggSpec(spec *aggSpec, fc *pg_query.FuncCall) error {
 func orderDistinctInput(spec *aggSpec) {
 	if spec.distinct && len(spec.order) == 0 && (spec.name == "array_agg" || spec.name == "string_agg" || isJSONAggregate(spec.name)) {
 		spec.order = []expr{spec.arg}
-		spec.orderKeys = []sortKey{{col: 0}}
+		spec.orderKeys = []sortKey{{col: 0, typ: spec.arg.resultType().OID}}
 		if isJSONObjectAggregate(spec.name) {
 			spec.order = append(spec.order, spec.delimiter)
-			spec.orderKeys = append(spec.orderKeys, sortKey{col: 1})
+			spec.orderKeys = append(spec.orderKeys, sortKey{col: 1, typ: spec.delimiter.resultType().OID})
 		}
 	}
 }
@@ -858,7 +861,7 @@ func (b *builder) aggregateOrderMatching(spec *aggSpec, fc *pg_query.FuncCall, a
 		if spec.distinct && !slices.ContainsFunc(args, func(a expr) bool { return sameExpr(a, e) }) {
 			return pgerror.New(pgcode.InvalidColumnReference, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
 		}
-		key := sortKeyOf(sb)
+		key := sortKeyOf(sb, e)
 		key.col = i
 		spec.order = append(spec.order, e)
 		spec.orderKeys = append(spec.orderKeys, key)
@@ -890,6 +893,11 @@ func deferOrderedInput(ec *evalContext, spec *aggSpec, st *aggState, row []any, 
 // replayOrderedInputs adds a group's deferred inputs in ORDER BY order.
 func replayOrderedInputs(spec *aggSpec, st *aggState) error {
 	cmp := &sortIter{keys: spec.orderKeys}
+	if hasJSONBKey(spec.orderKeys) {
+		for _, in := range st.ordered {
+			replaceJSONBSortKeys(in.keys, spec.orderKeys)
+		}
+	}
 	sort.SliceStable(st.ordered, func(i, j int) bool { return cmp.less(st.ordered[i].keys, st.ordered[j].keys) })
 	inputs := st.ordered
 	st.ordered = nil

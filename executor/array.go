@@ -193,7 +193,8 @@ func appendArrayElement(buf []byte, s string) []byte {
 // compareArrays orders arrays as PostgreSQL's btree operators do: element
 // by element in row-major order with NULL above every value, then by the
 // number of elements, the number of dimensions and the dimension lengths.
-func compareArrays(a, b []any) int {
+// elem is the element type, or 0 when the caller does not know it.
+func compareArrays(a, b []any, elem uint32) int {
 	ea, eb := arrayElements(a), arrayElements(b)
 	for i := 0; i < len(ea) && i < len(eb); i++ {
 		switch {
@@ -204,7 +205,7 @@ func compareArrays(a, b []any) int {
 		case eb[i] == nil:
 			return -1
 		}
-		if c := compareDatums(ea[i], eb[i]); c != 0 {
+		if c := compareTyped(ea[i], eb[i], elem); c != 0 {
 			return c
 		}
 	}

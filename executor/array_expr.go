@@ -650,10 +650,11 @@ func (e *arrayContainsExpr) eval(ec *evalContext, row []any) (any, error) {
 		return nil, err
 	}
 	outer, inner := arrayElements(l.([]any)), arrayElements(r.([]any))
+	elem := arrayElem(e.left.resultType().OID)
 	for _, x := range inner {
 		found := false
 		for _, y := range outer {
-			if x != nil && y != nil && compareDatums(x, y) == 0 {
+			if x != nil && y != nil && compareTyped(x, y, elem) == 0 {
 				found = true
 				break
 			}

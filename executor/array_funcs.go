@@ -216,15 +216,7 @@ func arrayDimension(a []any, f func(n int) any) (any, error) {
 	return f(dims[d-1]), nil
 }
 
-// notDistinct compares two elements with IS NOT DISTINCT FROM.
-func notDistinct(a, b any) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return compareDatums(a, b) == 0
-}
-
-func arrayRemove(_ *evalContext, a []any, _ uint32) (any, error) {
+func arrayRemove(_ *evalContext, a []any, elem uint32) (any, error) {
 	if a[0] == nil {
 		return nil, nil
 	}
@@ -234,20 +226,20 @@ func arrayRemove(_ *evalContext, a []any, _ uint32) (any, error) {
 	}
 	out := make([]any, 0, len(items))
 	for _, v := range items {
-		if !notDistinct(v, a[1]) {
+		if !equalTyped(v, a[1], elem) {
 			out = append(out, v)
 		}
 	}
 	return out, nil
 }
 
-func arrayReplace(_ *evalContext, a []any, _ uint32) (any, error) {
+func arrayReplace(_ *evalContext, a []any, elem uint32) (any, error) {
 	if a[0] == nil {
 		return nil, nil
 	}
 	flat := flattenArray(nil, a[0].([]any))
 	for i, v := range flat {
-		if notDistinct(v, a[1]) {
+		if equalTyped(v, a[1], elem) {
 			flat[i] = a[2]
 		}
 	}
@@ -264,7 +256,7 @@ func searchableArray(v any) ([]any, error) {
 	return items, nil
 }
 
-func arrayPosition(_ *evalContext, a []any, _ uint32) (any, error) {
+func arrayPosition(_ *evalContext, a []any, elem uint32) (any, error) {
 	if a[0] == nil {
 		return nil, nil
 	}
@@ -280,14 +272,14 @@ func arrayPosition(_ *evalContext, a []any, _ uint32) (any, error) {
 		start = max(a[2].(int64), 1)
 	}
 	for i := start - 1; i < int64(len(items)); i++ {
-		if notDistinct(items[i], a[1]) {
+		if equalTyped(items[i], a[1], elem) {
 			return i + 1, nil
 		}
 	}
 	return nil, nil
 }
 
-func arrayPositions(_ *evalContext, a []any, _ uint32) (any, error) {
+func arrayPositions(_ *evalContext, a []any, elem uint32) (any, error) {
 	if a[0] == nil {
 		return nil, nil
 	}
@@ -297,7 +289,7 @@ func arrayPositions(_ *evalContext, a []any, _ uint32) (any, error) {
 	}
 	out := []any{}
 	for i, v := range items {
-		if notDistinct(v, a[1]) {
+		if equalTyped(v, a[1], elem) {
 			out = append(out, int64(i+1))
 		}
 	}

@@ -127,7 +127,7 @@ func TestArrayKeyEncodingOrder(t *testing.T) {
 	}
 	byCompare := append([]string(nil), texts...)
 	sort.SliceStable(byCompare, func(i, j int) bool {
-		return compareArrays(mustParseArray(t, byCompare[i], oidInt4Array), mustParseArray(t, byCompare[j], oidInt4Array)) < 0
+		return compareArrays(mustParseArray(t, byCompare[i], oidInt4Array), mustParseArray(t, byCompare[j], oidInt4Array), oidInt4) < 0
 	})
 	byKey := append([]string(nil), texts...)
 	sort.SliceStable(byKey, func(i, j int) bool { return keys[byKey[i]] < keys[byKey[j]] })

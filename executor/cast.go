@@ -334,7 +334,7 @@ func compareDatums(a, b any) int {
 		}
 	case []any:
 		if y, ok := b.([]any); ok {
-			return compareArrays(x, y)
+			return compareArrays(x, y, 0)
 		}
 	case *recordValue:
 		if y, ok := b.(*recordValue); ok {

@@ -366,7 +366,7 @@ func (fk *fkRef) childRows(ec *evalContext, parentRow []any) ([][]any, error) {
 		match := true
 		for i, pos := range fk.childCols {
 			pv := parentRow[fk.parentCols[i]]
-			if row[pos] == nil || pv == nil || compareDatums(row[pos], pv) != 0 {
+			if row[pos] == nil || pv == nil || compareTyped(row[pos], pv, fk.child.Columns[pos].Type.OID) != 0 {
 				match = false
 				break
 			}

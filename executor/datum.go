@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"math"
@@ -353,8 +352,7 @@ func writeJSONB(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			kb, _ := json.Marshal(k)
-			b.Write(unescapeHTML(kb))
+			writeJSONString(b, k)
 			b.WriteString(": ")
 			writeJSONB(b, x[k])
 		}
@@ -374,19 +372,19 @@ func writeJSONB(b *strings.Builder, v any) {
 			b.WriteString(string(x))
 			return
 		}
+		// numeric has no negative zero, so -0.0 prints as 0.0, and a zero
+		// with a positive exponent such as 0e5 prints as 0.
+		if d.IsZero() {
+			d.Negative = false
+			d.Exponent = min(d.Exponent, 0)
+		}
 		b.WriteString(d.Text('f'))
+	case string:
+		writeJSONString(b, x)
 	default:
 		out, _ := json.Marshal(x)
-		b.Write(unescapeHTML(out))
+		b.Write(out)
 	}
-}
-
-// unescapeHTML undoes encoding/json's escaping of <, > and &, which
-// PostgreSQL does not do.
-func unescapeHTML(b []byte) []byte {
-	b = bytes.ReplaceAll(b, []byte(`\u003c`), []byte("<"))
-	b = bytes.ReplaceAll(b, []byte(`\u003e`), []byte(">"))
-	return bytes.ReplaceAll(b, []byte(`\u0026`), []byte("&"))
 }
 
 func sortJSONBKeys(keys []string) {

@@ -45,7 +45,7 @@ func (a *analyser) analyseDistinctOn(b *builder, sel *pg_query.SelectStmt, sp *s
 		if skipped {
 			return mismatch
 		}
-		sp.sortKeys = append(sp.sortKeys, sortKey{col: col})
+		sp.sortKeys = append(sp.sortKeys, sortKey{col: col, typ: sp.targets[col].resultType().OID})
 	}
 	sp.distinctOn = cols
 	return nil
@@ -56,7 +56,9 @@ func (a *analyser) analyseDistinctOn(b *builder, sel *pg_query.SelectStmt, sp *s
 type distinctOnIter struct {
 	src  rowIter
 	cols []int
-	last []any
+	// types are the type OIDs of cols.
+	types []uint32
+	last  []any
 }
 
 func (it *distinctOnIter) next(ec *evalContext) ([]any, error) {
@@ -78,7 +80,7 @@ func (it *distinctOnIter) next(ec *evalContext) ([]any, error) {
 
 func (it *distinctOnIter) sameAsLast(row []any) bool {
 	for i, c := range it.cols {
-		if !equalDatums(row[c], it.last[i]) {
+		if !equalTyped(row[c], it.last[i], it.types[i]) {
 			return false
 		}
 	}

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -219,6 +218,8 @@ type compareExpr struct {
 	left, right expr
 	// bpchar compares character(n) values, which ignore trailing spaces.
 	bpchar bool
+	// typ is the type OID both sides have, for compareTyped, or 0.
+	typ uint32
 }
 
 func (e *compareExpr) eval(ec *evalContext, row []any) (any, error) {
@@ -229,7 +230,7 @@ func (e *compareExpr) eval(ec *evalContext, row []any) (any, error) {
 	if e.bpchar {
 		l, r = strings.TrimRight(l.(string), " "), strings.TrimRight(r.(string), " ")
 	}
-	return compareResult(e.op, compareDatums(l, r)), nil
+	return compareResult(e.op, compareTyped(l, r, e.typ)), nil
 }
 
 func compareResult(op string, c int) bool {
@@ -272,7 +273,7 @@ func (e *distinctExpr) eval(ec *evalContext, row []any) (any, error) {
 	case l == nil || r == nil:
 		distinct = true
 	default:
-		distinct = compareDatums(l, r) != 0
+		distinct = compareTyped(l, r, e.cmp.typ) != 0
 	}
 	return distinct != e.not, nil
 }
@@ -291,7 +292,7 @@ func (e *nullIfExpr) eval(ec *evalContext, row []any) (any, error) {
 	if err != nil || l == nil {
 		return nil, err
 	}
-	if r != nil && compareDatums(l, r) == 0 {
+	if r != nil && compareTyped(l, r, e.cmp.typ) == 0 {
 		return nil, nil
 	}
 	return l, nil
@@ -303,6 +304,8 @@ type inExpr struct {
 	left  expr
 	items []expr
 	not   bool
+	// typ is the common type OID of left and the items.
+	typ uint32
 }
 
 // eval follows SQL's rules: no match and a NULL item give NULL.
@@ -321,7 +324,7 @@ func (e *inExpr) eval(ec *evalContext, row []any) (any, error) {
 			sawNull = true
 			continue
 		}
-		if compareDatums(l, v) == 0 {
+		if compareTyped(l, v, e.typ) == 0 {
 			return !e.not, nil
 		}
 	}
@@ -710,7 +713,7 @@ func (e *minMaxExpr) eval(ec *evalContext, row []any) (any, error) {
 			best = v
 			continue
 		}
-		c := compareDatums(v, best)
+		c := compareTyped(v, best, e.typ.OID)
 		if (e.least && c < 0) || (!e.least && c > 0) {
 			best = v
 		}
@@ -758,18 +761,6 @@ type aggRefExpr struct {
 
 func (e *aggRefExpr) eval(ec *evalContext, _ []any) (any, error) { return ec.aggValues[e.idx], nil }
 func (e *aggRefExpr) resultType() catalog.ColumnType             { return e.typ }
-
-// equalDatums reports whether two datums of one type are equal, NULLs
-// included, for grouping.
-func equalDatums(a, b any) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	if x, ok := a.([]byte); ok {
-		return bytes.Equal(x, b.([]byte))
-	}
-	return compareDatums(a, b) == 0
-}
 
 // powerFloat8 is x ^ y for double precision with PostgreSQL's errors.
 func powerFloat8(x, y float64) (any, error) {

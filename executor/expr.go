@@ -702,10 +702,7 @@ func (b *builder) binary(op string, l, r expr, location int32) (expr, error) {
 		if common == oidJSON {
 			return nil, undefinedOperator(op, "json", oidJSON, location)
 		}
-		// NOTE: jsonb compares by its normalized text, so '1.0'::jsonb =
-		// '1' is false, and the order differs from PostgreSQL's jsonb
-		// ordering (null < string < number < boolean < array < object).
-		return &compareExpr{op: op, left: l, right: r, bpchar: common == oidBpchar}, nil
+		return &compareExpr{op: op, left: l, right: r, bpchar: common == oidBpchar, typ: common}, nil
 	case "+", "-", "*", "/", "%":
 		if op == "-" && l.resultType().OID == oidJSONB {
 			return b.buildJSONBDelete(op, l, r, location)
@@ -834,6 +831,7 @@ func (b *builder) buildIn(op string, ae *pg_query.A_Expr) (expr, error) {
 	if common == oidUnknown {
 		common = oidText
 	}
+	in.typ = common
 	if in.left, err = b.castTo(left, plainType(common), false); err != nil {
 		return nil, err
 	}

@@ -628,13 +628,43 @@ func writeJSONRecord(buf *strings.Builder, ec *evalContext, r *recordValue) {
 	buf.WriteByte('}')
 }
 
+// writeJSONString writes s as a JSON string the way PostgreSQL's
+// escape_json does: quotes, backslashes and control characters are
+// escaped, and every other character, <, > and U+2028 included, is
+// written as it is (encoding/json would escape those).
 func writeJSONString(buf *strings.Builder, s string) {
-	b, _ := json.Marshal(s)
-	// encoding/json escapes <, > and & for HTML; PostgreSQL does not.
-	b = bytes.ReplaceAll(b, []byte(`\u003c`), []byte("<"))
-	b = bytes.ReplaceAll(b, []byte(`\u003e`), []byte(">"))
-	b = bytes.ReplaceAll(b, []byte(`\u0026`), []byte("&"))
-	buf.Write(b)
+	const hex = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf.WriteString(s[start:i])
+		start = i + 1
+		switch c {
+		case '"', '\\':
+			buf.WriteByte('\\')
+			buf.WriteByte(c)
+		case '\b':
+			buf.WriteString(`\b`)
+		case '\f':
+			buf.WriteString(`\f`)
+		case '\n':
+			buf.WriteString(`\n`)
+		case '\r':
+			buf.WriteString(`\r`)
+		case '\t':
+			buf.WriteString(`\t`)
+		default:
+			buf.WriteString(`\u00`)
+			buf.WriteByte(hex[c>>4])
+			buf.WriteByte(hex[c&0xf])
+		}
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }
 
 // jsonTypeof is json_typeof and jsonb_typeof.

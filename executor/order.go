@@ -280,13 +280,13 @@ func isKeyColumn(codec *rowCodec, pos int) bool {
 }
 
 // keyOrderMatchesSort reports whether the key encoding of a type sorts
-// like compareDatums, which the sort of ORDER BY uses. character(n) keys
+// like compareTyped, which the sort of ORDER BY uses. character(n) keys
 // leave out the trailing spaces the sort compares, and interval keys keep
 // only the span, so those types sort.
 func keyOrderMatchesSort(oid uint32) bool {
 	switch oid {
 	case oidBool, oidInt2, oidInt4, oidInt8, oidOID, oidFloat4, oidFloat8, oidNumeric,
-		oidText, oidVarchar, oidName, oidBytea, oidDate, oidTimestamp, oidTimestamptz, oidTime, oidUUID:
+		oidText, oidVarchar, oidName, oidBytea, oidDate, oidTimestamp, oidTimestamptz, oidTime, oidUUID, oidJSONB:
 		return true
 	}
 	return false

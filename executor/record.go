@@ -28,7 +28,7 @@ var informationSchemaFunctions = map[string]bool{"_pg_expandarray": true}
 // recordValue is a value of type record.
 type recordValue struct {
 	values []any
-	// types are the type OIDs of values, used to print them.
+	// types are the type OIDs of values, used to print and compare them.
 	types []uint32
 	// names are the field names, which row_to_json and to_json print.
 	names []string
@@ -218,7 +218,7 @@ func compareRecords(a, b *recordValue) int {
 		case y == nil:
 			return -1
 		}
-		if c := compareDatums(x, y); c != 0 {
+		if c := compareTyped(x, y, a.types[i]); c != 0 {
 			return c
 		}
 	}

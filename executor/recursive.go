@@ -161,6 +161,8 @@ type recursiveIter struct {
 	pos        int
 	iterations int
 	seen       map[string]bool
+	// types are the type OIDs of the CTE's columns.
+	types []uint32
 }
 
 func (it *recursiveIter) next(ec *evalContext) ([]any, error) {
@@ -226,7 +228,7 @@ func (it *recursiveIter) keepNew(rows [][]any) ([][]any, error) {
 	}
 	out := rows[:0]
 	for _, row := range rows {
-		k, err := groupKey(row)
+		k, err := groupKey(row, it.types)
 		if err != nil {
 			return nil, err
 		}

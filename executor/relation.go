@@ -1,8 +1,6 @@
 package executor
 
 import (
-	"strings"
-
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -475,6 +473,8 @@ type joinRelation struct {
 	// leftKeys and rightKeys are equal-length key expressions over the left
 	// and the right row for a hash join.
 	leftKeys, rightKeys []expr
+	// keyTypes are the type OIDs of the keys, the same on both sides.
+	keyTypes []uint32
 	// merged holds the left and right values of each USING column, from
 	// which the merged column appended to every row is computed.
 	merged [][2]expr
@@ -583,6 +583,7 @@ func (j *joinRelation) findEquiKeys() {
 		}
 		j.leftKeys = append(j.leftKeys, &columnExpr{idx: l.idx, typ: l.typ, name: l.name})
 		j.rightKeys = append(j.rightKeys, &columnExpr{idx: r.idx - j.leftWidth, typ: r.typ, name: r.name})
+		j.keyTypes = append(j.keyTypes, l.typ.OID)
 	}
 }
 
@@ -678,7 +679,7 @@ func (it *joinIter) build(ec *evalContext) error {
 	if len(j.rightKeys) > 0 {
 		it.buckets = map[string][]int{}
 		for i, row := range it.right {
-			key, null, err := joinKey(ec, j.rightKeys, row)
+			key, null, err := joinKey(ec, j.rightKeys, j.keyTypes, row)
 			if err != nil {
 				return err
 			}
@@ -693,7 +694,7 @@ func (it *joinIter) build(ec *evalContext) error {
 
 // joinKey encodes the key values of a row; null reports a NULL key, which
 // never matches.
-func joinKey(ec *evalContext, keys []expr, row []any) (string, bool, error) {
+func joinKey(ec *evalContext, keys []expr, types []uint32, row []any) (string, bool, error) {
 	vals := make([]any, len(keys))
 	for i, k := range keys {
 		v, err := k.eval(ec, row)
@@ -703,12 +704,9 @@ func joinKey(ec *evalContext, keys []expr, row []any) (string, bool, error) {
 		if v == nil {
 			return "", true, nil
 		}
-		if s, ok := v.(string); ok && k.resultType().OID == oidBpchar {
-			v = strings.TrimRight(s, " ")
-		}
 		vals[i] = v
 	}
-	key, err := groupKey(vals)
+	key, err := groupKey(vals, types)
 	return key, false, err
 }
 
@@ -828,7 +826,7 @@ func (it *joinIter) candidates(ec *evalContext) error {
 		}
 		return nil
 	}
-	key, null, err := joinKey(ec, it.join.leftKeys, it.leftRow)
+	key, null, err := joinKey(ec, it.join.leftKeys, it.join.keyTypes, it.leftRow)
 	if err != nil {
 		return err
 	}

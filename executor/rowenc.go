@@ -43,6 +43,11 @@ func encodeKeyDatum(buf []byte, v any, oid uint32) ([]byte, error) {
 		if oid == oidBpchar {
 			x = strings.TrimRight(x, " ")
 		}
+		// A jsonb key orders and matches by value, so 1.0 finds 1. It is
+		// wrapped as bytes so that the key can be skipped over.
+		if oid == oidJSONB {
+			return kv.EncodeBytes(buf, jsonbSortKey(x)), nil
+		}
 		return kv.EncodeText(buf, x), nil
 	case []byte:
 		return kv.EncodeBytes(buf, x), nil

@@ -61,6 +61,9 @@ type sortKey struct {
 	col        int
 	desc       bool
 	nullsFirst bool
+	// typ is the type OID of the column, which compareTyped needs for
+	// jsonb, or 0 for a type whose Go values order by themselves.
+	typ uint32
 }
 
 func (a *analyser) planSelect(sel *pg_query.SelectStmt) (*plan, error) {
@@ -445,6 +448,7 @@ func (a *analyser) analyseOrderBy(b *builder, clause []*pg_query.Node, sp *selec
 			return err
 		}
 		key.col = col
+		key.typ = sp.outputExpr(col).resultType().OID
 		sp.sortKeys = append(sp.sortKeys, key)
 	}
 	return nil
@@ -485,6 +489,24 @@ func (a *analyser) orderByColumn(b *builder, n *pg_query.Node, sp *selectPlan) (
 	}
 	sp.extraSort = append(sp.extraSort, e)
 	return len(sp.targets) + len(sp.extraSort) - 1, nil
+}
+
+// outputTypes returns the type OIDs of the output columns cols.
+func (sp *selectPlan) outputTypes(cols []int) []uint32 {
+	types := make([]uint32, len(cols))
+	for i, c := range cols {
+		types[i] = sp.outputExpr(c).resultType().OID
+	}
+	return types
+}
+
+// outputExpr returns the expression of output column col: a target, or
+// past the targets a hidden sort column.
+func (sp *selectPlan) outputExpr(col int) expr {
+	if col < len(sp.targets) {
+		return sp.targets[col]
+	}
+	return sp.extraSort[col-len(sp.targets)]
 }
 
 func (a *analyser) analyseLimit(sel *pg_query.SelectStmt, sp *selectPlan) error {
@@ -589,7 +611,7 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 		}
 		src = &sliceIter{rows: rows}
 	case sp.recursive != nil:
-		src = &recursiveIter{r: sp.recursive}
+		src = &recursiveIter{r: sp.recursive, types: exprTypes(sp.recursive.nonRecursive.targets)}
 	case sp.values != nil:
 		src = &valuesIter{rows: sp.values}
 	case sp.from != nil && (isConstantlyNotTrue(sp.filter) || isConstantlyNotTrue(singleTableFilter(sp.from))):
@@ -618,13 +640,13 @@ func (sp *selectPlan) open(ec *evalContext) (rowIter, error) {
 		it = &srfProjectIter{src: src, exprs: append(append([]expr{}, sp.targets...), sp.extraSort...), calls: sp.srfs}
 	}
 	if sp.distinct {
-		it = &distinctIter{src: it, width: len(sp.targets)}
+		it = &distinctIter{src: it, width: len(sp.targets), types: exprTypes(sp.targets)}
 	}
 	if len(sp.sortKeys) > 0 && !sp.orderedBy.readsInOrder(ec) {
 		it = &sortIter{src: it, keys: sp.sortKeys}
 	}
 	if len(sp.distinctOn) > 0 {
-		it = &distinctOnIter{src: it, cols: sp.distinctOn}
+		it = &distinctOnIter{src: it, cols: sp.distinctOn, types: sp.outputTypes(sp.distinctOn)}
 	}
 	if sp.limit != nil || sp.offset != nil {
 		limit, offset := int64(-1), int64(0)
@@ -779,7 +801,7 @@ func (it *limitIter) nextTie(ec *evalContext) ([]any, error) {
 		return nil, err
 	}
 	for _, k := range it.ties {
-		if !equalDatums(row[k.col], it.last[k.col]) {
+		if !equalTyped(row[k.col], it.last[k.col], k.typ) {
 			it.last = nil
 			return nil, nil
 		}
@@ -831,7 +853,11 @@ func (it *sortIter) next(ec *evalContext) ([]any, error) {
 				}
 			}
 		}
-		sort.SliceStable(it.rows, func(i, j int) bool { return it.less(it.rows[i], it.rows[j]) })
+		if hasJSONBKey(it.keys) {
+			sortRowsWithJSONB(it.rows, it.keys, it.less)
+		} else {
+			sort.SliceStable(it.rows, func(i, j int) bool { return it.less(it.rows[i], it.rows[j]) })
+		}
 		it.sorted = true
 	}
 	if it.pos >= len(it.rows) {
@@ -859,7 +885,7 @@ func (it *sortIter) less(a, b []any) bool {
 			}
 			return true
 		default:
-			c = compareDatums(x, y)
+			c = compareTyped(x, y, k.typ)
 			if k.desc {
 				c = -c
 			}
@@ -878,6 +904,8 @@ func (it *sortIter) close() { it.src.close() }
 type distinctIter struct {
 	src   rowIter
 	width int
+	// types are the type OIDs of the first width columns.
+	types []uint32
 	seen  map[string]struct{}
 }
 
@@ -890,7 +918,7 @@ func (it *distinctIter) next(ec *evalContext) ([]any, error) {
 		if err != nil || row == nil {
 			return nil, err
 		}
-		key, err := groupKey(row[:it.width])
+		key, err := groupKey(row[:it.width], it.types)
 		if err != nil {
 			return nil, err
 		}
@@ -904,16 +932,32 @@ func (it *distinctIter) next(ec *evalContext) ([]any, error) {
 
 func (it *distinctIter) close() { it.src.close() }
 
-// groupKey encodes values so that equal values give equal strings.
-func groupKey(vals []any) (string, error) {
+// groupKey encodes values so that equal values give equal strings. types
+// holds the type OIDs of vals, which jsonb needs because its equal values
+// can differ in text. A value past the end of types is encoded by its Go
+// type alone.
+func groupKey(vals []any, types []uint32) (string, error) {
 	var buf []byte
 	var err error
-	for _, v := range vals {
-		if buf, err = encodeKeyDatum(buf, v, 0); err != nil {
+	for i, v := range vals {
+		var oid uint32
+		if i < len(types) {
+			oid = types[i]
+		}
+		if buf, err = encodeKeyDatum(buf, v, oid); err != nil {
 			return "", err
 		}
 	}
 	return string(buf), nil
+}
+
+// exprTypes returns the type OIDs of exprs.
+func exprTypes(exprs []expr) []uint32 {
+	types := make([]uint32, len(exprs))
+	for i, e := range exprs {
+		types[i] = e.resultType().OID
+	}
+	return types
 }
 
 // columnsOf is used by statements that return table rows (RETURNING).

@@ -80,7 +80,8 @@ func (s *setOperation) run(ec *evalContext) ([][]any, error) {
 		return nil, err
 	}
 	width := len(s.left.targets)
-	key := func(row []any) (string, error) { return groupKey(row[:width]) }
+	types := exprTypes(s.left.targets)
+	key := func(row []any) (string, error) { return groupKey(row[:width], types) }
 
 	switch s.op {
 	case pg_query.SetOperation_SETOP_UNION:

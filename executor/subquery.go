@@ -407,7 +407,7 @@ func (e *quantifiedExpr) compareRow(ec *evalContext, lefts []any, r []any) (any,
 		if c.bpchar {
 			l, rv = trimBpchar(l), trimBpchar(rv)
 		}
-		res := compareResult(c.op, compareDatums(l, rv))
+		res := compareResult(c.op, compareTyped(l, rv, c.typ))
 		if len(e.cmps) == 1 {
 			return res, nil
 		}

@@ -362,13 +362,13 @@ func (b *builder) buildWindowDef(def *pg_query.WindowDef) (*windowSpec, error) {
 				return nil, err
 			}
 			spec.order = append(spec.order, e)
-			spec.orderKeys = append(spec.orderKeys, sortKeyOf(sb))
+			spec.orderKeys = append(spec.orderKeys, sortKeyOf(sb, e))
 		}
 	}
 	// The key vector is partition values followed by order values.
 	keys := make([]sortKey, 0, len(spec.partition)+len(spec.orderKeys))
-	for i := range spec.partition {
-		keys = append(keys, sortKey{col: i})
+	for i, p := range spec.partition {
+		keys = append(keys, sortKey{col: i, typ: p.resultType().OID})
 	}
 	for i, k := range spec.orderKeys {
 		k.col = len(spec.partition) + i
@@ -378,9 +378,10 @@ func (b *builder) buildWindowDef(def *pg_query.WindowDef) (*windowSpec, error) {
 	return spec, b.buildFrame(spec, def)
 }
 
-// sortKeyOf reads the direction and NULLS placement of an ORDER BY item.
-func sortKeyOf(sb *pg_query.SortBy) sortKey {
-	key := sortKey{desc: sb.SortbyDir == pg_query.SortByDir_SORTBY_DESC}
+// sortKeyOf reads the direction and NULLS placement of an ORDER BY item
+// whose sort expression is e.
+func sortKeyOf(sb *pg_query.SortBy, e expr) sortKey {
+	key := sortKey{desc: sb.SortbyDir == pg_query.SortByDir_SORTBY_DESC, typ: e.resultType().OID}
 	key.nullsFirst = key.desc
 	switch sb.SortbyNulls {
 	case pg_query.SortByNulls_SORTBY_NULLS_FIRST:
@@ -544,10 +545,17 @@ func sortWindow(ec *evalContext, spec *windowSpec, inputs []windowInput) (*sorte
 		}
 	}
 	keys := make([]sortKey, 0, width)
-	for i := range spec.partition {
-		keys = append(keys, sortKey{col: i})
+	for i, p := range spec.partition {
+		keys = append(keys, sortKey{col: i, typ: p.resultType().OID})
 	}
 	keys = append(keys, spec.orderKeys...)
+	// The key values only order and group the rows, so jsonb values can
+	// become their sort keys.
+	if hasJSONBKey(keys) {
+		for _, vals := range keyVals {
+			replaceJSONBSortKeys(vals, keys)
+		}
+	}
 	cmp := &sortIter{keys: keys}
 	sw := &sortedWindow{spec: spec, order: make([]int, len(inputs))}
 	for i := range sw.order {
@@ -560,7 +568,7 @@ func sortWindow(ec *evalContext, spec *windowSpec, inputs []windowInput) (*sorte
 	sw.peerStart, sw.peerEnd = make([]int, n), make([]int, n)
 	equalFrom := func(a, b []any, from int) bool {
 		for i := from; i < len(a); i++ {
-			if !equalDatums(a[i], b[i]) {
+			if !equalTyped(a[i], b[i], keys[i].typ) {
 				return false
 			}
 		}
