@@ -54,15 +54,20 @@
 // batch that an open iterator reads stays in memory until the iterator
 // closes, so the iterator still returns the writes made before it.
 //
+// A transaction thus holds at most about twice the write buffer (the batch
+// and the undo entries of savepoints), plus one batch per iterator open
+// across a move. The in-memory engine of OpenMemory keeps the temporary
+// store in memory too, so there the bound does not hold.
+//
 // Such a transaction commits by ingestion: it writes its entries, without
 // the prefix and without the undone keys, into sstables of at most 128 MiB,
 // and pebble ingests them atomically after the conflict check. Ingestion
 // is durable when it returns, like a commit with pebble.Sync. Its keys do
 // not enter the conflict map. Instead the oracle keeps the moved entries
-// as the record of which keys the commit wrote: a later commit looks its
-// keys up there, and the large commit itself looks up there the keys of the
-// conflict map newer than its snapshot. The temporary store drops the
-// entries once no open transaction began before the commit.
+// as the record of the keys the commit wrote, and a later commit looks its
+// own keys up there. The large commit itself looks up, in its entries, the
+// keys of the conflict map newer than its snapshot. The temporary store
+// drops the entries once no open transaction began before the commit.
 //
 // The undo entries of savepoints move the same way, and a read set of
 // TrackReads that grows past 65,536 keys or 256 ranges becomes the range

@@ -192,11 +192,12 @@ func (o *oracle) conflictLocked(startSeq uint64, keys []writtenKey, reads *readS
 			if seq <= startSeq {
 				continue
 			}
-			wrote, err := spillWroteBefore(sp, []byte(key), seq)
+			// A base of zero stands for startSeq, which is below seq.
+			wrote, base, err := sp.written([]byte(key))
 			if err != nil {
 				return 0, err
 			}
-			if wrote {
+			if wrote && base < seq {
 				conflictSeq = max(conflictSeq, seq)
 			}
 		}
@@ -219,20 +220,6 @@ func (o *oracle) conflictLocked(startSeq uint64, keys []writtenKey, reads *readS
 	return conflictSeq, nil
 }
 
-// spillWroteBefore reports whether sp holds a put or a delete of key whose
-// conflict check starts before seq.
-func spillWroteBefore(sp *spill, key []byte, seq uint64) (bool, error) {
-	if bytes.Compare(key, sp.lower) < 0 || bytes.Compare(key, sp.upper) > 0 {
-		return false, nil
-	}
-	tagged, err := sp.get(key)
-	if tagged == nil || err != nil {
-		return false, err
-	}
-	tag, base, _ := parseWrite(tagged)
-	return tag != writeNone && base < seq, nil
-}
-
 // spilledCommit is a commit whose written keys its spill holds.
 type spilledCommit struct {
 	seq   uint64
@@ -246,13 +233,13 @@ func (c spilledCommit) conflicts(keys []writtenKey, reads *readSet, sp *spill) (
 		if k.base >= c.seq {
 			continue
 		}
-		if wrote, err := c.spill.written([]byte(k.key)); wrote || err != nil {
+		if wrote, _, err := c.spill.written([]byte(k.key)); wrote || err != nil {
 			return wrote, err
 		}
 	}
 	if reads != nil {
 		for key := range reads.keys {
-			if wrote, err := c.spill.written([]byte(key)); wrote || err != nil {
+			if wrote, _, err := c.spill.written([]byte(key)); wrote || err != nil {
 				return wrote, err
 			}
 		}

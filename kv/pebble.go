@@ -76,21 +76,13 @@ func openPebble(dir string, opts PebbleOptions) (*pebbleEngine, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cacheSize := opts.CacheSize
-	if cacheSize == 0 {
-		cacheSize = DefaultCacheSize
+	cacheSize, err := sizeOption(opts.CacheSize, DefaultCacheSize, "cache size")
+	if err != nil {
+		return nil, err
 	}
-	if cacheSize < 0 {
-		return nil, pgerror.Newf(pgcode.InvalidParameterValue,
-			"kv: invalid cache size %d: must be zero (the default) or positive", cacheSize)
-	}
-	writeBufferSize := opts.WriteBufferSize
-	if writeBufferSize == 0 {
-		writeBufferSize = DefaultWriteBufferSize
-	}
-	if writeBufferSize < 0 {
-		return nil, pgerror.Newf(pgcode.InvalidParameterValue,
-			"kv: invalid write buffer size %d: must be zero (the default) or positive", writeBufferSize)
+	writeBufferSize, err := sizeOption(opts.WriteBufferSize, DefaultWriteBufferSize, "write buffer size")
+	if err != nil {
+		return nil, err
 	}
 
 	pebbleOpts := &pebble.Options{
@@ -126,6 +118,19 @@ func openPebble(dir string, opts PebbleOptions) (*pebbleEngine, error) {
 		oracle:          newOracle(),
 		writeBufferSize: writeBufferSize,
 	}, nil
+}
+
+// sizeOption returns the size option value, or def when value is zero. A
+// negative value is invalid.
+func sizeOption[T int | int64](value, def T, name string) (T, error) {
+	if value < 0 {
+		return 0, pgerror.Newf(pgcode.InvalidParameterValue,
+			"kv: invalid %s %d: must be zero (the default) or positive", name, value)
+	}
+	if value == 0 {
+		return def, nil
+	}
+	return value, nil
 }
 
 // Begin starts a transaction. Its snapshot contains every commit that

@@ -75,17 +75,18 @@ func (s *spill) get(key []byte) ([]byte, error) {
 	return s.valueBuf, nil
 }
 
-// written reports whether the spill holds a put or a delete of key.
-func (s *spill) written(key []byte) (bool, error) {
+// written reports whether the spill holds a put or a delete of key, and
+// the base of that write (zero for the transaction's startSeq).
+func (s *spill) written(key []byte) (bool, uint64, error) {
 	if bytes.Compare(key, s.lower) < 0 || bytes.Compare(key, s.upper) > 0 {
-		return false, nil
+		return false, 0, nil
 	}
 	tagged, err := s.get(key)
 	if tagged == nil || err != nil {
-		return false, err
+		return false, 0, err
 	}
-	tag, _, _ := parseWrite(tagged)
-	return tag != writeNone, nil
+	tag, base, _ := parseWrite(tagged)
+	return tag != writeNone, base, nil
 }
 
 // newIter returns an iterator over the spilled entries with keys in
