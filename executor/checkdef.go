@@ -82,20 +82,52 @@ func checkDefinition(loc *time.Location, t *catalog.TableDescriptor, c catalog.C
 // typedCheck parses and types a stored condition, or returns nil when the
 // condition is outside the model.
 func typedCheck(loc *time.Location, t *catalog.TableDescriptor, text string) *ckNode {
-	tree, err := pg_query.Parse("SELECT " + text)
-	if err != nil || len(tree.Stmts) != 1 {
-		return nil
-	}
-	sel := tree.Stmts[0].Stmt.GetSelectStmt()
-	if sel == nil || len(sel.TargetList) != 1 {
-		return nil
-	}
-	ct := &checkTyper{table: t, loc: loc}
-	n := ct.build(sel.TargetList[0].GetResTarget().Val)
-	if ct.failed || n == nil || n.typ != oidBool {
+	n, _ := typedExpr(loc, t, text)
+	if n == nil || n.typ != oidBool {
 		return nil
 	}
 	return n
+}
+
+// typedExpr parses and types a stored expression. It returns nil when
+// the expression is outside the model.
+func typedExpr(loc *time.Location, t *catalog.TableDescriptor, text string) (*ckNode, *checkTyper) {
+	tree, err := pg_query.Parse("SELECT " + text)
+	if err != nil || len(tree.Stmts) != 1 {
+		return nil, nil
+	}
+	sel := tree.Stmts[0].Stmt.GetSelectStmt()
+	if sel == nil || len(sel.TargetList) != 1 {
+		return nil, nil
+	}
+	ct := &checkTyper{table: t, loc: loc}
+	n := ct.build(sel.TargetList[0].GetResTarget().Val)
+	if ct.failed || n == nil {
+		return nil, nil
+	}
+	return n, ct
+}
+
+// defaultDefinition renders a column default as PostgreSQL's pg_get_expr
+// does: a literal becomes a constant of the column's type, which prints
+// with its cast where PostgreSQL prints one ('x'::text), and the implicit
+// cast of another expression to the column's type stays hidden. A NULL
+// default is no default, so the result is empty. A default outside the
+// model is printed as stored.
+func defaultDefinition(loc *time.Location, t *catalog.TableDescriptor, c *catalog.ColumnDescriptor) string {
+	n, ct := typedExpr(loc, t, c.Default)
+	if n == nil {
+		return c.Default
+	}
+	if n.kind == ckConst && n.null {
+		return ""
+	}
+	if n.kind == ckConst && n.typ == oidUnknown {
+		if n = ct.coerce(n, c.Type.OID); ct.failed {
+			return c.Default
+		}
+	}
+	return deparseCheckNode(n, false)
 }
 
 // checkTyper types a raw condition. failed is set at the first construct

@@ -142,7 +142,10 @@ func columnDefault(ec *evalContext, snap *catalogSnapshot, t *catalog.TableDescr
 		name := relationName(ec, snap, uint32(sequenceOID(t.ID, c.ID)))
 		return "nextval('" + strings.ReplaceAll(name, "'", "''") + "'::regclass)"
 	}
-	return c.Default
+	if c.Default == "" {
+		return ""
+	}
+	return defaultDefinition(ec.sess.location(), t, c)
 }
 
 func pgAttrdefRows(ec *evalContext, out *catalogRows) error {
