@@ -175,6 +175,26 @@ func TestFailedTransactionBlock(t *testing.T) {
 	expectLines(t, run(t, s, "SELECT count(*) FROM t"), "cols: count", "0", "tag: SELECT 1")
 }
 
+func TestTransactionStatementTags(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	expectLines(t, run(t, s, "START TRANSACTION"), "tag: START TRANSACTION")
+	expectLines(t, run(t, s, "END"), "tag: COMMIT")
+	expectLines(t, run(t, s, "BEGIN"), "tag: BEGIN")
+
+	e := runErr(t, s, "PREPARE TRANSACTION 'x'")
+	if e.Code != "0A000" || e.Message != "PREPARE TRANSACTION is not supported" {
+		t.Fatalf("PREPARE TRANSACTION: got %s %q", e.Code, e.Message)
+	}
+	expectLines(t, run(t, s, "ROLLBACK"), "tag: ROLLBACK")
+	for _, sql := range []string{"COMMIT PREPARED 'x'", "ROLLBACK PREPARED 'x'"} {
+		e := runErr(t, s, sql)
+		want := strings.TrimSuffix(sql, " 'x'") + " is not supported"
+		if e.Code != "0A000" || e.Message != want {
+			t.Fatalf("%s: got %s %q, want 0A000 %q", sql, e.Code, e.Message, want)
+		}
+	}
+}
+
 func TestPlanCacheAndInvalidation(t *testing.T) {
 	srv := newTestServer(t)
 	s := newTestSession(t, srv, "root")

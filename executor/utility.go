@@ -48,7 +48,11 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			return nil, err
 		}
 		readOnly, readOnlyGiven := transactionReadOnly(ts.Options)
-		return tagPlan("BEGIN", func(ec *evalContext) error {
+		tag := "BEGIN"
+		if ts.Kind == pg_query.TransactionStmtKind_TRANS_STMT_START {
+			tag = "START TRANSACTION"
+		}
+		return tagPlan(tag, func(ec *evalContext) error {
 			s := ec.sess
 			if s.txn.explicit {
 				ec.warning("25001", "there is already a transaction in progress")
@@ -150,6 +154,12 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			// NOTE: settings changed since the savepoint keep their values.
 			return &result{tag: tag}, nil
 		}}, nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
+		return nil, pgerror.NotSupported("PREPARE TRANSACTION")
+	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED:
+		return nil, pgerror.NotSupported("COMMIT PREPARED")
+	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED:
+		return nil, pgerror.NotSupported("ROLLBACK PREPARED")
 	}
 	return nil, pgerror.NotSupported(strings.TrimPrefix(ts.Kind.String(), "TRANS_STMT_"))
 }
