@@ -144,7 +144,7 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	var valueRows [][]expr
 	var source *selectPlan
 	sel := ins.SelectStmt.GetSelectStmt()
-	b := &builder{sess: a.sess, params: a.params, clause: "VALUES"}
+	b := &builder{sess: a.sess, params: a.params, clause: "VALUES", an: a}
 	switch {
 	case ins.SelectStmt == nil:
 		// INSERT ... DEFAULT VALUES

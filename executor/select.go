@@ -539,7 +539,10 @@ func (a *analyser) analyseLimit(sel *pg_query.SelectStmt, sp *selectPlan) error 
 
 func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) {
 	sp := &selectPlan{}
-	b := &builder{sess: a.sess, params: a.params, clause: "VALUES"}
+	// The values may contain subqueries and read the columns of an
+	// enclosing query, but not the VALUES list's own columns.
+	valueScope := &scope{parent: a.outer}
+	b := &builder{sess: a.sess, params: a.params, clause: "VALUES", an: a, scope: valueScope}
 	width := -1
 	for _, l := range sel.ValuesLists {
 		items := l.GetList().Items
@@ -575,10 +578,11 @@ func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		sp.targets = append(sp.targets, &columnExpr{idx: c, typ: typ})
 		sp.names = append(sp.names, "column"+itoa(int64(c+1)))
 	}
-	sc := &scope{}
+	sc := &scope{parent: a.outer, correlated: valueScope.correlated}
 	for i, n := range sp.names {
 		sc.cols = append(sc.cols, scopeColumn{name: n, typ: sp.targets[i].resultType()})
 	}
+	sp.scope = sc
 	if err := a.analyseOrderBy(&builder{sess: a.sess, scope: sc, params: a.params}, sel.SortClause, sp); err != nil {
 		return nil, err
 	}
