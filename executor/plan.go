@@ -358,6 +358,19 @@ type analyser struct {
 	// subqueryNames maps each scalar subquery of this query's SELECT list
 	// to its output column's name, which names an unaliased target.
 	subqueryNames map[*pg_query.SubLink]string
+	// hasSubquery is set when an expression of this query, or of a query
+	// nested in it, contains a subquery or a LATERAL item. Such a subquery
+	// reads tables as they are, the statement's own writes included, so
+	// INSERT and UPDATE then compute every new row before writing any.
+	hasSubquery bool
+}
+
+// noteSubquery marks a and the analysers of its enclosing queries as
+// containing a subquery.
+func (a *analyser) noteSubquery() {
+	for ; a != nil; a = a.parent {
+		a.hasSubquery = true
+	}
 }
 
 func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {
