@@ -195,6 +195,34 @@ func TestTransactionStatementTags(t *testing.T) {
 	}
 }
 
+func TestCastErrorPosition(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	// Positions as PostgreSQL 15 reports them: invalid input of a literal
+	// at the literal, a cast with no conversion at the cast, and an error
+	// of a value computed at run time nowhere.
+	cases := []struct {
+		sql      string
+		code     string
+		position int32
+	}{
+		{"SELECT 'abc'::int", "22P02", 8},
+		{"SELECT CAST('abc' AS int)", "22P02", 13},
+		{"SELECT 1 + int '99999999999'", "22003", 16},
+		{"SELECT date '2024-01-01' + time '25:00'", "22008", 33},
+		{"SELECT   '5'::int2 + 'x'::int2", "22P02", 22},
+		{"SELECT '{1,a}'::int[]", "22P02", 8},
+		{"SELECT 1::jsonb", "42846", 9},
+		{"SELECT ('ab' || 'c')::int", "22P02", 0},
+		{"SELECT 99999::int2", "22003", 0},
+	}
+	for _, c := range cases {
+		e := runErr(t, s, c.sql)
+		if string(e.Code) != c.code || e.Position != c.position {
+			t.Errorf("%s: got %s at %d, want %s at %d", c.sql, e.Code, e.Position, c.code, c.position)
+		}
+	}
+}
+
 func TestPlanCacheAndInvalidation(t *testing.T) {
 	srv := newTestServer(t)
 	s := newTestSession(t, srv, "root")
