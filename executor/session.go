@@ -99,6 +99,11 @@ func (t *txnState) markNewTable(id uint32) {
 type savepoint struct {
 	name  string
 	token int
+	// settings and localSettings are copies of the session's settings and
+	// of the transaction's SET LOCAL names when the savepoint was set,
+	// which ROLLBACK TO restores.
+	settings      map[string]string
+	localSettings map[string]bool
 }
 
 // parsedQuery is the parse result of one statement text.
@@ -323,12 +328,15 @@ func (s *Session) rememberSetting(name string, local bool) {
 	}
 	if t.settingsBefore == nil {
 		t.settingsBefore = map[string]string{}
-		t.localSettings = map[string]bool{}
 	}
 	if _, seen := t.settingsBefore[name]; !seen {
 		t.settingsBefore[name] = s.settings.values[name]
 	}
 	if local {
+		if t.localSettings == nil {
+			// ROLLBACK TO SAVEPOINT may have reset it to nil.
+			t.localSettings = map[string]bool{}
+		}
 		t.localSettings[name] = true
 	}
 }

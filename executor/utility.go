@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 
@@ -114,7 +115,12 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			if !t.explicit {
 				return pgerror.New(pgcode.NoActiveSqlTransaction, "SAVEPOINT can only be used in transaction blocks")
 			}
-			t.savepoints = append(t.savepoints, savepoint{name: ts.SavepointName, token: t.kv.Savepoint()})
+			t.savepoints = append(t.savepoints, savepoint{
+				name:          ts.SavepointName,
+				token:         t.kv.Savepoint(),
+				settings:      maps.Clone(ec.sess.settings.values),
+				localSettings: maps.Clone(t.localSettings),
+			})
 			return nil
 		}), nil
 	case pg_query.TransactionStmtKind_TRANS_STMT_RELEASE, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
@@ -151,7 +157,9 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			t.savepoints = t.savepoints[:at+1]
 			t.failed = false
 			ec.sess.srv.cat.BumpVersion()
-			// NOTE: settings changed since the savepoint keep their values.
+			sp := t.savepoints[at]
+			maps.Copy(ec.sess.settings.values, sp.settings)
+			t.localSettings = maps.Clone(sp.localSettings)
 			return &result{tag: tag}, nil
 		}}, nil
 	case pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
