@@ -223,6 +223,15 @@ func TestCastErrorPosition(t *testing.T) {
 	}
 }
 
+func TestDistinctOrderByPosition(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	// PostgreSQL 15 points at the first token of the ORDER BY item.
+	e := runErr(t, s, "SELECT DISTINCT a FROM (VALUES (1), (2)) v(a) ORDER BY 2 * a + 1")
+	if e.Code != "42P10" || e.Position != 56 {
+		t.Fatalf("got %s at %d, want 42P10 at 56", e.Code, e.Position)
+	}
+}
+
 func TestPlanCacheAndInvalidation(t *testing.T) {
 	srv := newTestServer(t)
 	s := newTestSession(t, srv, "root")
