@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
+	"github.com/jackc/pgx/v5/pgtype"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgkeep/pgkeep/catalog"
@@ -188,6 +189,14 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 		}
 		argType = oidText
 	}
+	if argType == oidTime && (name == "sum" || name == "avg") {
+		// time casts implicitly to interval, the type of the only sum and
+		// avg that accept it.
+		if arg, err = inner.castTo(arg, plainType(oidInterval), false); err != nil {
+			return nil, err
+		}
+		argType = oidInterval
+	}
 	spec.arg = arg
 	if err := inner.aggregateOrderMatching(spec, fc, []expr{argumentForOrder(built, arg)}); err != nil {
 		return nil, err
@@ -201,7 +210,7 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 			spec.typ = plainType(oidInt8)
 		case argType == oidInt8 || argType == oidNumeric:
 			spec.typ = plainType(oidNumeric)
-		case isFloatType(argType):
+		case isFloatType(argType) || argType == oidInterval:
 			spec.typ = plainType(argType)
 		default:
 			return nil, aggregateTypeError(name, argType, fc.Location)
@@ -212,6 +221,8 @@ func (b *builder) aggregateSpec(name string, fc *pg_query.FuncCall) (*aggSpec, e
 			spec.typ = plainType(oidNumeric)
 		case isFloatType(argType):
 			spec.typ = plainType(oidFloat8)
+		case argType == oidInterval:
+			spec.typ = plainType(oidInterval)
 		default:
 			return nil, aggregateTypeError(name, argType, fc.Location)
 		}
@@ -450,6 +461,8 @@ type aggState struct {
 	// variance is the state of the variance and standard deviation
 	// aggregates.
 	variance varianceState
+	// intervalSum is the sum of sum's and avg's interval values.
+	intervalSum pgtype.Interval
 	// ordered holds the inputs of an aggregate with ORDER BY until the
 	// group is complete.
 	ordered []orderedAggInput
@@ -691,6 +704,10 @@ func addToSum(st *aggState, v any) error {
 		return err
 	case float64:
 		st.floatSum += x
+	case pgtype.Interval:
+		sum, err := addIntervals(st.intervalSum, x)
+		st.intervalSum = sum
+		return err
 	case *apd.Decimal:
 		if st.decSum == nil {
 			st.decSum = new(apd.Decimal)
@@ -737,6 +754,13 @@ func finalAggregate(spec *aggSpec, st *aggState) (any, error) {
 			return st.floatSum, nil
 		}
 		return st.floatSum / float64(st.count), nil
+	case argType == oidInterval:
+		// PostgreSQL's interval_avg divides the sum by the count as
+		// interval / float8 does.
+		if spec.name == "sum" {
+			return st.intervalSum, nil
+		}
+		return scaleInterval(st.intervalSum, float64(st.count), true)
 	case isIntType(argType):
 		if !st.intOver {
 			if spec.name == "sum" && spec.typ.OID == oidInt8 {

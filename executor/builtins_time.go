@@ -28,6 +28,7 @@ var timeBuiltins = map[string][]builtin{
 		}
 		return ec.statementTime, nil
 	}}},
+	"overlaps": overlapsOverloads(),
 	"timezone": timezoneOverloads(),
 	"date_bin": {
 		{argTypes: []uint32{oidInterval, oidTimestamptz, oidTimestamptz}, result: fixed(oidTimestamptz), strict: true, fn: func(_ *evalContext, a []any) (any, error) {

@@ -144,7 +144,7 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	var valueRows [][]expr
 	var source *selectPlan
 	sel := ins.SelectStmt.GetSelectStmt()
-	b := &builder{sess: a.sess, params: a.params, clause: "VALUES"}
+	b := &builder{sess: a.sess, params: a.params, clause: "VALUES", an: a}
 	switch {
 	case ins.SelectStmt == nil:
 		// INSERT ... DEFAULT VALUES
@@ -208,6 +208,9 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 	default:
 		return nil, pgerror.NotSupported("this form of INSERT")
 	}
+	// A subquery in the new rows would see the rows inserted before it, so
+	// such rows are all computed before the first is written.
+	computeFirst := a.hasSubquery
 
 	var conflict *onConflict
 	if ins.OnConflictClause != nil {
@@ -240,40 +243,59 @@ func (a *analyser) planInsert(ins *pg_query.InsertStmt) (*plan, error) {
 			n++
 			return emit(out)
 		}
-		if source != nil {
-			it, err := source.open(ec)
-			if err != nil {
-				return 0, err
-			}
-			defer it.close()
-			for {
-				vals, err := it.next(ec)
-				if err != nil {
-					return n, err
-				}
-				if vals == nil {
-					return n, nil
-				}
-				row, err := ins.row(ec, nil, vals)
-				if err != nil {
-					return n, err
-				}
-				if err := put(row); err != nil {
-					return n, err
-				}
+		add := put
+		var computed [][]any
+		if computeFirst {
+			add = func(row []any) error {
+				computed = append(computed, row)
+				return nil
 			}
 		}
-		for _, exprs := range valueRows {
-			row, err := ins.row(ec, exprs, nil)
-			if err != nil {
-				return n, err
-			}
+		if err := ins.forEachRow(ec, source, valueRows, add); err != nil {
+			return n, err
+		}
+		for _, row := range computed {
 			if err := put(row); err != nil {
 				return n, err
 			}
 		}
 		return n, nil
 	}), nil
+}
+
+// forEachRow builds the rows to insert, from the rows of source or else
+// from the VALUES lists, and calls add on each.
+func (ins *inserter) forEachRow(ec *evalContext, source *selectPlan, valueRows [][]expr, add func(row []any) error) error {
+	if source != nil {
+		it, err := source.open(ec)
+		if err != nil {
+			return err
+		}
+		defer it.close()
+		for {
+			vals, err := it.next(ec)
+			if vals == nil || err != nil {
+				return err
+			}
+			row, err := ins.row(ec, nil, vals)
+			if err != nil {
+				return err
+			}
+			if err := add(row); err != nil {
+				return err
+			}
+		}
+	}
+	for _, exprs := range valueRows {
+		row, err := ins.row(ec, exprs, nil)
+		if err != nil {
+			return err
+		}
+		if err := add(row); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // inserter builds and writes the rows of one INSERT.
@@ -585,6 +607,9 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		}
 		sets = append(sets, assignment{idx: idx, expr: e})
 	}
+	// A subquery in SET would see the rows updated before it, so such new
+	// rows are all computed before the first is written.
+	computeFirst := a.hasSubquery
 	filter, err := a.whereFilter(sc, up.WhereClause)
 	if err != nil {
 		return nil, err
@@ -607,6 +632,20 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 		owner := ec.actor().ID
 		now := ec.now().UnixMicro()
 		pending := &fkPending{}
+		// write stores the new version of one row.
+		write := func(old, updated []any) error {
+			if err := checks.check(ec, updated, pending); err != nil {
+				return err
+			}
+			if err := onParentChange(ec, refs, old, updated, pending, 0); err != nil {
+				return err
+			}
+			if err := rewriteRow(txn, codec, old, updated, owner, now); err != nil {
+				return err
+			}
+			return emit(updated)
+		}
+		var computed [][2][]any
 		n, err := forEachTargetRow(ec, codec, spec, filter, from, func(old []any) error {
 			updated := append([]any(nil), old[:codec.width()]...)
 			for _, s := range sets {
@@ -616,19 +655,21 @@ func (a *analyser) planUpdate(up *pg_query.UpdateStmt) (*plan, error) {
 				}
 				updated[s.idx] = v
 			}
-			if err := checks.check(ec, updated, pending); err != nil {
-				return err
+			if computeFirst {
+				// The scan may reuse old for its next row.
+				kept := append([]any(nil), old[:codec.width()]...)
+				computed = append(computed, [2][]any{kept, updated})
+				return nil
 			}
-			if err := onParentChange(ec, refs, old[:codec.width()], updated, pending, 0); err != nil {
-				return err
-			}
-			if err := rewriteRow(txn, codec, old[:codec.width()], updated, owner, now); err != nil {
-				return err
-			}
-			return emit(updated)
+			return write(old[:codec.width()], updated)
 		})
 		if err != nil {
 			return 0, err
+		}
+		for _, c := range computed {
+			if err := write(c[0], c[1]); err != nil {
+				return 0, err
+			}
 		}
 		return n, pending.run(ec)
 	}), nil

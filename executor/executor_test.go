@@ -175,6 +175,63 @@ func TestFailedTransactionBlock(t *testing.T) {
 	expectLines(t, run(t, s, "SELECT count(*) FROM t"), "cols: count", "0", "tag: SELECT 1")
 }
 
+func TestTransactionStatementTags(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	expectLines(t, run(t, s, "START TRANSACTION"), "tag: START TRANSACTION")
+	expectLines(t, run(t, s, "END"), "tag: COMMIT")
+	expectLines(t, run(t, s, "BEGIN"), "tag: BEGIN")
+
+	e := runErr(t, s, "PREPARE TRANSACTION 'x'")
+	if e.Code != "0A000" || e.Message != "PREPARE TRANSACTION is not supported" {
+		t.Fatalf("PREPARE TRANSACTION: got %s %q", e.Code, e.Message)
+	}
+	expectLines(t, run(t, s, "ROLLBACK"), "tag: ROLLBACK")
+	for _, sql := range []string{"COMMIT PREPARED 'x'", "ROLLBACK PREPARED 'x'"} {
+		e := runErr(t, s, sql)
+		want := strings.TrimSuffix(sql, " 'x'") + " is not supported"
+		if e.Code != "0A000" || e.Message != want {
+			t.Fatalf("%s: got %s %q, want 0A000 %q", sql, e.Code, e.Message, want)
+		}
+	}
+}
+
+func TestCastErrorPosition(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	// Positions as PostgreSQL 15 reports them: invalid input of a literal
+	// at the literal, a cast with no conversion at the cast, and an error
+	// of a value computed at run time nowhere.
+	cases := []struct {
+		sql      string
+		code     string
+		position int32
+	}{
+		{"SELECT 'abc'::int", "22P02", 8},
+		{"SELECT CAST('abc' AS int)", "22P02", 13},
+		{"SELECT 1 + int '99999999999'", "22003", 16},
+		{"SELECT date '2024-01-01' + time '25:00'", "22008", 33},
+		{"SELECT   '5'::int2 + 'x'::int2", "22P02", 22},
+		{"SELECT '{1,a}'::int[]", "22P02", 8},
+		{"SELECT 1::jsonb", "42846", 9},
+		{"SELECT ('ab' || 'c')::int", "22P02", 0},
+		{"SELECT 99999::int2", "22003", 0},
+	}
+	for _, c := range cases {
+		e := runErr(t, s, c.sql)
+		if string(e.Code) != c.code || e.Position != c.position {
+			t.Errorf("%s: got %s at %d, want %s at %d", c.sql, e.Code, e.Position, c.code, c.position)
+		}
+	}
+}
+
+func TestDistinctOrderByPosition(t *testing.T) {
+	s := newTestSession(t, newTestServer(t), "root")
+	// PostgreSQL 15 points at the first token of the ORDER BY item.
+	e := runErr(t, s, "SELECT DISTINCT a FROM (VALUES (1), (2)) v(a) ORDER BY 2 * a + 1")
+	if e.Code != "42P10" || e.Position != 56 {
+		t.Fatalf("got %s at %d, want 42P10 at 56", e.Code, e.Position)
+	}
+}
+
 func TestPlanCacheAndInvalidation(t *testing.T) {
 	srv := newTestServer(t)
 	s := newTestSession(t, srv, "root")

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"errors"
 	"math"
 	"strings"
 
@@ -192,7 +193,11 @@ func (b *builder) buildNode(n *pg_query.Node) (expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.castTo(arg, typ, false)
+		cast, err := b.castTo(arg, typ, false)
+		if err != nil {
+			return nil, castErrorPosition(err, tc)
+		}
+		return cast, nil
 	case n.GetFuncCall() != nil:
 		return b.buildFuncCall(n.GetFuncCall())
 	case n.GetSqlvalueFunction() != nil:
@@ -413,6 +418,24 @@ func (s *scope) hasTable(table string) bool {
 
 // castTo converts e to typ. A constant is converted right away, so a bad
 // literal fails when the statement is prepared, as in PostgreSQL.
+// castErrorPosition points the error of an explicit cast at its cause, as
+// PostgreSQL does: invalid input of a string literal at the literal, and a
+// cast between types that have none at the cast. Other errors keep their
+// position, or have none.
+func castErrorPosition(err error, tc *pg_query.TypeCast) error {
+	var e *pgerror.Error
+	if !errors.As(err, &e) || e.Position != 0 {
+		return err
+	}
+	if e.Code == pgcode.CannotCoerce {
+		return e.WithPosition(tc.Location + 1)
+	}
+	if c := tc.Arg.GetAConst(); c != nil && c.GetSval() != nil {
+		return e.WithPosition(c.Location + 1)
+	}
+	return err
+}
+
 func (b *builder) castTo(e expr, typ catalog.ColumnType, assignment bool) (expr, error) {
 	if p, ok := e.(*paramExpr); ok && p.params.get(p.n) == oidUnknown {
 		p.params.set(p.n, typ.OID)

@@ -30,6 +30,7 @@ func (a *analyser) lateralJoin(left relation, lsc *scope, rs *pg_query.RangeSubs
 		return nil, nil, pgerror.New(pgcode.SyntaxError, "subquery in FROM must have an alias").
 			WithHint("For example, FROM (SELECT ...) [AS] foo.")
 	}
+	a.noteSubquery(rs.Subquery.GetSelectStmt())
 	outerScope := &scope{cols: lsc.cols, parent: a.outer}
 	sub, err := a.child(outerScope).analyseSelect(rs.Subquery.GetSelectStmt())
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/apd/v3"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/pgkeep/pgkeep/catalog"
 	"github.com/pgkeep/pgkeep/kv"
@@ -358,6 +359,30 @@ type analyser struct {
 	// subqueryNames maps each scalar subquery of this query's SELECT list
 	// to its output column's name, which names an unaliased target.
 	subqueryNames map[*pg_query.SubLink]string
+	// hasSubquery is set when an expression of this query, or of a query
+	// nested in it, contains a subquery, or its FROM a LATERAL subquery,
+	// that reads a table. Such a subquery reads tables as they are, the
+	// statement's own writes included, so INSERT and UPDATE then compute
+	// every new row before writing any.
+	hasSubquery bool
+}
+
+// noteSubquery marks a and the analysers of its enclosing queries as
+// containing a subquery when sub, a subquery's SELECT, names a table, a
+// view or a WITH query.
+func (a *analyser) noteSubquery(sub *pg_query.SelectStmt) {
+	readsTable := false
+	walkMessages(sub.ProtoReflect(), func(m protoreflect.Message) {
+		if _, ok := m.Interface().(*pg_query.RangeVar); ok {
+			readsTable = true
+		}
+	})
+	if !readsTable {
+		return
+	}
+	for ; a != nil; a = a.parent {
+		a.hasSubquery = true
+	}
 }
 
 func (a *analyser) planNode(n *pg_query.Node) (*plan, error) {

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"slices"
 	"sort"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -206,6 +207,9 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 			}
 		} else {
 			sp.distinct = true
+			if err := checkDistinctOrder(sel.SortClause, sp); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := a.analyseLimit(sel, sp); err != nil {
@@ -215,6 +219,48 @@ func (a *analyser) analyseSelect(sel *pg_query.SelectStmt) (*selectPlan, error) 
 	// NOTE: FOR UPDATE/FOR SHARE take no locks; conflicting writes are still
 	// caught at commit by the storage layer's write-write check.
 	return sp, nil
+}
+
+// checkDistinctOrder rejects an ORDER BY item of SELECT DISTINCT that is
+// not in the select list, as PostgreSQL does, because the rows DISTINCT
+// merges into one may differ in it. clause is the ORDER BY clause, whose
+// items made sp.sortKeys in order.
+func checkDistinctOrder(clause []*pg_query.Node, sp *selectPlan) error {
+	for i, key := range sp.sortKeys {
+		if key.col < len(sp.targets) {
+			continue
+		}
+		e := sp.extraSort[key.col-len(sp.targets)]
+		if slices.ContainsFunc(sp.targets, func(t expr) bool { return sameExpr(t, e) }) {
+			continue
+		}
+		err := pgerror.New(pgcode.InvalidColumnReference, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
+		if loc := leftmostLocation(clause[i].GetSortBy().Node); loc >= 0 {
+			err = err.WithPosition(loc + 1)
+		}
+		return err
+	}
+	return nil
+}
+
+// leftmostLocation returns the location of the first token of n, where
+// PostgreSQL points errors about a whole expression, or -1 when neither n
+// nor its left operand has a location that nodeLocation reads.
+func leftmostLocation(n *pg_query.Node) int32 {
+	loc := nodeLocation(n)
+	var left *pg_query.Node
+	switch {
+	case n.GetAExpr() != nil:
+		left = n.GetAExpr().Lexpr
+	case n.GetTypeCast() != nil:
+		left = n.GetTypeCast().Arg
+	}
+	if left != nil {
+		if l := leftmostLocation(left); l >= 0 && (loc < 0 || l < loc) {
+			loc = l
+		}
+	}
+	return loc
 }
 
 // ownerColumn is the pseudo-column of USER and STREAM tables that names
@@ -539,7 +585,10 @@ func (a *analyser) analyseLimit(sel *pg_query.SelectStmt, sp *selectPlan) error 
 
 func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) {
 	sp := &selectPlan{}
-	b := &builder{sess: a.sess, params: a.params, clause: "VALUES"}
+	// The values may contain subqueries and read the columns of an
+	// enclosing query, but not the VALUES list's own columns.
+	valueScope := &scope{parent: a.outer}
+	b := &builder{sess: a.sess, params: a.params, clause: "VALUES", an: a, scope: valueScope}
 	width := -1
 	for _, l := range sel.ValuesLists {
 		items := l.GetList().Items
@@ -575,10 +624,11 @@ func (a *analyser) analyseValues(sel *pg_query.SelectStmt) (*selectPlan, error) 
 		sp.targets = append(sp.targets, &columnExpr{idx: c, typ: typ})
 		sp.names = append(sp.names, "column"+itoa(int64(c+1)))
 	}
-	sc := &scope{}
+	sc := &scope{parent: a.outer, correlated: valueScope.correlated}
 	for i, n := range sp.names {
 		sc.cols = append(sc.cols, scopeColumn{name: n, typ: sp.targets[i].resultType()})
 	}
+	sp.scope = sc
 	if err := a.analyseOrderBy(&builder{sess: a.sess, scope: sc, params: a.params}, sel.SortClause, sp); err != nil {
 		return nil, err
 	}

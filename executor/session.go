@@ -68,8 +68,10 @@ type txnState struct {
 	// COMMIT are accepted.
 	failed    bool
 	startTime time.Time
-	// readOnly is set by BEGIN READ ONLY.
-	readOnly bool
+	// queried is set once a statement that reads a snapshot has run.
+	// After that, the isolation level is fixed and a read-only
+	// transaction stays read-only, as in PostgreSQL.
+	queried bool
 	// startVersion is the schema version when the transaction began. When
 	// the version moved, plans cached meanwhile may describe uncommitted
 	// or rolled-back schema, so ending the transaction bumps it again.
@@ -97,6 +99,11 @@ func (t *txnState) markNewTable(id uint32) {
 type savepoint struct {
 	name  string
 	token int
+	// settings and localSettings are copies of the session's settings and
+	// of the transaction's SET LOCAL names when the savepoint was set,
+	// which ROLLBACK TO restores.
+	settings      map[string]string
+	localSettings map[string]bool
 }
 
 // parsedQuery is the parse result of one statement text.
@@ -267,8 +274,8 @@ func (s *Session) ensureTxn() error {
 		kv:           t,
 		startTime:    time.Now().UTC().Truncate(time.Microsecond),
 		startVersion: s.srv.cat.Version(),
-		readOnly:     s.settings.values["default_transaction_read_only"] == "on",
 	}
+	s.settings.values["transaction_read_only"] = s.settings.values["default_transaction_read_only"]
 	if s.settings.values["default_transaction_isolation"] == "serializable" {
 		t.TrackReads()
 	}
@@ -321,12 +328,15 @@ func (s *Session) rememberSetting(name string, local bool) {
 	}
 	if t.settingsBefore == nil {
 		t.settingsBefore = map[string]string{}
-		t.localSettings = map[string]bool{}
 	}
 	if _, seen := t.settingsBefore[name]; !seen {
 		t.settingsBefore[name] = s.settings.values[name]
 	}
 	if local {
+		if t.localSettings == nil {
+			// ROLLBACK TO SAVEPOINT may have reset it to nil.
+			t.localSettings = map[string]bool{}
+		}
 		t.localSettings[name] = true
 	}
 }
@@ -444,7 +454,21 @@ func (s *Session) planForExec(ctx context.Context, st *parsedStmt, paramOIDs []u
 	if err := s.refreshSnapshot(); err != nil {
 		return nil, err
 	}
+	if readsSnapshot(st) {
+		s.txn.queried = true
+	}
 	return s.planFor(ctx, st, paramOIDs)
+}
+
+// readsSnapshot reports whether st is a statement for which PostgreSQL
+// takes a snapshot: every statement except transaction control, SET,
+// SHOW and LOCK.
+func readsSnapshot(st *parsedStmt) bool {
+	n := st.node
+	if st.ext != nil || n == nil {
+		return true
+	}
+	return n.GetTransactionStmt() == nil && n.GetVariableSetStmt() == nil && n.GetVariableShowStmt() == nil && n.GetLockStmt() == nil
 }
 
 // refreshSnapshot gives each statement of a READ COMMITTED transaction

@@ -222,6 +222,7 @@ func (b *builder) buildSubLink(sl *pg_query.SubLink) (expr, error) {
 	if b.an == nil {
 		return nil, pgerror.Newf(pgcode.FeatureNotSupported, "cannot use subquery in %s", b.clause)
 	}
+	b.an.noteSubquery(sl.Subselect.GetSelectStmt())
 	child := b.an.child(b.scope)
 	child.outerBuilder = b
 	var reads []scopeColumnRef

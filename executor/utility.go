@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 
@@ -48,7 +49,11 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			return nil, err
 		}
 		readOnly, readOnlyGiven := transactionReadOnly(ts.Options)
-		return tagPlan("BEGIN", func(ec *evalContext) error {
+		tag := "BEGIN"
+		if ts.Kind == pg_query.TransactionStmtKind_TRANS_STMT_START {
+			tag = "START TRANSACTION"
+		}
+		return tagPlan(tag, func(ec *evalContext) error {
 			s := ec.sess
 			if s.txn.explicit {
 				ec.warning("25001", "there is already a transaction in progress")
@@ -56,7 +61,7 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			}
 			s.txn.explicit = true
 			if readOnlyGiven {
-				s.txn.readOnly = readOnly
+				s.settings.values["transaction_read_only"] = boolSetting(readOnly)
 			}
 			s.settings.values["transaction_isolation"] = s.settings.values["default_transaction_isolation"]
 			if isolation != "" {
@@ -110,7 +115,12 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			if !t.explicit {
 				return pgerror.New(pgcode.NoActiveSqlTransaction, "SAVEPOINT can only be used in transaction blocks")
 			}
-			t.savepoints = append(t.savepoints, savepoint{name: ts.SavepointName, token: t.kv.Savepoint()})
+			t.savepoints = append(t.savepoints, savepoint{
+				name:          ts.SavepointName,
+				token:         t.kv.Savepoint(),
+				settings:      maps.Clone(ec.sess.settings.values),
+				localSettings: maps.Clone(t.localSettings),
+			})
 			return nil
 		}), nil
 	case pg_query.TransactionStmtKind_TRANS_STMT_RELEASE, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
@@ -147,9 +157,17 @@ func (a *analyser) planTransaction(ts *pg_query.TransactionStmt) (*plan, error) 
 			t.savepoints = t.savepoints[:at+1]
 			t.failed = false
 			ec.sess.srv.cat.BumpVersion()
-			// NOTE: settings changed since the savepoint keep their values.
+			sp := t.savepoints[at]
+			maps.Copy(ec.sess.settings.values, sp.settings)
+			t.localSettings = maps.Clone(sp.localSettings)
 			return &result{tag: tag}, nil
 		}}, nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
+		return nil, pgerror.NotSupported("PREPARE TRANSACTION")
+	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED:
+		return nil, pgerror.NotSupported("COMMIT PREPARED")
+	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED:
+		return nil, pgerror.NotSupported("ROLLBACK PREPARED")
 	}
 	return nil, pgerror.NotSupported(strings.TrimPrefix(ts.Kind.String(), "TRANS_STMT_"))
 }
@@ -239,16 +257,7 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 				ec.warning("25P01", "SET TRANSACTION can only be used in transaction blocks")
 				return nil
 			}
-			if level != "" {
-				s.settings.values["transaction_isolation"] = level
-			}
-			if level == "serializable" {
-				s.txn.kv.TrackReads()
-			}
-			if readOnlyGiven {
-				s.txn.readOnly = readOnly
-			}
-			return nil
+			return s.setTransactionMode(level, readOnly, readOnlyGiven)
 		}), nil
 	case pg_query.VariableSetKind_VAR_RESET_ALL:
 		return tagPlan("RESET", func(ec *evalContext) error {
@@ -310,6 +319,9 @@ func (a *analyser) planSet(vs *pg_query.VariableSetStmt) (*plan, error) {
 		if vs.IsLocal && !s.txn.explicit {
 			ec.warning("25P01", "SET LOCAL can only be used in transaction blocks")
 			return nil
+		}
+		if !reset && s.txn.explicit && (d.name == "transaction_isolation" || d.name == "transaction_read_only") {
+			return s.setTransactionModeSetting(d, value)
 		}
 		s.rememberSetting(d.name, vs.IsLocal)
 		var err error
@@ -386,9 +398,58 @@ func formatMillis(v string) string {
 	return strconv.FormatInt(ms, 10) + "ms"
 }
 
+// setTransactionMode sets the isolation level, unless level is empty, and
+// the read-only mode, when readOnlyGiven, of the open transaction block.
+// As in PostgreSQL, the level can change only before the first query and
+// outside subtransactions, and so can a read-only transaction's mode to
+// read-write.
+func (s *Session) setTransactionMode(level string, readOnly, readOnlyGiven bool) error {
+	t := s.txn
+	if level != "" && level != s.settings.values["transaction_isolation"] {
+		if t.queried {
+			return pgerror.New(pgcode.ActiveSqlTransaction, "SET TRANSACTION ISOLATION LEVEL must be called before any query")
+		}
+		if len(t.savepoints) > 0 {
+			return pgerror.New(pgcode.ActiveSqlTransaction, "SET TRANSACTION ISOLATION LEVEL must not be called in a subtransaction")
+		}
+	}
+	if readOnlyGiven && !readOnly && s.settings.values["transaction_read_only"] == "on" {
+		if len(t.savepoints) > 0 {
+			return pgerror.New(pgcode.ActiveSqlTransaction, "cannot set transaction read-write mode inside a read-only transaction")
+		}
+		if t.queried {
+			return pgerror.New(pgcode.ActiveSqlTransaction, "transaction read-write mode must be set before any query")
+		}
+	}
+	if level != "" {
+		s.settings.values["transaction_isolation"] = level
+		if level == "serializable" {
+			t.kv.TrackReads()
+		}
+	}
+	if readOnlyGiven {
+		s.settings.values["transaction_read_only"] = boolSetting(readOnly)
+	}
+	return nil
+}
+
+// setTransactionModeSetting runs SET transaction_isolation or SET
+// transaction_read_only in a transaction block, the same as SET
+// TRANSACTION.
+func (s *Session) setTransactionModeSetting(d *setting, value string) error {
+	value, err := d.normalize(value)
+	if err != nil {
+		return err
+	}
+	if d.name == "transaction_isolation" {
+		return s.setTransactionMode(value, false, false)
+	}
+	return s.setTransactionMode("", value == "on", true)
+}
+
 // requireWritable fails with 25006 in a READ ONLY transaction.
 func (ec *evalContext) requireWritable(statement string) error {
-	if ec.sess.txn != nil && ec.sess.txn.readOnly {
+	if ec.sess.txn != nil && ec.sess.settings.values["transaction_read_only"] == "on" {
 		return pgerror.Newf(pgcode.ReadOnlySqlTransaction, "cannot execute %s in a read-only transaction", statement)
 	}
 	return nil
