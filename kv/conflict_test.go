@@ -167,21 +167,7 @@ func TestConcurrentIncrements(t *testing.T) {
 		t.Fatalf("increment: %v", err)
 	}
 
-	check := begin(t, e)
-	defer check.Rollback()
-	total := 0
-	for c := range counters {
-		value, found, err := check.Get(fmt.Appendf(nil, "counter/%d", c))
-		if err != nil || !found {
-			t.Fatalf("get counter %d: found %v, err %v", c, found, err)
-		}
-		n, err := strconv.Atoi(string(value))
-		if err != nil {
-			t.Fatalf("counter %d = %q: %v", c, value, err)
-		}
-		total += n
-	}
-	if total != workers*increments {
+	if total := counterTotal(t, e, counters); total != workers*increments {
 		t.Errorf("sum of counters = %d, expected %d", total, workers*increments)
 	}
 	sumRetries := 0
@@ -417,4 +403,25 @@ func TestTrackReadsPreventsWriteSkew(t *testing.T) {
 	commit(t, sixth)
 	put(t, fifth, "doctor/c", "on")
 	expectSerializationFailure(t, fifth.Commit())
+}
+
+// counterTotal returns the sum of the values of the keys counter/0 up to
+// counter/counters-1, which must all exist.
+func counterTotal(t *testing.T, e Engine, counters int) int {
+	t.Helper()
+	check := begin(t, e)
+	defer check.Rollback()
+	total := 0
+	for c := range counters {
+		value, found, err := check.Get(fmt.Appendf(nil, "counter/%d", c))
+		if err != nil || !found {
+			t.Fatalf("get counter %d: found %v, err %v", c, found, err)
+		}
+		n, err := strconv.Atoi(string(value))
+		if err != nil {
+			t.Fatalf("counter %d = %q: %v", c, value, err)
+		}
+		total += n
+	}
+	return total
 }

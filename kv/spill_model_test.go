@@ -435,21 +435,7 @@ func TestConcurrentSpilledIncrements(t *testing.T) {
 		t.Fatal("no increment spilled")
 	}
 
-	check := begin(t, e)
-	defer check.Rollback()
-	total := 0
-	for c := range counters {
-		value, found, err := check.Get(fmt.Appendf(nil, "counter/%d", c))
-		if err != nil || !found {
-			t.Fatalf("get counter %d: found %v, err %v", c, found, err)
-		}
-		n, err := strconv.Atoi(string(value))
-		if err != nil {
-			t.Fatalf("counter %d = %q: %v", c, value, err)
-		}
-		total += n
-	}
-	if total != workers*increments {
+	if total := counterTotal(t, e, counters); total != workers*increments {
 		t.Errorf("sum of counters = %d, expected %d", total, workers*increments)
 	}
 }
