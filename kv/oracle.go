@@ -335,17 +335,17 @@ func (o *oracle) pruneLocked() {
 	}
 	o.mu.pruneAt = max(minPruneThreshold, 2*len(o.mu.lastCommit))
 
-	kept := o.mu.spilled[:0]
+	live := o.mu.spilled[:0]
 	for _, c := range o.mu.spilled {
 		if c.seq <= horizon {
 			c.spill.drop()
 		} else {
-			kept = append(kept, c)
+			live = append(live, c)
 		}
 	}
-	clear(o.mu.spilled[len(kept):])
-	o.mu.spilled = kept
-	o.hasSpilled.Store(len(kept) > 0)
+	clear(o.mu.spilled[len(live):])
+	o.mu.spilled = live
+	o.hasSpilled.Store(len(live) > 0)
 }
 
 // pruneSpilled drops the spills of the commits no transaction can conflict

@@ -388,10 +388,9 @@ func runSpillModel(t *testing.T, seed uint64) {
 }
 
 // TestConcurrentSpilledIncrements runs increments from parallel
-// goroutines, where part of the transactions write enough filler keys to
-// move their writes to the temporary store, some with a savepoint rolled
-// back and some deleting their filler again, and checks that no increment
-// is lost.
+// goroutines and checks that no increment is lost. Some transactions write
+// enough filler keys to spill, some roll back to a savepoint, and some
+// delete their filler again.
 func TestConcurrentSpilledIncrements(t *testing.T) {
 	const (
 		workers    = 6
@@ -451,6 +450,7 @@ func incrementSpilling(e Engine, rng *rand.Rand, key string, worker int) (bool, 
 	if rng.IntN(2) == 0 {
 		txn.TrackReads()
 	}
+
 	filler := func(n int, del bool) error {
 		for i := range n {
 			k := fmt.Appendf(nil, "filler/%d/%03d", worker, i)
@@ -465,6 +465,7 @@ func incrementSpilling(e Engine, rng *rand.Rand, key string, worker int) (bool, 
 		}
 		return nil
 	}
+
 	if err := filler(rng.IntN(40), false); err != nil {
 		return false, err
 	}
@@ -477,6 +478,7 @@ func incrementSpilling(e Engine, rng *rand.Rand, key string, worker int) (bool, 
 			return false, err
 		}
 	}
+
 	value, found, err := txn.Get([]byte(key))
 	if err != nil {
 		return false, err
@@ -495,6 +497,7 @@ func incrementSpilling(e Engine, rng *rand.Rand, key string, worker int) (bool, 
 			return false, err
 		}
 	}
+
 	wasSpilled := spilled(txn)
 	return wasSpilled, txn.Commit()
 }

@@ -62,6 +62,7 @@ func (s *tempStore) db() (*pebble.DB, *pebble.Options, error) {
 	return s.dbLocked()
 }
 
+// dbLocked is db with s.mu held.
 func (s *tempStore) dbLocked() (*pebble.DB, *pebble.Options, error) {
 	if s.mu.closed {
 		return nil, nil, ErrClosed
@@ -69,6 +70,7 @@ func (s *tempStore) dbLocked() (*pebble.DB, *pebble.Options, error) {
 	if s.mu.db != nil {
 		return s.mu.db, s.mu.opts, nil
 	}
+
 	if err := s.fs.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, nil, pgerror.Wrapf(err, pgcode.IoError, "kv: create temporary directory %q", s.dir)
 	}
@@ -95,6 +97,7 @@ func (s *tempStore) dbLocked() (*pebble.DB, *pebble.Options, error) {
 	}
 	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 	opts.EnsureDefaults()
+
 	db, err := pebble.Open(s.fs.PathJoin(s.dir, "store"), opts)
 	if err != nil {
 		return nil, nil, pgerror.Wrapf(err, pgcode.IoError, "kv: open temporary store in %q", s.dir)

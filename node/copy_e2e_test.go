@@ -355,10 +355,9 @@ func newRowsReader(first, last, badLine int) *rowsReader {
 }
 
 // TestCopySpillsToTemporaryStore runs COPYs far larger than the node's
-// write buffer, so that their writes move to the temporary store and the
-// commit ingests them: the rows and the index entries all arrive, a bad
-// row or a duplicate key late in a COPY commits nothing, and the data
-// survives a restart.
+// write buffer, so their writes move to the temporary store. It checks
+// that every row and index entry arrives, that a bad row or a duplicate
+// key late in a COPY commits nothing, and that the data survives a restart.
 func TestCopySpillsToTemporaryStore(t *testing.T) {
 	ctx := context.Background()
 	tn := newTestNode(t, server.TestingKnobs{})
